@@ -1,0 +1,15 @@
+"""otgan — exact, certified optimal transport on mini-batches, and WGAN-TS.
+
+>>> import numpy as np, otgan
+>>> res = otgan.solve_samples(np.random.rand(8, 3), np.random.rand(8, 3))
+>>> res.certificate.is_optimal
+True
+"""
+from .api import solve_ot, solve_samples, wasserstein
+from .lp import Certificate, OTSolverError, check_optimality
+from .result import OTResult
+
+__version__ = "0.1.0"
+
+__all__ = ["solve_ot", "solve_samples", "wasserstein", "OTResult", "Certificate",
+           "OTSolverError", "check_optimality", "__version__"]

@@ -1,0 +1,167 @@
+"""Input checks shared by every layer.
+
+Every public entry point funnels its arguments through these helpers so that a
+bad input fails early with a ``ValueError``/``TypeError`` that names the
+argument and shows the offending value.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+#: Largest ``m * n`` accepted for a dense cost matrix / plan (float64: 8 bytes
+#: each, so 2**28 entries = 2 GiB per matrix). Above it use a points-in mode.
+MAX_DENSE_ENTRIES = 2 ** 28
+
+#: Relative tolerance on ``|sum(a) - sum(b)|`` (mass balance).
+MASS_RTOL = 1e-7
+
+METRICS = ("l1", "l2", "sqeuclidean", "lp")
+
+
+def _describe(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def as_float_array(value, name: str, *, ndim: int | None = None,
+                   allow_int: bool = True) -> np.ndarray:
+    """Convert ``value`` to a float64 (or float32) array, rejecting junk.
+
+    Rejects ragged sequences, object/str/complex/bool dtypes, NaN and inf.
+    Integer input is converted to float64 when ``allow_int``.
+    """
+    if value is None:
+        raise TypeError(f"{name} must be an array of numbers, got None")
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch tensor
+        value = value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise ValueError(f"{name} is ragged or not array-like: {exc}") from None
+    if arr.dtype == object:
+        raise ValueError(
+            f"{name} is ragged or holds non-numbers (object dtype): {_describe(value)}")
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+    if kind == "b":
+        raise TypeError(f"{name} must be numeric, got boolean dtype")
+    if kind in "iu":
+        if not allow_int:
+            raise TypeError(f"{name} must be a floating-point array, got dtype {arr.dtype}")
+        arr = arr.astype(np.float64)
+    elif kind != "f":
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    if arr.size and not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(
+            f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)}: "
+            f"{arr[tuple(bad)]})")
+    return arr
+
+
+def check_points(y, x, name_y: str = "y", name_x: str = "x",
+                 *, allow_int: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Validate two batches of points and flatten them to ``(N, d)``."""
+    y = as_float_array(y, name_y, allow_int=allow_int)
+    x = as_float_array(x, name_x, allow_int=allow_int)
+    for arr, name in ((y, name_y), (x, name_x)):
+        if arr.ndim == 0:
+            raise ValueError(f"{name} must hold a batch of points, got a scalar")
+        if arr.shape[0] == 0:
+            raise ValueError(f"{name} is an empty batch (shape {arr.shape})")
+    y2 = y.reshape(y.shape[0], -1)
+    x2 = x.reshape(x.shape[0], -1)
+    if y2.shape[1] != x2.shape[1] or (y.ndim > 2 and x.ndim > 2 and y.shape[1:] != x.shape[1:]):
+        raise ValueError(
+            f"{name_y} and {name_x} have points of different shapes: "
+            f"{y.shape[1:]} vs {x.shape[1:]} (dimension {y2.shape[1]} vs {x2.shape[1]})")
+    if y2.shape[1] == 0:
+        raise ValueError(f"{name_y} and {name_x} have points of dimension 0")
+    return y2, x2
+
+
+def check_metric(metric, p):
+    """Validate ``metric``/``p``; returns ``(metric, p_float)``."""
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a string, one of {METRICS}, got {_describe(metric)}")
+    metric = metric.lower()
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
+    if metric == "lp":
+        if p is None:
+            raise ValueError("metric='lp' needs the exponent p (p >= 1), got p=None")
+        if isinstance(p, bool) or not isinstance(p, numbers.Real):
+            raise TypeError(f"p must be a real number >= 1, got {_describe(p)}")
+        p = float(p)
+        if not np.isfinite(p) or p < 1:
+            raise ValueError(f"p must be a finite number >= 1, got p={p}")
+        return metric, p
+    if p is not None:
+        raise ValueError(f"p is only used with metric='lp', got p={_describe(p)} "
+                         f"with metric={metric!r}")
+    return metric, 0.0
+
+
+def check_size(m: int, n: int, what: str = "cost matrix") -> None:
+    if m * n > MAX_DENSE_ENTRIES:
+        raise ValueError(
+            f"{what} of shape ({m}, {n}) has m*n = {m * n} entries, above the dense "
+            f"limit MAX_DENSE_ENTRIES = {MAX_DENSE_ENTRIES} "
+            f"({MAX_DENSE_ENTRIES * 8 / 2**30:.0f} GiB in float64)")
+
+
+def check_cost(M, name: str = "M") -> np.ndarray:
+    """Validate a cost matrix: 2-D, non-empty, finite, real; returns float64 C-order."""
+    M = as_float_array(M, name)
+    if M.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D (m, n) cost matrix, got shape {M.shape}")
+    if M.shape[0] == 0 or M.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {M.shape})")
+    check_size(*M.shape)
+    return np.ascontiguousarray(M, dtype=np.float64)
+
+
+def check_weights(w, size: int, name: str, batch_name: str) -> np.ndarray:
+    """Validate a weight vector of length ``size``; ``None`` means uniform."""
+    if w is None:
+        return np.full(size, 1.0 / size)
+    w = as_float_array(w, name).astype(np.float64, copy=False)
+    if w.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {w.shape}")
+    if w.shape[0] != size:
+        raise ValueError(
+            f"{name} has length {w.shape[0]} but {batch_name} has {size} points")
+    if np.any(w < 0):
+        i = int(np.argmin(w))
+        raise ValueError(f"{name} has a negative weight: {name}[{i}] = {w[i]}")
+    if w.sum() <= 0:
+        raise ValueError(f"{name} sums to 0; weights need positive total mass")
+    return np.ascontiguousarray(w)
+
+
+def check_marginals(a: np.ndarray, b: np.ndarray, name_a: str = "a",
+                    name_b: str = "b") -> tuple[np.ndarray, np.ndarray]:
+    sa, sb = float(a.sum()), float(b.sum())
+    if abs(sa - sb) > MASS_RTOL * max(sa, sb):
+        raise ValueError(
+            f"{name_a} and {name_b} must have the same total mass: "
+            f"sum({name_a}) = {sa!r}, sum({name_b}) = {sb!r}")
+    # Remove rounding-level imbalance so the LP is exactly feasible.
+    b = b * (sa / sb)
+    return a, b
+
+
+def check_tol(tol, name: str = "tol") -> float:
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
+        raise TypeError(f"{name} must be a positive real number, got {_describe(tol)}")
+    tol = float(tol)
+    if not np.isfinite(tol) or tol <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {tol}")
+    return tol

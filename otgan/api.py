@@ -1,0 +1,126 @@
+"""The entry points: :func:`solve_ot`, :func:`solve_samples`, :func:`wasserstein`."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import (check_marginals, check_metric, check_points, check_tol,
+                          check_weights)
+from .lp.certificate import DEFAULT_TOL
+from .lp.geometry import PointCost, as_geometry
+from .lp.solvers import check_method, solve_certified
+from .result import OTResult
+
+
+def _solve(geom, a, b, method, tol, options) -> OTResult:
+    m, n = geom.shape
+    tol = check_tol(tol)
+    method = check_method(method)
+    a = check_weights(a, m, "a", "the real batch (rows)")
+    b = check_weights(b, n, "b", "the generated batch (columns)")
+    a, b = check_marginals(a, b)
+    raw, cert, seconds = solve_certified(geom, a, b, method, tol, **options)
+    return OTResult(value=cert.primal_value, u=raw.u, v=raw.v, a=a, b=b,
+                    plan_rows=raw.rows, plan_cols=raw.cols, plan_values=raw.vals,
+                    method=raw.method, n_iter=raw.n_iter, certificate=cert,
+                    seconds=seconds)
+
+
+def solve_ot(M, a=None, b=None, *, method="auto", tol=DEFAULT_TOL, **options) -> OTResult:
+    r"""Exact optimal transport for a cost matrix, with an optimality certificate.
+
+    Solves the Kantorovich problem and its dual
+
+    .. math::
+        W = \min_{P \ge 0,\ P1 = a,\ P^T 1 = b} \sum_{ij} P_{ij} M_{ij}
+          = \max_{u_i + v_j \le M_{ij}} a \cdot u + b \cdot v ,
+
+    then checks primal feasibility, dual feasibility over all ``m n`` pairs and
+    a zero duality gap (:func:`otgan.lp.check_optimality`). The WGAN-TS
+    potentials are :math:`T_I = u`, :math:`T_J = -v`
+    (:meth:`OTResult.critic_targets`).
+
+    Parameters
+    ----------
+    M : (m, n) array_like
+        Cost matrix; rows are the real points :math:`y_i`, columns the generated
+        points :math:`x_j`. Integer costs are accepted.
+    a, b : array_like, optional
+        Non-negative weights of the rows and columns (uniform when ``None``);
+        they must have the same total mass. Zero weights are allowed.
+    method : {"auto", "emd", "lp", ...}
+        ``"emd"``: POT's network simplex; ``"lp"``: the literal WGAN-TS dual LP
+        in cvxpy (reference, ``m n <= otgan.lp.LP_MAX_ENTRIES``); ``"auto"``:
+        the fastest exact method for the problem.
+    tol : float
+        Certificate tolerance (default 1e-9, relative to ``max(1, W)``).
+    **options
+        Method options: ``max_iter`` for ``"emd"``, ``solver`` for ``"lp"``.
+
+    Returns
+    -------
+    OTResult
+        Always certified; otherwise :class:`otgan.OTSolverError` is raised.
+
+    Examples
+    --------
+    >>> import numpy as np, otgan
+    >>> res = otgan.solve_ot(np.array([[0.0, 1.0], [1.0, 0.0]]))
+    >>> res.value, res.certificate.is_optimal
+    (0.0, True)
+    """
+    return _solve(as_geometry(M), a, b, method, tol, options)
+
+
+def solve_samples(y, x, a=None, b=None, *, metric="l1", p=None, method="auto",
+                  tol=DEFAULT_TOL, **options) -> OTResult:
+    r"""Exact OT between two batches of points (flattened per sample).
+
+    The ground cost is :math:`c(y_i, x_j)` with ``metric``:
+    ``"l1"`` :math:`\sum_k |y_{ik} - x_{jk}|` (the WGAN-TS default),
+    ``"l2"`` :math:`\|y_i - x_j\|_2`, ``"sqeuclidean"``
+    :math:`\|y_i - x_j\|_2^2`, ``"lp"`` :math:`\|y_i - x_j\|_p` (needs ``p >= 1``).
+
+    Parameters
+    ----------
+    y : (m, ...) array_like
+        Real batch; any per-sample shape (e.g. images ``(m, C, H, W)``).
+    x : (n, ...) array_like
+        Generated batch with the same per-sample size; ``m != n`` is fine.
+    a, b, method, tol, **options
+        As in :func:`solve_ot`.
+
+    Returns
+    -------
+    OTResult
+
+    Examples
+    --------
+    >>> import numpy as np, otgan
+    >>> y = np.array([[0.0, 0.0], [1.0, 0.0]])
+    >>> x = y + np.array([0.0, 2.0])
+    >>> otgan.solve_samples(y, x, metric="l2").value
+    2.0
+    """
+    metric, pp = check_metric(metric, p)
+    y2, x2 = check_points(y, x)
+    geom = PointCost(np.ascontiguousarray(y2, dtype=np.float64),
+                     np.ascontiguousarray(x2, dtype=np.float64),
+                     metric, pp if metric == "lp" else None)
+    return _solve(geom, a, b, method, tol, options)
+
+
+def wasserstein(y, x, a=None, b=None, *, metric="l1", p=None, method="auto",
+                tol=DEFAULT_TOL, **options) -> float:
+    r"""The exact, certified Wasserstein distance between two batches.
+
+    Same arguments as :func:`solve_samples`; returns ``solve_samples(...).value``.
+    For ``metric="sqeuclidean"`` this is :math:`W_2^2`.
+
+    Examples
+    --------
+    >>> import numpy as np, otgan
+    >>> otgan.wasserstein(np.array([0.0, 1.0]), np.array([0.5, 1.5]))
+    0.5
+    """
+    return solve_samples(y, x, a, b, metric=metric, p=p, method=method, tol=tol,
+                         **options).value

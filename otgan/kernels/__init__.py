@@ -1,0 +1,16 @@
+"""Numba kernels: ground-cost matrices and fused OT reductions.
+
+Nothing is compiled at import; every kernel compiles on first use and is cached
+on disk (``cache=True``).
+"""
+from .cost import cost_matrix
+from .fused import (c_transform_cols, c_transform_cols_points, c_transform_rows,
+                    c_transform_rows_points, dual_violation, dual_violation_points,
+                    pair_costs, weight_scaling_ratio)
+from ._metric import metric_code
+
+__all__ = [
+    "cost_matrix", "dual_violation", "dual_violation_points", "c_transform_rows",
+    "c_transform_cols", "c_transform_rows_points", "c_transform_cols_points",
+    "pair_costs", "weight_scaling_ratio", "metric_code",
+]

@@ -1,0 +1,56 @@
+r"""The literal WGAN-TS dual LP in cvxpy — the slow reference.
+
+.. math::
+    \max_T \sum_i a_i T_i - \sum_j b_j T_j
+    \quad\text{s.t.}\quad T_i - T_j \le c_{ij}\ \ \forall (i, j)
+
+The plan is the multiplier of the ``m x n`` constraint block.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import OTSolverError
+
+#: The literal LP has ``m * n`` constraints; above this many it is refused
+#: (it would take minutes and gigabytes). 128 x 128 solves in about a second.
+LP_MAX_ENTRIES = 256 * 256
+
+
+def _pick_solver(cp) -> str:
+    installed = cp.installed_solvers()
+    for name in ("HIGHS", "CLARABEL", "ECOS", "SCS"):
+        if name in installed:
+            return name
+    raise OTSolverError(f"no LP solver available to cvxpy (installed: {installed})")
+
+
+def solve_lp(M: np.ndarray, a: np.ndarray, b: np.ndarray, solver: str | None = None):
+    """Solve the WGAN-TS dual LP literally; returns ``(plan, u, v)``.
+
+    ``u = T_I`` and ``v = -T_J`` (Kantorovich sign convention).
+    """
+    import cvxpy as cp
+
+    m, n = M.shape
+    if m * n > LP_MAX_ENTRIES:
+        raise ValueError(
+            f"method='lp' builds all m*n = {m * n} constraints literally; it is limited to "
+            f"LP_MAX_ENTRIES = {LP_MAX_ENTRIES}. Use method='emd' for this size.")
+    t_real = cp.Variable(m)
+    t_fake = cp.Variable(n)
+    constraint = cp.reshape(t_real, (m, 1), order="C") @ np.ones((1, n)) \
+        - np.ones((m, 1)) @ cp.reshape(t_fake, (1, n), order="C") <= M
+    problem = cp.Problem(cp.Maximize(a @ t_real - b @ t_fake), [constraint])
+    solver = solver or _pick_solver(cp)
+    try:
+        problem.solve(solver=solver)
+    except cp.error.SolverError as exc:
+        raise OTSolverError(f"cvxpy solver {solver} failed: {exc}") from exc
+    if problem.status != cp.OPTIMAL:
+        raise OTSolverError(f"cvxpy solver {solver} ended with status {problem.status!r}")
+    plan = np.asarray(constraint.dual_value, dtype=np.float64).reshape(m, n)
+    plan = np.where(plan > 0, plan, 0.0)
+    u = np.asarray(t_real.value, dtype=np.float64)
+    v = -np.asarray(t_fake.value, dtype=np.float64)
+    return plan, u, v

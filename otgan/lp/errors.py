@@ -1,0 +1,9 @@
+"""Solver errors."""
+
+
+class OTSolverError(RuntimeError):
+    """An exact solver stopped without a certified optimum.
+
+    Raised instead of returning a possibly wrong answer (iteration cap reached,
+    infeasible or unbounded status, or a result that fails the certificate).
+    """
