@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -18,22 +19,24 @@ class CLIError(Exception):
     """A user error: printed on one line, exit code 2."""
 
 
+_READERS = {
+    ".npy": lambda path: np.load(path, allow_pickle=False),
+    ".csv": lambda path: np.loadtxt(path, delimiter=",", ndmin=2),
+    ".txt": lambda path: np.loadtxt(path, ndmin=2),
+}
+
+
 def load_points(path: str) -> np.ndarray:
     """Load a batch of points from ``.npy`` (no pickles), ``.csv`` or ``.txt``."""
     if not os.path.isfile(path):
         raise CLIError(f"{path}: no such file")
     ext = os.path.splitext(path)[1].lower()
+    if ext not in _READERS:
+        raise CLIError(f"{path}: unsupported file type {ext!r} (use .npy, .csv or .txt)")
     try:
-        if ext == ".npy":
-            arr = np.load(path, allow_pickle=False)
-        elif ext == ".csv":
-            arr = np.loadtxt(path, delimiter=",", ndmin=2)
-        elif ext == ".txt":
-            arr = np.loadtxt(path, ndmin=2)
-        else:
-            raise CLIError(f"{path}: unsupported file type {ext!r} (use .npy, .csv or .txt)")
-    except CLIError:
-        raise
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # empty files are reported below
+            arr = _READERS[ext](path)
     except Exception as exc:  # numpy raises many types for malformed files
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CLIError(f"{path}: cannot read points: {msg}") from None
