@@ -89,7 +89,7 @@ class OTResult:
         >>> import numpy as np, otgan
         >>> res = otgan.solve_samples(np.array([[0.0], [1.0]]), np.array([[2.0], [3.0]]))
         >>> t_real, t_fake = res.critic_targets()
-        >>> abs(t_real.sum() + t_fake.sum()) < 1e-12
+        >>> bool(abs(t_real.sum() + t_fake.sum()) < 1e-12)
         True
         """
         t_real = self.u.copy()

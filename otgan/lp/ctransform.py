@@ -61,7 +61,7 @@ def tighten(M, u, v) -> tuple[np.ndarray, np.ndarray]:
     >>> import numpy as np
     >>> M = np.array([[0.0, 2.0], [3.0, 1.0]])
     >>> tighten(M, np.zeros(2), np.zeros(2))
-    (array([0., 1.]), array([0., 0.]))
+    (array([0., 0.]), array([0., 1.]))
     """
     geom = as_geometry(M)
     m, n = geom.shape
