@@ -1,0 +1,57 @@
+"""Run every benchmark script and assemble docs/benchmarks.md.
+
+Run:  make bench   (or .venv/bin/python benchmarks/run_all.py [--quick] [--only NAME ...])
+Each script writes its own section to docs/_bench_<name>.md; this file joins
+them. Run it on an otherwise idle machine: the targets are relative speeds
+measured side by side in one run.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DOCS = HERE.parent / "docs"
+SCRIPTS = ["lp", "kernels", "fast", "gan"]
+
+
+def assemble() -> Path:
+    parts = ["# Benchmarks\n",
+             "Speed targets live here, not in timed tests. Each section was produced by "
+             "the named script (`benchmarks/bench_<name>.py`, one command each, or all "
+             "of them with `make bench`) on the machine it names.\n"]
+    for name in SCRIPTS:
+        section = DOCS / f"_bench_{name}.md"
+        if section.exists():
+            parts.append(f"\n<!-- from benchmarks/bench_{name}.py -->\n")
+            parts.append(section.read_text())
+    out = DOCS / "benchmarks.md"
+    tmp = out.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(parts))
+    tmp.replace(out)
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", nargs="*", choices=SCRIPTS)
+    parser.add_argument("--assemble-only", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.assemble_only:
+        for name in args.only or SCRIPTS:
+            script = HERE / f"bench_{name}.py"
+            if not script.exists():
+                print(f"skipping {name}: {script.name} not found")
+                continue
+            cmd = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
+            print("$", " ".join(cmd), flush=True)
+            subprocess.run(cmd, check=True, cwd=HERE)
+    print("wrote", assemble())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
