@@ -6,10 +6,12 @@
 True
 """
 from .api import solve_ot, solve_samples, wasserstein
+from .batch import solve_ot_batch, solve_samples_batch
 from .lp import Certificate, OTSolverError, check_optimality
 from .result import OTResult
 
 __version__ = "0.1.0"
 
-__all__ = ["solve_ot", "solve_samples", "wasserstein", "OTResult", "Certificate",
+__all__ = ["solve_ot", "solve_samples", "wasserstein", "solve_ot_batch",
+           "solve_samples_batch", "OTResult", "Certificate",
            "OTSolverError", "check_optimality", "__version__"]

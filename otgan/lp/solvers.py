@@ -51,17 +51,34 @@ def _run_lp(geom, a, b, *, solver=None) -> RawSolution:
     return _dense_to_raw(plan, u, v, "lp")
 
 
+def _run_fast(geom, a, b, **options) -> RawSolution:
+    from .assignment import solve_fast  # numba compiles on first use, not at import
+    return solve_fast(geom, a, b, **options)
+
+
 def _auto(geom, a, b) -> str:
+    # uniform m = n is an assignment problem: the certified fast solver beats
+    # the network simplex at every size measured (benchmarks/bench_fast.py)
+    if len(a) == len(b) and len(a) >= 2:
+        from .assignment import is_uniform_square
+        if is_uniform_square(a[a > 0], b[b > 0]):
+            return "fast"
     return "emd"
 
 
 #: name -> callable(geom, a, b, **options) -> RawSolution
-SOLVERS: dict[str, Callable[..., RawSolution]] = {"emd": _run_emd, "lp": _run_lp}
+SOLVERS: dict[str, Callable[..., RawSolution]] = {"emd": _run_emd, "lp": _run_lp,
+                                                  "fast": _run_fast}
 #: picks the method for ``method="auto"``
 AUTO: list[Callable[..., str]] = [_auto]
 
 #: methods that work from a PointCost without ever forming the m x n matrix
-POINTS_IN: set[str] = set()
+POINTS_IN: set[str] = {"fast"}
+
+#: points-in methods that still build the dense matrix from a PointCost when it
+#: has at most this many entries (one cost pass instead of several), unless the
+#: caller passes ``points_in=True``
+DENSIFY_BELOW: dict[str, int] = {"fast": 2 ** 26}
 
 
 def register_solver(name: str, fn: Callable[..., RawSolution]) -> None:
@@ -92,6 +109,9 @@ def solve_certified(geom, a, b, method="auto", tol=1e-9, **options):
     if isinstance(geom, PointCost) and name not in POINTS_IN:
         check_size(*geom.shape)
         geom = DenseCost(geom.dense())  # dense solvers: build the matrix once
+    elif (isinstance(geom, PointCost) and not options.get("points_in")
+          and geom.shape[0] * geom.shape[1] <= DENSIFY_BELOW.get(name, -1)):
+        geom = DenseCost(geom.dense())
     t0 = time.perf_counter()
     rows_pos = np.flatnonzero(a > 0)
     cols_pos = np.flatnonzero(b > 0)

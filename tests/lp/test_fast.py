@@ -1,0 +1,187 @@
+"""The certified fast exact solver (method="fast") against POT and scipy."""
+import numpy as np
+import ot
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from scipy.optimize import linear_sum_assignment
+
+import otgan
+from otgan.kernels.candidates import (col_min, col_min_points, topk_candidates,
+                                      topk_candidates_points)
+from otgan.lp.assignment import lsa_dense, solve_assignment
+from otgan.lp.geometry import DenseCost, PointCost
+from otgan.lp.solvers import AUTO
+
+SETTINGS = settings(max_examples=25, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def _lsa_value(M):
+    r, c = linear_sum_assignment(M)
+    return M[r, c].mean()
+
+
+def _check(M, res):
+    n = M.shape[0]
+    assert res.certificate.is_optimal
+    ref = _lsa_value(M)
+    assert abs(res.value - ref) <= 1e-9 * max(1.0, abs(ref))
+    pot = ot.emd2(np.full(n, 1 / n), np.full(n, 1 / n), M)
+    assert abs(res.value - pot) <= 1e-9 * max(1.0, abs(pot))
+    # dual feasibility and zero gap, recomputed here
+    assert (res.u[:, None] + res.v[None, :] - M).max() <= 1e-9 * max(1.0, abs(ref))
+    assert abs(res.dual_value - res.value) <= 1e-9 * max(1.0, abs(ref))
+    assert len(res.plan_values) == n
+
+
+def _problem(kind, n, seed):
+    rng = np.random.default_rng(seed)
+    d = 4
+    if kind == "random":
+        y, x = rng.random((n, d)), rng.random((n, d))
+    elif kind == "clustered":
+        centres = rng.random((3, d)) * 10
+        y = centres[rng.integers(0, 3, n)] + 0.01 * rng.random((n, d))
+        x = centres[rng.integers(0, 3, n)] + 0.01 * rng.random((n, d))
+    elif kind == "duplicated":
+        base = rng.random((max(1, n // 4), d))
+        y = base[rng.integers(0, len(base), n)]
+        x = base[rng.integers(0, len(base), n)]
+    elif kind == "tied":
+        y = rng.integers(0, 2, (n, d)).astype(float)
+        x = rng.integers(0, 2, (n, d)).astype(float)
+    else:  # integer costs
+        return rng.integers(0, 5, (n, n)).astype(float)
+    return otgan.kernels.cost_matrix(y, x)
+
+
+KINDS = ["random", "clustered", "duplicated", "tied", "integer"]
+
+
+@SETTINGS
+@given(kind=st.sampled_from(KINDS), n=st.integers(1, 40), seed=st.integers(0, 10**6))
+def test_dense_path_matches_pot_and_scipy(kind, n, seed):
+    M = _problem(kind, n, seed)
+    _check(M, otgan.solve_ot(M, method="fast"))
+
+
+@SETTINGS
+@given(kind=st.sampled_from(KINDS), n=st.integers(9, 60), seed=st.integers(0, 10**6),
+       k=st.integers(1, 4))
+def test_sparse_path_matches_pot_and_scipy(kind, n, seed, k):
+    # dense_n_max=0 forces the candidate graph even on small problems
+    M = _problem(kind, n, seed)
+    _check(M, otgan.solve_ot(M, method="fast", k=k, dense_n_max=0))
+
+
+@pytest.mark.parametrize("metric", ["l1", "l2", "sqeuclidean"])
+def test_points_in_mode(rng, metric):
+    y, x = rng.random((300, 6)), rng.random((300, 6))
+    res = otgan.solve_samples(y, x, metric=metric, method="fast", points_in=True)
+    M = otgan.kernels.cost_matrix(y, x, metric)
+    _check(M, res)
+    assert res.method == "fast"
+
+
+def test_large_sparse_path(rng):
+    y, x = rng.random((700, 16)), rng.random((700, 16))
+    M = otgan.kernels.cost_matrix(y, x)
+    col4row, u, v, rounds, path = solve_assignment(DenseCost(M))
+    assert path == "sparse"
+    assert abs(M[np.arange(700), col4row].mean() - _lsa_value(M)) < 1e-12
+    _check(M, otgan.solve_ot(M))  # auto picks fast
+
+
+def _star(n, seed=7):
+    """Every row's cheapest column is column 0 and every column's cheapest row
+    is row 0 (the optimal partners, a hidden permutation at cost 0.5, sit far
+    down every list): the k = 1 candidate graph is a star with no perfect
+    matching, so the candidate path cannot certify."""
+    rng = np.random.default_rng(seed)
+    M = 1.0 + 0.1 * rng.random((n, n))
+    perm = rng.permutation(n)
+    M[np.arange(n), perm] = 0.5 + 0.01 * rng.random(n)
+    M[:, 0] = 0.0
+    M[0, 1:] = 0.1
+    return M
+
+
+def test_fallback_on_graph_built_to_fail():
+    M = _star(80)
+    res = otgan.solve_ot(M, method="fast", k=1, max_rounds=3, dense_n_max=0)
+    assert res.method == "fast-fallback"
+    _check(M, res)
+    _, _, _, _, path = solve_assignment(DenseCost(M), k=1, max_rounds=3, dense_n_max=0)
+    assert path == "fallback"
+
+
+def test_fallback_after_round_limit():
+    # one round, few candidates: violated constraints are found but there is
+    # no round left to repair them -> dense fallback, still exact
+    hits = 0
+    for seed in range(5):
+        M = np.random.default_rng(seed).random((60, 60))
+        col4row, u, v, rounds, path = solve_assignment(DenseCost(M), k=2, max_rounds=1,
+                                                       dense_n_max=0)
+        assert abs(M[np.arange(60), col4row].mean() - _lsa_value(M)) < 1e-12
+        hits += path == "fallback"
+    assert hits > 0
+
+
+def test_zero_weights_and_auto_choice(rng):
+    M = rng.random((12, 12))
+    a = np.full(12, 1 / 10)
+    a[[2, 5]] = 0.0
+    b = np.full(12, 1 / 10)
+    b[[0, 7]] = 0.0
+    res = otgan.solve_ot(M, a, b)
+    assert res.certificate.is_optimal
+    ref = otgan.solve_ot(M, a, b, method="emd")
+    assert abs(res.value - ref.value) < 1e-12
+    geom = DenseCost(M)
+    u = np.full(12, 1 / 12)
+    assert AUTO[0](geom, u, u) == "fast"
+    w = rng.random(12)
+    assert AUTO[0](geom, w / w.sum(), u) == "emd"
+
+
+def test_general_weights_delegate_to_emd(rng):
+    M = rng.random((7, 9))
+    res = otgan.solve_ot(M, method="fast")
+    assert res.method == "emd" and res.certificate.is_optimal
+
+
+def test_lsa_dense_small():
+    col4row, u, v = lsa_dense(np.array([[4.0, 1.0], [2.0, 3.0]]))
+    assert col4row.tolist() == [1, 0] and u.sum() + v.sum() == 3.0
+    with pytest.raises(ValueError, match="square"):
+        lsa_dense(np.ones((2, 3)))
+
+
+def test_bad_options(rng):
+    M = rng.random((300, 300))
+    with pytest.raises(ValueError, match="k must"):
+        otgan.solve_ot(M, method="fast", k=0)
+    with pytest.raises(ValueError, match="max_rounds"):
+        otgan.solve_ot(M, method="fast", max_rounds=0)
+    with pytest.raises(TypeError, match="unknown option"):
+        otgan.solve_ot(M, method="fast", bogus=1)
+
+
+def test_candidate_kernels(rng):
+    y, x = rng.random((50, 3)), rng.random((40, 3))
+    C = otgan.kernels.cost_matrix(y, x)
+    rv, ri, cv, ci = topk_candidates(C, 5, 6)
+    assert np.array_equal(rv, np.sort(C, axis=1)[:, :5])
+    assert np.array_equal(cv, np.sort(C, axis=0)[:6].T)
+    assert np.array_equal(C[np.arange(50)[:, None], ri], rv)
+    pts = topk_candidates_points(y, x, 5, 6)
+    for p, q in zip(pts, (rv, ri, cv, ci)):
+        assert np.array_equal(p, q)
+    u = rng.random(50)
+    assert np.allclose(col_min(C, u), (C - u[:, None]).min(axis=0))
+    assert np.allclose(col_min_points(y, x, off_r=u), (C - u[:, None]).min(axis=0))
+    with pytest.raises(ValueError, match="off_r"):
+        topk_candidates(C, 2, 2, off_r=np.zeros(3))
+    with pytest.raises(ValueError, match="kr"):
+        topk_candidates(C, -1, 2)
