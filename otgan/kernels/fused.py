@@ -12,41 +12,56 @@ import numba as nb
 import numpy as np
 
 from .._validation import as_float_array, check_points
-from ._metric import metric_code, pair_cost
+from ._metric import SUM_MATH, metric_code, pair_cost, tile_costs, tile_shape
 
 _BLOCK = 64  # columns per parallel task in column-wise reductions
 
 
 # --------------------------------------------------------------------- raw kernels
+# Dense kernels are memory bound (one pass over M); they also flag any
+# non-finite M_ij on the fly (``t - t != 0`` is NaN-or-inf, kept because these
+# kernels do not use fast math) so that the wrappers need no separate
+# ``isfinite`` pass over M.
 @nb.njit(parallel=True, cache=True)
 def _dual_violation_dense(M, u, v):
     m, n = M.shape
     row_max = np.empty(m)
+    bad = np.zeros(m, dtype=np.bool_)
     for i in nb.prange(m):
         best = -np.inf
         ui = u[i]
+        flag = False
         for j in range(n):
-            t = ui + v[j] - M[i, j]
+            mij = M[i, j]
+            flag |= mij - mij != 0.0
+            t = ui + v[j] - mij
             if t > best:
                 best = t
         row_max[i] = best
-    return row_max.max()
+        bad[i] = flag
+    return row_max.max(), bad.any()
 
 
 @nb.njit(parallel=True, cache=True)
-def _dual_violation_points(y, x, u, v, code, p):
-    m = y.shape[0]
-    n = x.shape[0]
-    row_max = np.empty(m)
+def _slackness_dense(M, P, u, v, tol):
+    m, n = M.shape
+    row_max = np.zeros(m)
+    bad = np.zeros(m, dtype=np.bool_)
     for i in nb.prange(m):
-        best = -np.inf
+        best = 0.0
         ui = u[i]
+        flag = False
         for j in range(n):
-            t = ui + v[j] - pair_cost(y, i, x, j, code, p)
-            if t > best:
-                best = t
+            mij = M[i, j]
+            pij = P[i, j]
+            flag |= (mij - mij != 0.0) | (pij - pij != 0.0)
+            if pij > tol:
+                t = abs(ui + v[j] - mij)
+                if t > best:
+                    best = t
         row_max[i] = best
-    return row_max.max()
+        bad[i] = flag
+    return row_max.max(), bad.any()
 
 
 @nb.njit(parallel=True, cache=True)
@@ -54,14 +69,19 @@ def _c_transform_rows_dense(M, v):
     # u_i = min_j (M_ij - v_j)
     m, n = M.shape
     u = np.empty(m)
+    bad = np.zeros(m, dtype=np.bool_)
     for i in nb.prange(m):
         best = np.inf
+        flag = False
         for j in range(n):
-            t = M[i, j] - v[j]
+            mij = M[i, j]
+            flag |= mij - mij != 0.0
+            t = mij - v[j]
             if t < best:
                 best = t
         u[i] = best
-    return u
+        bad[i] = flag
+    return u, bad.any()
 
 
 @nb.njit(parallel=True, cache=True)
@@ -70,51 +90,126 @@ def _c_transform_cols_dense(M, u):
     m, n = M.shape
     v = np.empty(n)
     nblocks = (n + _BLOCK - 1) // _BLOCK
+    bad = np.zeros(nblocks, dtype=np.bool_)
     for blk in nb.prange(nblocks):
         j0 = blk * _BLOCK
         j1 = min(n, j0 + _BLOCK)
+        flag = False
         for j in range(j0, j1):
             v[j] = np.inf
         for i in range(m):
             ui = u[i]
             for j in range(j0, j1):
-                t = M[i, j] - ui
+                mij = M[i, j]
+                flag |= mij - mij != 0.0
+                t = mij - ui
                 if t < v[j]:
                     v[j] = t
-    return v
+        bad[blk] = flag
+    return v, bad.any()
+
+
+# Points kernels: every task owns a band of rows (or columns), computes the
+# costs of one ti x tj tile at a time into an O(ti * tj) scratch buffer with the
+# blocked micro-kernel of ``cost_matrix`` and reduces it at once.
+@nb.njit(parallel=True, cache=True)
+def _dual_violation_points(y, x, u, v, code, p, ti, tj):
+    m = y.shape[0]
+    n = x.shape[0]
+    nbi = (m + ti - 1) // ti
+    res = np.empty(nbi)
+    for bi in nb.prange(nbi):
+        i0 = bi * ti
+        i1 = min(m, i0 + ti)
+        buf = np.empty((ti, tj))
+        best = -np.inf
+        for j0 in range(0, n, tj):
+            j1 = min(n, j0 + tj)
+            tile_costs(y, x, i0, i1, j0, j1, code, p, 1.0, buf, 0, 0)
+            for i in range(i0, i1):
+                ui = u[i]
+                for j in range(j0, j1):
+                    t = ui + v[j] - buf[i - i0, j - j0]
+                    if t > best:
+                        best = t
+        res[bi] = best
+    return res.max()
 
 
 @nb.njit(parallel=True, cache=True)
-def _c_transform_rows_points(y, x, v, code, p):
+def _weight_scaling_ratio(y, x, d_real, d_fake, code, p, ti, tj):
     m = y.shape[0]
     n = x.shape[0]
-    u = np.empty(m)
-    for i in nb.prange(m):
-        best = np.inf
-        for j in range(n):
-            t = pair_cost(y, i, x, j, code, p) - v[j]
-            if t < best:
-                best = t
-        u[i] = best
+    nbi = (m + ti - 1) // ti
+    res = np.empty(nbi)
+    for bi in nb.prange(nbi):
+        i0 = bi * ti
+        i1 = min(m, i0 + ti)
+        buf = np.empty((ti, tj))
+        best = -np.inf
+        for j0 in range(0, n, tj):
+            j1 = min(n, j0 + tj)
+            tile_costs(y, x, i0, i1, j0, j1, code, p, 1.0, buf, 0, 0)
+            for i in range(i0, i1):
+                di = d_real[i]
+                for j in range(j0, j1):
+                    c = buf[i - i0, j - j0]
+                    if c > 0.0:
+                        t = (di - d_fake[j]) / c
+                        if t > best:
+                            best = t
+        res[bi] = best
+    return res.max()
+
+
+@nb.njit(parallel=True, cache=True)
+def _c_transform_rows_points(y, x, v, code, p, ti, tj):
+    # u_i = min_j (c_ij - v_j)
+    m = y.shape[0]
+    n = x.shape[0]
+    u = np.full(m, np.inf)
+    nbi = (m + ti - 1) // ti
+    for bi in nb.prange(nbi):
+        i0 = bi * ti
+        i1 = min(m, i0 + ti)
+        buf = np.empty((ti, tj))
+        for j0 in range(0, n, tj):
+            j1 = min(n, j0 + tj)
+            tile_costs(y, x, i0, i1, j0, j1, code, p, 1.0, buf, 0, 0)
+            for i in range(i0, i1):
+                best = u[i]
+                for j in range(j0, j1):
+                    t = buf[i - i0, j - j0] - v[j]
+                    if t < best:
+                        best = t
+                u[i] = best
     return u
 
 
 @nb.njit(parallel=True, cache=True)
-def _c_transform_cols_points(y, x, u, code, p):
+def _c_transform_cols_points(y, x, u, code, p, ti, tj):
+    # v_j = min_i (c_ij - u_i); tasks own bands of columns, tiles are (rows, cols)
     m = y.shape[0]
     n = x.shape[0]
-    v = np.empty(n)
-    for j in nb.prange(n):
-        best = np.inf
-        for i in range(m):
-            t = pair_cost(y, i, x, j, code, p) - u[i]
-            if t < best:
-                best = t
-        v[j] = best
+    v = np.full(n, np.inf)
+    nbj = (n + tj - 1) // tj
+    for bj in nb.prange(nbj):
+        j0 = bj * tj
+        j1 = min(n, j0 + tj)
+        buf = np.empty((ti, tj))
+        for i0 in range(0, m, ti):
+            i1 = min(m, i0 + ti)
+            tile_costs(y, x, i0, i1, j0, j1, code, p, 1.0, buf, 0, 0)
+            for i in range(i0, i1):
+                ui = u[i]
+                for j in range(j0, j1):
+                    t = buf[i - i0, j - j0] - ui
+                    if t < v[j]:
+                        v[j] = t
     return v
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, fastmath=SUM_MATH)
 def _pair_costs(y, x, rows, cols, code, p):
     out = np.empty(rows.shape[0])
     for k in nb.prange(rows.shape[0]):
@@ -122,21 +217,15 @@ def _pair_costs(y, x, rows, cols, code, p):
     return out
 
 
-@nb.njit(parallel=True, cache=True)
-def _weight_scaling_ratio(y, x, d_real, d_fake, code, p):
-    m = y.shape[0]
-    n = x.shape[0]
-    row_max = np.empty(m)
-    for i in nb.prange(m):
-        best = -np.inf
-        for j in range(n):
-            c = pair_cost(y, i, x, j, code, p)
-            if c > 0.0:
-                t = (d_real[i] - d_fake[j]) / c
-                if t > best:
-                    best = t
-        row_max[i] = best
-    return row_max.max()
+@nb.njit(cache=True)
+def _slackness_sparse(costs, rows, cols, vals, u, v, tol):
+    best = 0.0
+    for k in range(rows.shape[0]):
+        if vals[k] > tol:
+            t = abs(u[rows[k]] + v[cols[k]] - costs[k])
+            if t > best:
+                best = t
+    return best
 
 
 # --------------------------------------------------------------- checked wrappers
@@ -148,11 +237,22 @@ def _vec(value, name, size, size_name):
     return np.ascontiguousarray(arr)
 
 
-def _dense(M):
-    M = as_float_array(M, "M")
+def _dense(M, name="M"):
+    # Fast path for float arrays: no copy and no separate isfinite pass (the
+    # kernels flag non-finite entries themselves, see _raise_nonfinite).
+    if (isinstance(M, np.ndarray) and M.dtype in (np.float32, np.float64)
+            and M.ndim == 2 and 0 not in M.shape):
+        return M if M.flags.c_contiguous else np.ascontiguousarray(M)
+    M = as_float_array(M, name)
     if M.ndim != 2 or 0 in M.shape:
-        raise ValueError(f"M must be a non-empty 2-D cost matrix, got shape {M.shape}")
-    return np.ascontiguousarray(M, dtype=np.float64)
+        raise ValueError(f"{name} must be a non-empty 2-D cost matrix, got shape {M.shape}")
+    return np.ascontiguousarray(M)
+
+
+def _raise_nonfinite(M, name="M"):
+    bad = np.argwhere(~np.isfinite(M))[0]
+    raise ValueError(f"{name} contains NaN or inf (first at index "
+                     f"{tuple(int(i) for i in bad)}: {M[tuple(bad)]})")
 
 
 def _points(y, x):
@@ -161,10 +261,24 @@ def _points(y, x):
             np.ascontiguousarray(x, dtype=np.float64))
 
 
+def _tiles(m, n, d):
+    # enough row bands for both cores even on small batches
+    ti, tj = tile_shape(d, 8)
+    ti = max(2, min(ti, 2 * ((m + 15) // 16)))
+    return ti, tj
+
+
+def _tiles_cols(m, n, d):
+    ti, tj = tile_shape(d, 8)
+    tj = max(4, min(tj, 4 * ((n + 31) // 32)))
+    return ti, tj
+
+
 def dual_violation(M, u, v) -> float:
     r"""Largest dual-constraint violation :math:`\max_{ij} (u_i + v_j - M_{ij})`.
 
-    Non-positive iff ``(u, v)`` is dual feasible.
+    Non-positive iff ``(u, v)`` is dual feasible. One parallel pass over ``M``
+    (float32 or float64, used in place); NaN/inf in ``M`` raise ``ValueError``.
 
     Examples
     --------
@@ -173,46 +287,157 @@ def dual_violation(M, u, v) -> float:
     -0.5
     """
     M = _dense(M)
-    return float(_dual_violation_dense(M, _vec(u, "u", M.shape[0], "M rows"),
-                                       _vec(v, "v", M.shape[1], "M columns")))
+    best, bad = _dual_violation_dense(M, _vec(u, "u", M.shape[0], "M rows"),
+                                      _vec(v, "v", M.shape[1], "M columns"))
+    if bad:
+        _raise_nonfinite(M)
+    return float(best)
 
 
 def dual_violation_points(y, x, u, v, metric="l1", p=None) -> float:
-    r""":math:`\max_{ij} (u_i + v_j - c(y_i, x_j))` without forming the cost matrix."""
+    r""":math:`\max_{ij} (u_i + v_j - c(y_i, x_j))` without forming the cost matrix.
+
+    Costs are computed tile by tile (blocked micro-kernel of
+    :func:`~otgan.kernels.cost_matrix`, direct sums) and reduced at once:
+    ``O(m + n)`` memory plus a small scratch tile per thread.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y, x = np.zeros((2, 3)), np.ones((4, 3))
+    >>> dual_violation_points(y, x, np.zeros(2), np.full(4, 3.5))
+    0.5
+    """
     code, pp = metric_code(metric, p)
     y, x = _points(y, x)
+    ti, tj = _tiles(len(y), len(x), y.shape[1])
     return float(_dual_violation_points(y, x, _vec(u, "u", len(y), "y"),
-                                        _vec(v, "v", len(x), "x"), code, pp))
+                                        _vec(v, "v", len(x), "x"), code, pp, ti, tj))
+
+
+def complementary_slackness(M, plan, u, v, tol=1e-9) -> float:
+    r"""Largest slackness violation :math:`\max_{P_{ij} > tol} |u_i + v_j - M_{ij}|`.
+
+    ``0`` if no entry of the plan exceeds ``tol``. One fused parallel pass
+    over the dense ``M`` and ``plan`` (no temporaries).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> M = np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> complementary_slackness(M, np.eye(2) / 2, np.zeros(2), np.full(2, 0.25))
+    0.25
+    """
+    M = _dense(M)
+    P = _dense(plan, "plan")
+    if P.shape != M.shape:
+        raise ValueError(f"plan has shape {P.shape}, expected {M.shape} (the shape of M)")
+    tol = float(tol)
+    best, bad = _slackness_dense(M, P, _vec(u, "u", M.shape[0], "M rows"),
+                                 _vec(v, "v", M.shape[1], "M columns"), tol)
+    if bad:
+        _raise_nonfinite(M if not np.all(np.isfinite(M)) else P,
+                         "M" if not np.all(np.isfinite(M)) else "plan")
+    return float(best)
+
+
+def complementary_slackness_points(y, x, rows, cols, vals, u, v, tol=1e-9,
+                                   metric="l1", p=None) -> float:
+    r"""Slackness violation of a sparse plan ``(rows, cols, vals)`` from the points.
+
+    :math:`\max_{k:\ vals_k > tol} |u_{r_k} + v_{c_k} - c(y_{r_k}, x_{c_k})|`,
+    with only the ``len(vals)`` needed costs computed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y, x = np.zeros((1, 2)), np.ones((1, 2))
+    >>> complementary_slackness_points(y, x, [0], [0], [1.0], [1.0], [1.0])
+    0.0
+    """
+    vals = np.ascontiguousarray(as_float_array(vals, "vals"), dtype=np.float64)
+    costs = pair_costs(y, x, rows, cols, metric, p)
+    if vals.shape != costs.shape:
+        raise ValueError(f"vals must have the shape of rows, {costs.shape}, got {vals.shape}")
+    y2, x2 = check_points(y, x)
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    cols = np.ascontiguousarray(cols, dtype=np.int64)
+    return float(_slackness_sparse(costs, rows, cols, vals,
+                                   _vec(u, "u", len(y2), "y"), _vec(v, "v", len(x2), "x"),
+                                   float(tol)))
 
 
 def c_transform_rows(M, v) -> np.ndarray:
-    r"""Best row potentials for given column potentials: :math:`u_i = \min_j (M_{ij} - v_j)`."""
+    r"""Best row potentials for given column potentials: :math:`u_i = \min_j (M_{ij} - v_j)`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c_transform_rows(np.array([[0.0, 2.0], [3.0, 1.0]]), np.zeros(2))
+    array([0., 1.])
+    """
     M = _dense(M)
-    return _c_transform_rows_dense(M, _vec(v, "v", M.shape[1], "M columns"))
+    u, bad = _c_transform_rows_dense(M, _vec(v, "v", M.shape[1], "M columns"))
+    if bad:
+        _raise_nonfinite(M)
+    return u
 
 
 def c_transform_cols(M, u) -> np.ndarray:
-    r"""Best column potentials for given row potentials: :math:`v_j = \min_i (M_{ij} - u_i)`."""
+    r"""Best column potentials for given row potentials: :math:`v_j = \min_i (M_{ij} - u_i)`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c_transform_cols(np.array([[0.0, 2.0], [3.0, 1.0]]), np.array([0.0, 1.0]))
+    array([0., 0.])
+    """
     M = _dense(M)
-    return _c_transform_cols_dense(M, _vec(u, "u", M.shape[0], "M rows"))
+    v, bad = _c_transform_cols_dense(M, _vec(u, "u", M.shape[0], "M rows"))
+    if bad:
+        _raise_nonfinite(M)
+    return v
 
 
 def c_transform_rows_points(y, x, v, metric="l1", p=None) -> np.ndarray:
-    r""":math:`u_i = \min_j (c(y_i, x_j) - v_j)` from the points, O(m + n) memory."""
+    r""":math:`u_i = \min_j (c(y_i, x_j) - v_j)` from the points, O(m + n) memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c_transform_rows_points(np.zeros((1, 2)), np.ones((2, 2)), np.array([0.0, 1.0]))
+    array([1.])
+    """
     code, pp = metric_code(metric, p)
     y, x = _points(y, x)
-    return _c_transform_rows_points(y, x, _vec(v, "v", len(x), "x"), code, pp)
+    ti, tj = _tiles(len(y), len(x), y.shape[1])
+    return _c_transform_rows_points(y, x, _vec(v, "v", len(x), "x"), code, pp, ti, tj)
 
 
 def c_transform_cols_points(y, x, u, metric="l1", p=None) -> np.ndarray:
-    r""":math:`v_j = \min_i (c(y_i, x_j) - u_i)` from the points, O(m + n) memory."""
+    r""":math:`v_j = \min_i (c(y_i, x_j) - u_i)` from the points, O(m + n) memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c_transform_cols_points(np.zeros((2, 2)), np.ones((1, 2)), np.array([0.0, 1.0]))
+    array([1.])
+    """
     code, pp = metric_code(metric, p)
     y, x = _points(y, x)
-    return _c_transform_cols_points(y, x, _vec(u, "u", len(y), "y"), code, pp)
+    ti, tj = _tiles_cols(len(y), len(x), y.shape[1])
+    return _c_transform_cols_points(y, x, _vec(u, "u", len(y), "y"), code, pp, ti, tj)
 
 
 def pair_costs(y, x, rows, cols, metric="l1", p=None) -> np.ndarray:
-    """Costs ``c(y[rows[k]], x[cols[k]])`` for a list of index pairs."""
+    """Costs ``c(y[rows[k]], x[cols[k]])`` for a list of index pairs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pair_costs(np.zeros((2, 2)), np.ones((3, 2)), [0, 1], [2, 0])
+    array([2., 2.])
+    """
     code, pp = metric_code(metric, p)
     y, x = _points(y, x)
     rows = np.ascontiguousarray(rows, dtype=np.int64)
@@ -233,8 +458,16 @@ def weight_scaling_ratio(y, x, d_real, d_fake, metric="l1", p=None) -> float:
 
     Returns ``-inf`` when every pair has zero cost. The scale factor is
     ``beta = max(1, r)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> weight_scaling_ratio(np.zeros((1, 1)), np.full((2, 1), 2.0), [3.0], [1.0, 0.0])
+    1.5
     """
     code, pp = metric_code(metric, p)
     y, x = _points(y, x)
+    ti, tj = _tiles(len(y), len(x), y.shape[1])
     return float(_weight_scaling_ratio(y, x, _vec(d_real, "d_real", len(y), "y"),
-                                       _vec(d_fake, "d_fake", len(x), "x"), code, pp))
+                                       _vec(d_fake, "d_fake", len(x), "x"), code, pp,
+                                       ti, tj))
