@@ -23,7 +23,8 @@ import numba as nb
 import numpy as np
 
 from .._validation import _describe, check_points, check_size
-from ._metric import L2, LP, SQEUCLIDEAN, SUM_MATH, metric_code, tile_costs, tile_shape
+from ._metric import (L2, LP, SQEUCLIDEAN, SUM_MATH, metric_code, threads_for, tile_costs,
+                      tile_shape)
 
 #: Relative accuracy the GEMM route guarantees against the direct sum, per dtype.
 GEMM_RTOL = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-2}
@@ -231,11 +232,13 @@ def cost_matrix(y, x, metric="l1", p=None, *, dtype=None, out=None):
         rho = gemm_recompute_ratio(d, dt)
         if rho < _GEMM_MAX_RATIO:
             np.matmul(y2, x2.T, out=out)
-            return _gemm_fixup(y2, x2, _sq_norms(y2, one), _sq_norms(x2, one),
-                               dt.type(rho), code == L2, one, out)
+            with threads_for(m * n):
+                return _gemm_fixup(y2, x2, _sq_norms(y2, one), _sq_norms(x2, one),
+                                   dt.type(rho), code == L2, one, out)
     ti, tj = tile_shape(d, dt.itemsize)
     # lp sums |delta|^p in float64 whatever the dtype (pow is the cost anyway)
-    return _cost_direct(y2, x2, code, float(pp) if code == LP else 1.0, one, ti, tj, out)
+    with threads_for(m * n * d):
+        return _cost_direct(y2, x2, code, float(pp) if code == LP else 1.0, one, ti, tj, out)
 
 
 __all__ = ["cost_matrix", "gemm_recompute_ratio", "GEMM_RTOL"]

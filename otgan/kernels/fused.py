@@ -12,7 +12,7 @@ import numba as nb
 import numpy as np
 
 from .._validation import as_float_array, check_points
-from ._metric import SUM_MATH, metric_code, pair_cost, tile_costs, tile_shape
+from ._metric import SUM_MATH, metric_code, pair_cost, threads_for, tile_costs, tile_shape
 
 _BLOCK = 64  # columns per parallel task in column-wise reductions
 
@@ -287,8 +287,9 @@ def dual_violation(M, u, v) -> float:
     -0.5
     """
     M = _dense(M)
-    best, bad = _dual_violation_dense(M, _vec(u, "u", M.shape[0], "M rows"),
-                                      _vec(v, "v", M.shape[1], "M columns"))
+    with threads_for(M.size):
+        best, bad = _dual_violation_dense(M, _vec(u, "u", M.shape[0], "M rows"),
+                                          _vec(v, "v", M.shape[1], "M columns"))
     if bad:
         _raise_nonfinite(M)
     return float(best)
@@ -311,8 +312,9 @@ def dual_violation_points(y, x, u, v, metric="l1", p=None) -> float:
     code, pp = metric_code(metric, p)
     y, x = _points(y, x)
     ti, tj = _tiles(len(y), len(x), y.shape[1])
-    return float(_dual_violation_points(y, x, _vec(u, "u", len(y), "y"),
-                                        _vec(v, "v", len(x), "x"), code, pp, ti, tj))
+    with threads_for(len(y) * len(x) * y.shape[1]):
+        return float(_dual_violation_points(y, x, _vec(u, "u", len(y), "y"),
+                                            _vec(v, "v", len(x), "x"), code, pp, ti, tj))
 
 
 def complementary_slackness(M, plan, u, v, tol=1e-9) -> float:
@@ -333,8 +335,9 @@ def complementary_slackness(M, plan, u, v, tol=1e-9) -> float:
     if P.shape != M.shape:
         raise ValueError(f"plan has shape {P.shape}, expected {M.shape} (the shape of M)")
     tol = float(tol)
-    best, bad = _slackness_dense(M, P, _vec(u, "u", M.shape[0], "M rows"),
-                                 _vec(v, "v", M.shape[1], "M columns"), tol)
+    with threads_for(M.size):
+        best, bad = _slackness_dense(M, P, _vec(u, "u", M.shape[0], "M rows"),
+                                     _vec(v, "v", M.shape[1], "M columns"), tol)
     if bad:
         _raise_nonfinite(M if not np.all(np.isfinite(M)) else P,
                          "M" if not np.all(np.isfinite(M)) else "plan")
@@ -362,9 +365,10 @@ def complementary_slackness_points(y, x, rows, cols, vals, u, v, tol=1e-9,
     y2, x2 = check_points(y, x)
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     cols = np.ascontiguousarray(cols, dtype=np.int64)
-    return float(_slackness_sparse(costs, rows, cols, vals,
-                                   _vec(u, "u", len(y2), "y"), _vec(v, "v", len(x2), "x"),
-                                   float(tol)))
+    with threads_for(rows.size * y2.shape[1]):
+        return float(_slackness_sparse(costs, rows, cols, vals,
+                                       _vec(u, "u", len(y2), "y"), _vec(v, "v", len(x2), "x"),
+                                       float(tol)))
 
 
 def c_transform_rows(M, v) -> np.ndarray:
@@ -377,7 +381,8 @@ def c_transform_rows(M, v) -> np.ndarray:
     array([0., 1.])
     """
     M = _dense(M)
-    u, bad = _c_transform_rows_dense(M, _vec(v, "v", M.shape[1], "M columns"))
+    with threads_for(M.size):
+        u, bad = _c_transform_rows_dense(M, _vec(v, "v", M.shape[1], "M columns"))
     if bad:
         _raise_nonfinite(M)
     return u
@@ -393,7 +398,8 @@ def c_transform_cols(M, u) -> np.ndarray:
     array([0., 0.])
     """
     M = _dense(M)
-    v, bad = _c_transform_cols_dense(M, _vec(u, "u", M.shape[0], "M rows"))
+    with threads_for(M.size):
+        v, bad = _c_transform_cols_dense(M, _vec(u, "u", M.shape[0], "M rows"))
     if bad:
         _raise_nonfinite(M)
     return v
@@ -411,7 +417,8 @@ def c_transform_rows_points(y, x, v, metric="l1", p=None) -> np.ndarray:
     code, pp = metric_code(metric, p)
     y, x = _points(y, x)
     ti, tj = _tiles(len(y), len(x), y.shape[1])
-    return _c_transform_rows_points(y, x, _vec(v, "v", len(x), "x"), code, pp, ti, tj)
+    with threads_for(len(y) * len(x) * y.shape[1]):
+        return _c_transform_rows_points(y, x, _vec(v, "v", len(x), "x"), code, pp, ti, tj)
 
 
 def c_transform_cols_points(y, x, u, metric="l1", p=None) -> np.ndarray:
@@ -426,7 +433,8 @@ def c_transform_cols_points(y, x, u, metric="l1", p=None) -> np.ndarray:
     code, pp = metric_code(metric, p)
     y, x = _points(y, x)
     ti, tj = _tiles_cols(len(y), len(x), y.shape[1])
-    return _c_transform_cols_points(y, x, _vec(u, "u", len(y), "y"), code, pp, ti, tj)
+    with threads_for(len(y) * len(x) * y.shape[1]):
+        return _c_transform_cols_points(y, x, _vec(u, "u", len(y), "y"), code, pp, ti, tj)
 
 
 def pair_costs(y, x, rows, cols, metric="l1", p=None) -> np.ndarray:
@@ -448,7 +456,8 @@ def pair_costs(y, x, rows, cols, metric="l1", p=None) -> np.ndarray:
         raise ValueError(f"rows has an index outside [0, {len(y)})")
     if cols.size and (cols.min() < 0 or cols.max() >= len(x)):
         raise ValueError(f"cols has an index outside [0, {len(x)})")
-    return _pair_costs(y, x, rows, cols, code, pp)
+    with threads_for(rows.size * y.shape[1]):
+        return _pair_costs(y, x, rows, cols, code, pp)
 
 
 def weight_scaling_ratio(y, x, d_real, d_fake, metric="l1", p=None) -> float:
@@ -468,6 +477,7 @@ def weight_scaling_ratio(y, x, d_real, d_fake, metric="l1", p=None) -> float:
     code, pp = metric_code(metric, p)
     y, x = _points(y, x)
     ti, tj = _tiles(len(y), len(x), y.shape[1])
-    return float(_weight_scaling_ratio(y, x, _vec(d_real, "d_real", len(y), "y"),
-                                       _vec(d_fake, "d_fake", len(x), "x"), code, pp,
-                                       ti, tj))
+    with threads_for(len(y) * len(x) * y.shape[1]):
+        return float(_weight_scaling_ratio(y, x, _vec(d_real, "d_real", len(y), "y"),
+                                           _vec(d_fake, "d_fake", len(x), "x"), code, pp,
+                                           ti, tj))
