@@ -1,5 +1,5 @@
-"""Command-line interface: ``otgan distance``, ``otgan demo`` (and, from the
-GAN layer, ``otgan train`` / ``otgan compare``)."""
+"""Command-line interface: ``otgan distance``, ``otgan train``, ``otgan compare``
+and ``otgan demo`` (the main job: WGAN-TS on the embedded ``ring`` data)."""
 from __future__ import annotations
 
 import argparse
@@ -90,17 +90,147 @@ def demo_batches() -> tuple[np.ndarray, np.ndarray]:
     return imgs[digits.target == 3][:64], imgs[digits.target == 8][:64]
 
 
-def cmd_demo(args) -> int:
-    from .api import solve_samples
+def _threads(n) -> None:
+    import torch
 
-    y, x = demo_batches()
-    t0 = time.perf_counter()
-    res = solve_samples(y, x, metric="l1")
-    seconds = time.perf_counter() - t0
-    print(f"Exact W1 (L1 pixel cost) between 64 handwritten 3s and 64 8s "
-          f"(8x8 digits, scikit-learn):")
-    print(report(res, seconds, "l1", args.json))
+    # One thread by default: the networks are small, and a second thread on a
+    # busy core makes torch's thread pool wait (measured 40x slower per step).
+    n = 1 if n is None else n
+    if n < 1:
+        raise CLIError(f"--threads must be >= 1, got {n}")
+    torch.set_num_threads(n)
+
+
+def _parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise CLIError(f"--seeds must be comma-separated integers, got {text!r}") from None
+    if not seeds or any(s < 0 for s in seeds):
+        raise CLIError(f"--seeds must be non-negative integers, got {text!r}")
+    return seeds
+
+
+#: CLI option -> TrainConfig field, for the options shared by train and compare.
+_CONFIG_OPTS = ("data", "iters", "batch", "device", "metric", "p", "z_dim", "hidden", "depth",
+                "lr_g", "lr_d", "beta1", "beta2", "n_critic", "n_r", "ot_reg", "scaling",
+                "gp_lambda", "clip", "lr_decay", "log_every", "ckpt_every", "eval_n")
+
+
+def _config_kwargs(args) -> dict:
+    return {k: getattr(args, k) for k in _CONFIG_OPTS if getattr(args, k, None) is not None}
+
+
+def _print_metrics(metrics: dict) -> None:
+    keys = ("modes", "n_modes", "pct_hq", "w1", "noise_floor", "w1_over_floor", "w1_certified",
+            "classes_covered", "confidence", "iter", "s_per_iter")
+    for k in keys:
+        if k in metrics:
+            v = metrics[k]
+            print(f"  {k:15s} {v:.6g}" if isinstance(v, float) else f"  {k:15s} {v}")
+
+
+def cmd_train(args) -> int:
+    from .gan.config import TrainConfig
+    from .gan.run import RunError, train_run
+
+    _threads(args.threads)
+    try:
+        cfg = TrainConfig(method=args.method, seed=args.seed, **_config_kwargs(args))
+        metrics = train_run(cfg, args.out, resume=args.resume, progress=not args.quiet)
+    except (ValueError, TypeError, RunError) as exc:
+        raise CLIError(str(exc)) from None
+    print(f"{cfg.method} on {cfg.data}: {metrics.get('iter')} iterations")
+    _print_metrics(metrics)
+    print(f"report: {os.path.join(args.out, 'report.md')}")
     return 0
+
+
+def cmd_compare(args) -> int:
+    from .gan.config import METHODS
+    from .gan.run import RunError, compare
+
+    _threads(args.threads)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    bad = [m for m in methods if m not in METHODS]
+    if not methods or bad:
+        raise CLIError(f"--methods must be a comma-separated subset of {', '.join(METHODS)}, "
+                       f"got {args.methods!r}")
+    seeds = _parse_seeds(args.seeds)
+    try:
+        table = compare(methods, seeds, args.out, progress=not args.quiet, jobs=args.jobs,
+                        **_config_kwargs(args))
+    except (ValueError, TypeError, RunError) as exc:
+        raise CLIError(str(exc)) from None
+    print(table)
+    print(f"table: {os.path.join(args.out, 'compare.md')}")
+    return 0
+
+
+#: The main job's budget: WGAN-TS on ``ring``, about 2 minutes on a 2-core CPU
+#: (the configuration of the ring table in docs/results.md).
+DEMO_ITERS = 3000
+DEMO_BATCH = 64
+
+
+def cmd_demo(args) -> int:
+    from .gan.config import TrainConfig
+    from .gan.run import RunError, train_run
+
+    _threads(args.threads)
+    try:
+        cfg = TrainConfig(method="wgan-ts", data="ring", iters=args.iters, batch=args.batch,
+                          seed=args.seed, device=args.device)
+        t0 = time.perf_counter()
+        metrics = train_run(cfg, args.out, progress=not args.quiet)
+    except (ValueError, TypeError, RunError) as exc:
+        raise CLIError(str(exc)) from None
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    else:
+        print(f"WGAN-TS (exact LP critic targets, L1 cost) on 'ring' (8 Gaussians, std 0.01): "
+              f"{metrics['iter']} generator iterations in {time.perf_counter() - t0:.0f} s")
+        _print_metrics(metrics)
+    print(f"report: {os.path.join(args.out, 'report.md')}")
+    return 0
+
+
+def _add_config_options(p, *, iters_default):
+    from .gan.scaling import SCALING_MODES
+
+    p.add_argument("--data", default="ring",
+                   help="8gaussians, 25gaussians, swissroll, ring, grid, lines, digits "
+                        "or a .npy file (default ring)")
+    p.add_argument("--iters", type=int, default=iters_default, help="generator iterations")
+    p.add_argument("--batch", type=int, default=None, help="batch size (default 64)")
+    p.add_argument("--device", default=None, help="auto, cpu or cuda (default auto)")
+    p.add_argument("--metric", default=None, choices=METRICS, help="LP ground cost (default l1)")
+    p.add_argument("--p", type=float, default=None, help="exponent for --metric lp")
+    p.add_argument("--z-dim", dest="z_dim", type=int, default=None)
+    p.add_argument("--hidden", type=int, default=None, help="network width")
+    p.add_argument("--depth", type=int, default=None, help="hidden layers of the MLPs")
+    p.add_argument("--lr-g", dest="lr_g", type=float, default=None)
+    p.add_argument("--lr-d", dest="lr_d", type=float, default=None)
+    p.add_argument("--beta1", type=float, default=None)
+    p.add_argument("--beta2", type=float, default=None)
+    p.add_argument("--n-critic", dest="n_critic", type=int, default=None,
+                   help="LPs (wgan-ts) or critic steps per generator step")
+    p.add_argument("--n-r", dest="n_r", type=int, default=None,
+                   help="wgan-ts regression steps per LP (default 5)")
+    p.add_argument("--ot-reg", dest="ot_reg", type=float, default=None,
+                   help="wgan-ts OT-regulariser weight (0 = off)")
+    p.add_argument("--scaling", default=None, choices=SCALING_MODES,
+                   help="wgan-ts weight scaling (default final)")
+    p.add_argument("--lr-decay", dest="lr_decay", default=None, choices=("linear", "none"),
+                   help="learning-rate schedule (default linear decay to 0)")
+    p.add_argument("--gp-lambda", dest="gp_lambda", type=float, default=None)
+    p.add_argument("--clip", type=float, default=None, help="wgan clipping bound")
+    p.add_argument("--log-every", dest="log_every", type=int, default=None)
+    p.add_argument("--ckpt-every", dest="ckpt_every", type=int, default=None)
+    p.add_argument("--eval-n", dest="eval_n", type=int, default=None,
+                   help="samples for the final exact W1 (default 2500)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,8 +246,35 @@ def build_parser() -> argparse.ArgumentParser:
     dist.add_argument("--json", action="store_true", help="machine-readable output")
     dist.set_defaults(func=cmd_distance)
 
-    demo = sub.add_parser("demo", help="the main job: a certified exact W on embedded data")
-    demo.add_argument("--json", action="store_true")
+    from .gan.config import METHODS
+
+    train = sub.add_parser("train", help="train a GAN (wgan-ts or a baseline)")
+    train.add_argument("--method", default="wgan-ts", choices=METHODS)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", required=True, help="run directory")
+    train.add_argument("--resume", action="store_true",
+                       help="continue from OUT/ckpt.pt (refused if the config differs)")
+    _add_config_options(train, iters_default=2000)
+    train.set_defaults(func=cmd_train)
+
+    comp = sub.add_parser("compare", help="several methods x seeds on one budget -> markdown table")
+    comp.add_argument("--methods", default="wgan-ts,wgan-gp,wgan,gan")
+    comp.add_argument("--seeds", default="0,1,2")
+    comp.add_argument("--out", required=True, help="directory for the runs and compare.md")
+    comp.add_argument("--jobs", type=int, default=1,
+                      help="runs trained at once, one thread each (default 1)")
+    _add_config_options(comp, iters_default=2000)
+    comp.set_defaults(func=cmd_compare)
+
+    demo = sub.add_parser("demo", help="the main job: train WGAN-TS on 'ring' for a few minutes")
+    demo.add_argument("--iters", type=int, default=DEMO_ITERS)
+    demo.add_argument("--batch", type=int, default=DEMO_BATCH)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--device", default="auto")
+    demo.add_argument("--out", default=os.path.join("runs", "demo"))
+    demo.add_argument("--threads", type=int, default=None)
+    demo.add_argument("--quiet", action="store_true")
+    demo.add_argument("--json", action="store_true", help="print the metrics as JSON")
     demo.set_defaults(func=cmd_demo)
     return parser
 

@@ -1,0 +1,187 @@
+"""Validated, frozen training configuration (saved as JSON with every run)."""
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from dataclasses import asdict, dataclass, fields
+
+from .._validation import METRICS
+from .scaling import SCALING_MODES
+
+__all__ = ["TrainConfig", "METHODS", "RUNTIME_FIELDS"]
+
+METHODS = ("wgan-ts", "wgan-gp", "wgan", "gan", "nsgan")
+DEVICES = ("auto", "cpu", "cuda")
+LR_DECAYS = ("linear", "none")
+#: Fields that do not change the training trajectory: a resumed run may differ in them.
+RUNTIME_FIELDS = ("device", "log_every", "ckpt_every", "eval_n")
+
+# method -> (optimiser, lr_g, lr_d, beta1, beta2, n_critic)
+_DEFAULTS = {
+    "wgan-ts": ("adam", 1e-3, 1e-3, 0.5, 0.999, 1),
+    "wgan-gp": ("adam", 1e-4, 1e-4, 0.5, 0.9, 5),
+    "wgan": ("rmsprop", 5e-5, 5e-5, 0.0, 0.0, 5),
+    "gan": ("adam", 2e-4, 2e-4, 0.5, 0.999, 1),
+    "nsgan": ("adam", 2e-4, 2e-4, 0.5, 0.999, 1),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    r"""Everything that defines a training run.
+
+    ``None`` fields take the method's default when the config is built (so the
+    saved JSON is always explicit).
+
+    Parameters
+    ----------
+    method : {"wgan-ts", "wgan-gp", "wgan", "gan", "nsgan"}
+    data : str
+        An embedded data set (:data:`otgan.gan.data.DATASETS`) or a ``.npy`` path.
+    iters : int
+        Generator iterations.
+    batch : int
+        Real and generated batch size ``m = n``.
+    seed : int
+        Seeds network initialisation, data sampling and noise.
+    device : {"auto", "cpu", "cuda"}
+    metric, p : ground cost of the LP (WGAN-TS) and of the exact-W metrics.
+    z_dim, hidden, depth : network sizes (``z_dim`` defaults to 2 for 2-D data,
+        32 for images; ``hidden`` to 256 resp. 128).
+    lr_g, lr_d, beta1, beta2 : optimiser settings (Adam; RMSProp for WGAN).
+    n_critic : int
+        WGAN-TS: LPs per generator step (:math:`n_c`); others: critic steps.
+    n_r : int
+        WGAN-TS regression steps per LP.
+    ot_reg : float
+        Weight :math:`\lambda` of the WGAN-TS OT regulariser (0 = off;
+        default 10 for WGAN-TS, as in the authors' code and as measured best
+        in ``docs/results.md``).
+    scaling : {"final", "power", "none"}
+        WGAN-TS weight scaling (see :func:`otgan.gan.scaling.scale_critic`).
+    lr_decay : {"linear", "none"}
+        ``"linear"``: both learning rates decay linearly from their initial
+        value towards 0 over ``iters`` (as in the WGAN-GP reference code), so
+        the generator settles on the modes at the end of the budget.
+    gp_lambda : float
+        WGAN-GP penalty weight.
+    clip : float
+        WGAN weight-clipping bound.
+    log_every, ckpt_every, eval_n : logging period, checkpoint period and the
+        number of samples for the final exact-W1 evaluation.
+    """
+
+    method: str = "wgan-ts"
+    data: str = "ring"
+    iters: int = 2000
+    batch: int = 64
+    seed: int = 0
+    device: str = "auto"
+    metric: str = "l1"
+    p: float | None = None
+    z_dim: int | None = None
+    hidden: int | None = None
+    depth: int = 3
+    lr_g: float | None = None
+    lr_d: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    n_critic: int | None = None
+    n_r: int = 5
+    ot_reg: float | None = None
+    scaling: str = "final"
+    lr_decay: str = "linear"
+    gp_lambda: float = 10.0
+    clip: float = 0.01
+    log_every: int = 10
+    ckpt_every: int = 500
+    eval_n: int = 2500
+
+    def __post_init__(self):
+        def choice(name, options):
+            v = getattr(self, name)
+            if not isinstance(v, str) or v not in options:
+                raise ValueError(f"{name} must be one of {options}, got {v!r}")
+
+        def integer(name, lo, allow_none=False):
+            v = getattr(self, name)
+            if v is None and allow_none:
+                return
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
+                raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+
+        def real(name, lo, hi=math.inf, lo_open=True, allow_none=False):
+            v = getattr(self, name)
+            if v is None and allow_none:
+                return
+            ok = (not isinstance(v, bool) and isinstance(v, numbers.Real) and math.isfinite(v)
+                  and (v > lo if lo_open else v >= lo) and v <= hi)
+            if not ok:
+                br = "(" if lo_open else "["
+                raise ValueError(f"{name} must be a finite number in {br}{lo}, {hi}], got {v!r}")
+
+        choice("method", METHODS)
+        if not isinstance(self.data, str) or not self.data:
+            raise ValueError(f"data must be a data-set name or .npy path, got {self.data!r}")
+        choice("device", DEVICES)
+        choice("metric", METRICS)
+        choice("scaling", SCALING_MODES)
+        choice("lr_decay", LR_DECAYS)
+        if self.metric == "lp":
+            real("p", 1.0, lo_open=False)
+        elif self.p is not None:
+            raise ValueError(f"p is only used with metric='lp', got p={self.p!r}")
+        integer("iters", 0)
+        integer("batch", 2)
+        integer("seed", 0)
+        integer("z_dim", 1, allow_none=True)
+        integer("hidden", 1, allow_none=True)
+        integer("depth", 1)
+        integer("n_critic", 1, allow_none=True)
+        integer("n_r", 1)
+        integer("log_every", 1)
+        integer("ckpt_every", 1)
+        integer("eval_n", 2)
+        real("lr_g", 0.0, allow_none=True)
+        real("lr_d", 0.0, allow_none=True)
+        real("beta1", 0.0, 1.0, lo_open=False, allow_none=True)
+        real("beta2", 0.0, 1.0, lo_open=False, allow_none=True)
+        real("ot_reg", 0.0, lo_open=False, allow_none=True)
+        real("gp_lambda", 0.0, lo_open=False)
+        real("clip", 0.0)
+        _, lr_g, lr_d, b1, b2, nc = _DEFAULTS[self.method]
+        image = self.data == "digits"
+        for name, default in (("lr_g", lr_g), ("lr_d", lr_d), ("beta1", b1), ("beta2", b2),
+                              ("n_critic", nc), ("z_dim", 32 if image else 2),
+                              ("hidden", 128 if image else 256),
+                              ("ot_reg", 10.0 if self.method == "wgan-ts" else 0.0)):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
+        if self.p is not None:
+            object.__setattr__(self, "p", float(self.p))
+
+    @property
+    def optimizer(self) -> str:
+        return _DEFAULTS[self.method][0]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        if not isinstance(d, dict):
+            raise TypeError(f"config must be a dict, got {type(d).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
+        return cls(**d)
+
+    def differences(self, other: "TrainConfig", ignore=RUNTIME_FIELDS) -> list[str]:
+        """``"field: self -> other"`` for every field (outside ``ignore``) that differs."""
+        a, b = self.to_dict(), other.to_dict()
+        return [f"{k}: {a[k]!r} -> {b[k]!r}" for k in a if k not in ignore and a[k] != b[k]]

@@ -1,0 +1,116 @@
+r"""Pure loss functions: tensors in, scalar tensor out; no optimiser, no state.
+
+Notation: ``d_real = D(y)`` on real points, ``d_fake = D(x)`` on generated
+points, both of shape ``(N,)``; GAN losses take raw logits.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .adapter import cost_gradient
+
+__all__ = ["regression_loss", "ts_generator_loss", "ot_regularizer", "ot_penalty",
+           "gan_discriminator_loss", "gan_generator_loss", "nsgan_generator_loss",
+           "wgan_critic_loss", "wgan_generator_loss", "gradient_penalty"]
+
+
+def _vec(t: torch.Tensor, name: str) -> torch.Tensor:
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    return t.reshape(-1)
+
+
+def regression_loss(d_real, d_fake, t_real, t_fake) -> torch.Tensor:
+    r"""WGAN-TS critic regression onto the potentials (Eq. 8).
+
+    .. math::
+        \frac{1}{m+n}\Big[\sum_i (D(y_i) - T_i)^2 + \sum_j (D(x_j) - T_j)^2\Big]
+    """
+    d_real, d_fake = _vec(d_real, "d_real"), _vec(d_fake, "d_fake")
+    t_real, t_fake = _vec(t_real, "t_real"), _vec(t_fake, "t_fake")
+    if d_real.shape != t_real.shape or d_fake.shape != t_fake.shape:
+        raise ValueError(f"critic outputs {tuple(d_real.shape)}, {tuple(d_fake.shape)} do not "
+                         f"match targets {tuple(t_real.shape)}, {tuple(t_fake.shape)}")
+    sq = (d_real - t_real).pow(2).sum() + (d_fake - t_fake).pow(2).sum()
+    return sq / (d_real.numel() + d_fake.numel())
+
+
+def ts_generator_loss(d_fake) -> torch.Tensor:
+    r"""WGAN-TS (and WGAN) generator loss :math:`-\frac1n \sum_j D(G(z_j))`."""
+    return -_vec(d_fake, "d_fake").mean()
+
+
+def ot_regularizer(critic, x_fake, y_matched, metric: str = "l1", p=None) -> torch.Tensor:
+    r"""The WGAN-TS authors' OT regulariser (SPEC section 4).
+
+    For generated :math:`x_j` matched by the plan with :math:`y_{\sigma(j)}`,
+
+    .. math::
+        \frac1n \sum_j \big\| \nabla_x D(x_j) - g_j \big\|^2 ,\qquad
+        g_j = -\nabla_x c(y_{\sigma(j)}, x_j),
+
+    i.e. :math:`g_j = \operatorname{sign}(y_{\sigma(j)} - x_j)` for L1 and the
+    unit vector towards :math:`y_{\sigma(j)}` for L2: along the transport ray
+    the optimal potential rises at unit rate towards the real partner. The
+    graph is kept so the penalty can be back-propagated into the critic.
+    """
+    x = x_fake.detach().requires_grad_(True)
+    out = critic(x)
+    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    return ot_penalty(grad, x, y_matched, metric, p)
+
+
+def ot_penalty(grad_fake, x_fake, y_matched, metric: str = "l1", p=None) -> torch.Tensor:
+    r"""The OT regulariser from a precomputed critic gradient
+    :math:`
+abla_x D(x_j)` (``grad_fake``, same shape as ``x_fake``):
+    :math:`rac1n\sum_j \|
+abla_x D(x_j) + 
+abla_x c(y_{\sigma(j)}, x_j)\|^2`.
+    Lets a caller reuse one forward pass for the regression loss and the penalty."""
+    grad = grad_fake.reshape(grad_fake.shape[0], -1)
+    diff = (x_fake.detach() - y_matched.detach()).reshape(grad.shape[0], -1)
+    target = -cost_gradient(diff, metric, p)
+    return (grad - target).pow(2).sum(dim=1).mean()
+
+
+def gan_discriminator_loss(logit_real, logit_fake) -> torch.Tensor:
+    r"""Minimax-GAN discriminator loss
+    :math:`-\mathbb E \log \sigma(D(y)) - \mathbb E \log(1 - \sigma(D(x)))`."""
+    lr, lf = _vec(logit_real, "logit_real"), _vec(logit_fake, "logit_fake")
+    return F.softplus(-lr).mean() + F.softplus(lf).mean()
+
+
+def gan_generator_loss(logit_fake) -> torch.Tensor:
+    r"""Minimax (saturating) generator loss :math:`\mathbb E \log(1 - \sigma(D(G(z))))
+    = -\mathbb E\,\mathrm{softplus}(D(G(z)))`."""
+    return -F.softplus(_vec(logit_fake, "logit_fake")).mean()
+
+
+def nsgan_generator_loss(logit_fake) -> torch.Tensor:
+    r"""Non-saturating generator loss :math:`-\mathbb E \log \sigma(D(G(z)))`."""
+    return F.softplus(-_vec(logit_fake, "logit_fake")).mean()
+
+
+def wgan_critic_loss(d_real, d_fake) -> torch.Tensor:
+    r"""WGAN critic loss (minimised): :math:`\mathbb E D(x) - \mathbb E D(y)`."""
+    return _vec(d_fake, "d_fake").mean() - _vec(d_real, "d_real").mean()
+
+
+def wgan_generator_loss(d_fake) -> torch.Tensor:
+    r"""WGAN generator loss :math:`-\mathbb E D(G(z))`."""
+    return -_vec(d_fake, "d_fake").mean()
+
+
+def gradient_penalty(critic, real, fake, eps) -> torch.Tensor:
+    r"""WGAN-GP penalty :math:`\mathbb E[(\|\nabla_{\hat x} D(\hat x)\|_2 - 1)^2]`,
+    :math:`\hat x = \epsilon y + (1 - \epsilon) x` (multiply by :math:`\lambda`
+    outside). ``eps`` has shape ``(N,)`` with values in ``[0, 1]``."""
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake must have the same shape for the gradient "
+                         f"penalty, got {tuple(real.shape)} and {tuple(fake.shape)}")
+    e = eps.reshape((-1,) + (1,) * (real.dim() - 1)).to(real.dtype)
+    xh = (e * real.detach() + (1 - e) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(xh).sum(), xh, create_graph=True)
+    return (grad.reshape(grad.shape[0], -1).norm(dim=1) - 1).pow(2).mean()

@@ -1,0 +1,64 @@
+"""PNG plots of a run (matplotlib, non-interactive Agg backend)."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_samples(trainer, path: str, n: int = 1000) -> None:
+    """Generated samples over held-out data (2-D) or an 8x8 grid of images."""
+    plt = _plt()
+    fake = trainer.sample(n)
+    shape = trainer.data.shape
+    if len(shape) == 3:
+        k = 8
+        imgs = fake[:k * k].reshape(k, k, shape[-2], shape[-1])
+        grid = np.concatenate([np.concatenate(list(row), axis=1) for row in imgs], axis=0)
+        fig, ax = plt.subplots(figsize=(5, 5))
+        ax.imshow(grid, cmap="gray", vmin=-1, vmax=1)
+        ax.axis("off")
+    else:
+        real = trainer.data.heldout(n, 0).reshape(-1, int(np.prod(shape)))
+        fake = fake.reshape(len(fake), -1)
+        fig, ax = plt.subplots(figsize=(5, 5))
+        ax.scatter(real[:, 0], real[:, 1] if real.shape[1] > 1 else np.zeros(len(real)),
+                   s=4, c="0.6", label="held-out real")
+        ax.scatter(fake[:, 0], fake[:, 1] if fake.shape[1] > 1 else np.zeros(len(fake)),
+                   s=4, c="tab:red", alpha=0.6, label="generated")
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(f"{trainer.cfg.method} on {trainer.cfg.data}, iter {trainer.iteration}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_w_curve(trainer, path: str) -> None:
+    """Exact batch W (LP) and the critic's estimate mean D(y) - mean D(x) per logged iteration."""
+    plt = _plt()
+    h = trainer.history
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    if h:
+        it = [e["iter"] for e in h]
+        ax.plot(it, [e.get("batch_w", np.nan) for e in h], label="exact batch W (LP)")
+        ax.plot(it, [e["critic"] for e in h], label="critic estimate", alpha=0.8)
+    ax.set_xlabel("generator iteration")
+    ax.set_ylabel(trainer.cfg.metric + " cost")
+    ax.legend(fontsize=8)
+    ax.set_title(f"{trainer.cfg.method} on {trainer.cfg.data}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_run(trainer, out: str) -> None:
+    plot_samples(trainer, os.path.join(out, "samples.png"))
+    plot_w_curve(trainer, os.path.join(out, "w_curve.png"))

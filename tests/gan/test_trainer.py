@@ -1,0 +1,182 @@
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import otgan
+from otgan.gan import CheckpointError, TrainConfig, Trainer
+from otgan.gan.config import METHODS
+from otgan.gan.run import RunError, train_run
+
+from .conftest import TINY
+
+
+@pytest.mark.parametrize("field, value, match", [
+    ("method", "wgan-xx", "method must be one of"),
+    ("batch", 1, "batch must be an integer >= 2"),
+    ("batch", 3.5, "batch must be an integer"),
+    ("iters", -1, "iters must be"),
+    ("lr_g", -1e-3, "lr_g must be a finite number"),
+    ("lr_d", float("nan"), "lr_d must be a finite number"),
+    ("beta2", 1.5, "beta2 must be"),
+    ("scaling", "clip", "scaling must be one of"),
+    ("metric", "cosine", "metric must be one of"),
+    ("device", "tpu", "device must be one of"),
+    ("ot_reg", -1.0, "ot_reg must be"),
+    ("n_r", 0, "n_r must be an integer >= 1"),
+    ("seed", True, "seed must be an integer"),
+    ("data", "", "data must be"),
+])
+def test_bad_config_values_name_the_field(field, value, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**{field: value})
+
+
+def test_config_p_rules_and_json_roundtrip():
+    with pytest.raises(ValueError, match="p is only used"):
+        TrainConfig(p=2.0)
+    with pytest.raises(ValueError, match="p must be"):
+        TrainConfig(metric="lp", p=0.5)
+    cfg = TrainConfig(method="wgan", metric="lp", p=3)
+    assert cfg.lr_d == 5e-5 and cfg.n_critic == 5 and cfg.p == 3.0  # method defaults resolved
+    again = TrainConfig.from_dict(json.loads(cfg.to_json()))
+    assert again == cfg
+    with pytest.raises(ValueError, match="unknown config field"):
+        TrainConfig.from_dict({"methd": "gan"})
+    assert TrainConfig(data="digits").z_dim == 32
+    diff = TrainConfig(batch=32).differences(TrainConfig(batch=64, device="cpu"))
+    assert diff == ["batch: 32 -> 64"]
+
+
+def test_unknown_data_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown data 'moons'"):
+        Trainer(TrainConfig(data="moons", device="cpu"))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_runs_and_updates_both_nets(method):
+    cfg = TrainConfig(method=method, device="cpu", iters=3, **TINY)
+    tr = Trainer(cfg)
+    g0 = [p.clone() for p in tr.G.parameters()]
+    d0 = [p.clone() for p in tr.D.parameters()]
+    for _ in range(3):
+        stats = tr.step()
+        entry = tr.log_entry(stats)
+        assert all(np.isfinite(v) for v in entry.values())
+    assert entry["batch_w"] > 0
+    assert any(not torch.equal(a, b) for a, b in zip(g0, tr.G.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(d0, tr.D.parameters()))
+    if method == "wgan":
+        assert max(float(p.detach().abs().max()) for p in tr.D.parameters()) <= cfg.clip + 1e-12
+
+
+def test_wgan_ts_step_keeps_batch_constraint_and_reports_exact_w():
+    cfg = TrainConfig(method="wgan-ts", device="cpu", iters=5, **TINY)
+    tr = Trainer(cfg)
+    stats = tr.step()
+    assert stats["beta"] >= 1.0
+    assert stats["critic"] <= stats["batch_w"] + 1e-4  # weak duality on the scaled critic
+
+
+def test_wgan_ts_lowers_exact_w1_substantially(tmp_path):
+    # 2-D Gaussian blob far from the generator's initial output
+    rng = np.random.default_rng(0)
+    pts = rng.normal(loc=(2.0, -1.0), scale=0.3, size=(2000, 2)).astype(np.float32)
+    path = str(tmp_path / "blob.npy")
+    np.save(path, pts)
+    cfg = TrainConfig(method="wgan-ts", data=path, device="cpu", iters=150, hidden=32, depth=2,
+                      batch=32, eval_n=400)
+    tr = Trainer(cfg)
+    w_before = tr.evaluate()["w1"]
+    for _ in range(cfg.iters):
+        tr.step()
+    after = tr.evaluate()
+    assert after["w1_certified"]
+    assert w_before > 2.0
+    assert after["w1"] < 0.25 * w_before
+
+
+def _run(cfg, out, **kw):
+    return train_run(cfg, str(out), progress=False, evaluate=False, **kw)
+
+
+def test_resume_after_interruption_matches_uninterrupted(tmp_path, monkeypatch):
+    cfg = TrainConfig(method="wgan-ts", device="cpu", iters=12, ckpt_every=5, **TINY)
+    _run(cfg, tmp_path / "a")
+    # interrupted run: crashes at iteration 8, after the checkpoint at 5
+    real_step = Trainer.step
+
+    def crashing_step(self):
+        if self.iteration == 8:
+            raise KeyboardInterrupt
+        return real_step(self)
+    monkeypatch.setattr(Trainer, "step", crashing_step)
+    with pytest.raises(KeyboardInterrupt):
+        _run(cfg, tmp_path / "b")
+    monkeypatch.setattr(Trainer, "step", real_step)
+    assert torch.load(tmp_path / "b" / "ckpt.pt", weights_only=True)["iteration"] == 5
+    _run(cfg, tmp_path / "b", resume=True)
+    sa = torch.load(tmp_path / "a" / "ckpt.pt", weights_only=True)
+    sb = torch.load(tmp_path / "b" / "ckpt.pt", weights_only=True)
+    assert sa["iteration"] == sb["iteration"] == 12
+    for net in ("G", "D"):
+        for k in sa[net]:
+            assert torch.equal(sa[net][k], sb[net][k]), (net, k)
+    la = [json.loads(l) for l in open(tmp_path / "a" / "metrics.jsonl")]
+    lb = [json.loads(l) for l in open(tmp_path / "b" / "metrics.jsonl")]
+    assert [e["iter"] for e in lb] == list(range(1, 13))  # no duplicated lines after resume
+    for ea, eb in zip(la, lb):
+        assert ea["batch_w"] == eb["batch_w"] and ea["critic"] == eb["critic"]
+
+
+def test_resume_refuses_different_config(tmp_path):
+    cfg = TrainConfig(method="gan", device="cpu", iters=2, **TINY)
+    _run(cfg, tmp_path)
+    other = TrainConfig(method="gan", device="cpu", iters=2, **{**TINY, "batch": 8})
+    with pytest.raises(RunError, match="configuration differs: batch: 16 -> 8"):
+        _run(other, tmp_path, resume=True)
+    with pytest.raises(RunError, match="does not exist"):
+        _run(cfg, tmp_path / "nothing", resume=True)
+
+
+def test_truncated_and_foreign_checkpoints_give_clear_errors(tmp_path):
+    cfg = TrainConfig(method="wgan-gp", device="cpu", iters=2, **TINY)
+    _run(cfg, tmp_path)
+    ckpt = tmp_path / "ckpt.pt"
+    data = ckpt.read_bytes()
+    tr = Trainer(cfg)
+    trunc = tmp_path / "trunc.pt"
+    trunc.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated or not a torch checkpoint"):
+        tr.load_checkpoint(str(trunc))
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    with pytest.raises(CheckpointError, match="not an otgan GAN checkpoint"):
+        tr.load_checkpoint(str(foreign))
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="truncated or not a torch checkpoint"):
+        tr.load_checkpoint(str(junk))
+    # a pickle of an arbitrary object is refused by weights_only loading
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": otgan.OTResult}, evil)
+    with pytest.raises(CheckpointError):
+        tr.load_checkpoint(str(evil))
+    other = Trainer(TrainConfig(method="wgan-gp", device="cpu", iters=2, **{**TINY, "seed": 5}))
+    with pytest.raises(CheckpointError, match="seed: 0 -> 5"):
+        other.load_checkpoint(str(ckpt))
+    tr.load_checkpoint(str(ckpt))
+    assert tr.iteration == 2
+    assert not [p for p in os.listdir(tmp_path) if ".tmp." in p]  # atomic writes leave no temp
+
+
+def test_same_seed_same_run_different_seed_differs():
+    def final(seed):
+        tr = Trainer(TrainConfig(method="nsgan", device="cpu", iters=3, seed=seed, **TINY))
+        for _ in range(3):
+            tr.step()
+        return tr.sample(50)
+    np.testing.assert_array_equal(final(1), final(1))
+    assert not np.allclose(final(1), final(2))
