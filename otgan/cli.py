@@ -137,7 +137,8 @@ def cmd_train(args) -> int:
     _threads(args.threads)
     try:
         cfg = TrainConfig(method=args.method, seed=args.seed, **_config_kwargs(args))
-        metrics = train_run(cfg, args.out, resume=args.resume, progress=not args.quiet)
+        metrics = train_run(cfg, args.out, resume=args.resume, progress=not args.quiet,
+                            overwrite=args.overwrite)
     except (ValueError, TypeError, RunError) as exc:
         raise CLIError(str(exc)) from None
     print(f"{cfg.method} on {cfg.data}: {metrics.get('iter')} iterations")
@@ -159,7 +160,7 @@ def cmd_compare(args) -> int:
     seeds = _parse_seeds(args.seeds)
     try:
         table = compare(methods, seeds, args.out, progress=not args.quiet, jobs=args.jobs,
-                        **_config_kwargs(args))
+                        overwrite=args.overwrite, **_config_kwargs(args))
     except (ValueError, TypeError, RunError) as exc:
         raise CLIError(str(exc)) from None
     print(table)
@@ -182,7 +183,7 @@ def cmd_demo(args) -> int:
         cfg = TrainConfig(method="wgan-ts", data="ring", iters=args.iters, batch=args.batch,
                           seed=args.seed, device=args.device)
         t0 = time.perf_counter()
-        metrics = train_run(cfg, args.out, progress=not args.quiet)
+        metrics = train_run(cfg, args.out, progress=not args.quiet, overwrite=True)
     except (ValueError, TypeError, RunError) as exc:
         raise CLIError(str(exc)) from None
     if args.json:
@@ -254,11 +255,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="run directory")
     train.add_argument("--resume", action="store_true",
                        help="continue from OUT/ckpt.pt (refused if the config differs)")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace a run already in OUT (refused otherwise)")
     _add_config_options(train, iters_default=2000)
     train.set_defaults(func=cmd_train)
 
     comp = sub.add_parser("compare", help="several methods x seeds on one budget -> markdown table")
     comp.add_argument("--methods", default="wgan-ts,wgan-gp,wgan,gan")
+    comp.add_argument("--overwrite", action="store_true",
+                      help="replace runs already in OUT (refused otherwise)")
     comp.add_argument("--seeds", default="0,1,2")
     comp.add_argument("--out", required=True, help="directory for the runs and compare.md")
     comp.add_argument("--jobs", type=int, default=1,

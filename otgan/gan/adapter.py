@@ -15,7 +15,6 @@ plan,
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,33 +22,17 @@ import torch
 
 from .._validation import check_metric
 from ..api import solve_ot
-from ..kernels import cost_matrix
+from ..kernels import cost_matrix, threads_for
 from ..result import OTResult
 
 __all__ = ["batch_cost", "ot_targets", "OTTargets", "WassersteinFunction",
            "wasserstein_loss", "cost_gradient"]
 
 
-#: Below this many cost entries the numba kernels run on one thread: on a busy
-#: machine, waking a parallel pool costs more than the whole O(m n) pass.
-SERIAL_BELOW = 1 << 17
-
-
-@contextlib.contextmanager
 def small_problem_threads(m: int, n: int):
-    """Run the numba kernels single-threaded for an ``m x n`` problem below
-    :data:`SERIAL_BELOW` entries (restores the thread count afterwards)."""
-    if m * n >= SERIAL_BELOW:
-        yield
-        return
-    import numba
-
-    prev = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(prev)
+    """Run a whole ``m x n`` solve (cost, solver, certificate) on one numba
+    thread when it is small (see :func:`otgan.kernels.threads_for`)."""
+    return threads_for(m * n)
 
 
 def _check_tensor(t, name: str) -> torch.Tensor:

@@ -40,7 +40,8 @@ def _write_jsonl(path: str, rows) -> None:
 
 
 def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: bool = True,
-              stop_after: int | None = None, evaluate: bool = True) -> dict:
+              stop_after: int | None = None, evaluate: bool = True,
+              overwrite: bool = False) -> dict:
     """Train ``config`` into directory ``out`` and return the final metrics.
 
     Parameters
@@ -51,6 +52,9 @@ def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: 
     resume : bool
         Continue from ``out/ckpt.pt``; refused (``RunError`` listing the fields)
         if ``out/config.json`` differs from ``config`` outside the run-length fields.
+    overwrite : bool
+        Start afresh in an ``out`` that already holds a run. Without it (and
+        without ``resume``) such an ``out`` is refused, so no run is lost.
     progress : bool
         Show a tqdm bar with the iteration, exact batch W and critic estimate.
     stop_after : int, optional
@@ -80,6 +84,9 @@ def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: 
             raise RunError(f"cannot resume: {exc}") from None
         _write_jsonl(log_path, trainer.history)  # drop lines logged after the checkpoint
     else:
+        if not overwrite and (os.path.exists(ckpt) or os.path.exists(cfg_path)):
+            raise RunError(f"{out} already holds a run; pass resume to continue it, "
+                           f"overwrite to replace it, or choose another directory")
         _write_jsonl(log_path, [])
     _write_atomic(cfg_path, config.to_json() + "\n")
 
@@ -168,19 +175,19 @@ def format_compare_table(results: dict, data: str) -> str:
     return "\n".join(rows) + "\n"
 
 
-def _compare_worker(cfg_dict: dict, run_dir: str) -> dict:
+def _compare_worker(cfg_dict: dict, run_dir: str, overwrite: bool) -> dict:
     # One thread per worker: the runs share the machine's cores.
     import torch
 
     torch.set_num_threads(1)
     t0 = time.perf_counter()
-    m = train_run(TrainConfig.from_dict(cfg_dict), run_dir, progress=False)
+    m = train_run(TrainConfig.from_dict(cfg_dict), run_dir, progress=False, overwrite=overwrite)
     m["wall_s"] = time.perf_counter() - t0
     return m
 
 
 def compare(methods, seeds, out: str, *, progress: bool = True, jobs: int = 1,
-            **options) -> str:
+            overwrite: bool = False, **options) -> str:
     """Train every method for every seed on the same budget; write ``out/compare.md``
     and ``out/compare.json``; return the markdown table.
 
@@ -203,7 +210,7 @@ def compare(methods, seeds, out: str, *, progress: bool = True, jobs: int = 1,
     if jobs == 1:
         for cfg, run_dir in runs:
             t0 = time.perf_counter()
-            m = train_run(cfg, run_dir, progress=progress)
+            m = train_run(cfg, run_dir, progress=progress, overwrite=overwrite)
             m["wall_s"] = time.perf_counter() - t0
             results[cfg.method].append(m)
     else:
@@ -211,7 +218,7 @@ def compare(methods, seeds, out: str, *, progress: bool = True, jobs: int = 1,
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
-            futs = [ex.submit(_compare_worker, cfg.to_dict(), d) for cfg, d in runs]
+            futs = [ex.submit(_compare_worker, cfg.to_dict(), d, overwrite) for cfg, d in runs]
             for (cfg, _), fut in zip(runs, futs):
                 results[cfg.method].append(fut.result())
     cfg = runs[0][0]

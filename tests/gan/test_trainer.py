@@ -180,3 +180,14 @@ def test_same_seed_same_run_different_seed_differs():
         return tr.sample(50)
     np.testing.assert_array_equal(final(1), final(1))
     assert not np.allclose(final(1), final(2))
+
+
+def test_fresh_run_refuses_to_overwrite_an_existing_run(tmp_path):
+    cfg = TrainConfig(method="wgan-ts", device="cpu", iters=3, ckpt_every=2, **TINY)
+    _run(cfg, tmp_path)
+    before = (tmp_path / "metrics.jsonl").read_text()
+    with pytest.raises(RunError, match="already holds a run"):
+        _run(cfg, tmp_path)
+    assert (tmp_path / "metrics.jsonl").read_text() == before  # nothing lost
+    _run(cfg, tmp_path, overwrite=True)
+    assert (tmp_path / "config.json").exists()
