@@ -148,9 +148,9 @@ class Trainer:
             if c.ot_reg > 0:
                 x = x.requires_grad_(True)
             for _ in range(c.n_r):
-                # one critic pass on [y; x] serves the regression and the OT penalty
-                d = self.D(torch.cat([y, x]))
-                d_real, d_fake = d[:len(y)], d[len(y):]
+                # separate passes: the OT penalty's double backward then runs
+                # over the generated half only (measured faster at batch 256)
+                d_real, d_fake = self.D(y), self.D(x)
                 loss = L.regression_loss(d_real, d_fake, tg.real, tg.fake)
                 if c.ot_reg > 0:
                     (grad,) = torch.autograd.grad(d_fake.sum(), x, create_graph=True)
