@@ -4,7 +4,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import ot
 
 from .errors import OTSolverError
 
@@ -23,6 +22,8 @@ def solve_emd(M: np.ndarray, a: np.ndarray, b: np.ndarray, max_iter: int | None 
     Returns ``(plan, u, v)`` with a dense plan. Raises :class:`OTSolverError`
     unless POT reports an optimal basis.
     """
+    import ot  # POT imports scikit-learn and torch at import: pay that on first use only
+
     m, n = M.shape
     if max_iter is None:
         max_iter = default_max_iter(m, n)
