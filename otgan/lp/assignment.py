@@ -48,6 +48,30 @@ DEFAULT_K = 8
 DEFAULT_MAX_ROUNDS = 6
 
 
+@nb.njit(inline="always", cache=True)
+def _update_duals_and_augment(u, v, shortest, path, col4row, row4col, sr_list, nsr,
+                              sc_list, nsc, cur, sink, min_val):
+    """Shared tail of one shortest-augmenting-path step (dense and sparse):
+    shift the potentials of the scanned rows/columns by their Dijkstra
+    distances, then flip the alternating path from ``sink`` back to ``cur``."""
+    u[cur] += min_val
+    for t in range(1, nsr):
+        r_ = sr_list[t]
+        u[r_] += min_val - shortest[col4row[r_]]
+    for t in range(nsc):
+        j = sc_list[t]
+        v[j] -= min_val - shortest[j]
+    j = sink
+    while True:
+        i = path[j]
+        row4col[j] = i
+        tmp = col4row[i]
+        col4row[i] = j
+        j = tmp
+        if i == cur:
+            break
+
+
 # ------------------------------------------------------------------ dense SAP
 @nb.njit(cache=True)
 def _sap_dense_core(C, u, v, col4row, row4col):
@@ -102,22 +126,8 @@ def _sap_dense_core(C, u, v, col4row, row4col):
             nsc += 1
             num_rem -= 1
             remaining[index] = remaining[num_rem]
-        u[cur] += min_val
-        for t in range(1, nsr):
-            r_ = sr_list[t]
-            u[r_] += min_val - shortest[col4row[r_]]
-        for t in range(nsc):
-            j = sc_list[t]
-            v[j] -= min_val - shortest[j]
-        j = sink
-        while True:
-            i = path[j]
-            row4col[j] = i
-            tmp = col4row[i]
-            col4row[i] = j
-            j = tmp
-            if i == cur:
-                break
+        _update_duals_and_augment(u, v, shortest, path, col4row, row4col, sr_list, nsr,
+                                  sc_list, nsc, cur, sink, min_val)
     return True
 
 
@@ -445,22 +455,8 @@ def _sap_sparse(indptr, idx, cost, n, u, v, col4row, row4col):
                 sink = j
                 break
             i = row4col[j]
-        u[cur] += min_val
-        for t in range(1, nsr):
-            r_ = sr_list[t]
-            u[r_] += min_val - shortest[col4row[r_]]
-        for t in range(nsc):
-            j = sc_list[t]
-            v[j] -= min_val - shortest[j]
-        j = sink
-        while True:
-            i = path[j]
-            row4col[j] = i
-            tmp = col4row[i]
-            col4row[i] = j
-            j = tmp
-            if i == cur:
-                break
+        _update_duals_and_augment(u, v, shortest, path, col4row, row4col, sr_list, nsr,
+                                  sc_list, nsc, cur, sink, min_val)
         for t in range(nt):
             jj = touched[t]
             shortest[jj] = np.inf
