@@ -81,15 +81,6 @@ def cmd_distance(args) -> int:
     return 0
 
 
-def demo_batches() -> tuple[np.ndarray, np.ndarray]:
-    """Two embedded batches: 64 handwritten '3's vs 64 '8's (8x8 pixels, scikit-learn)."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    imgs = digits.images / 16.0
-    return imgs[digits.target == 3][:64], imgs[digits.target == 8][:64]
-
-
 def _threads(n) -> None:
     import torch
 

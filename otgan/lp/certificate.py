@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import check_marginals, check_tol, check_weights
+from .._validation import as_float_array, check_marginals, check_tol, check_weights
 from .geometry import as_geometry
 
 #: Default tolerance of the certificate (absolute for the marginals, relative to
@@ -139,13 +139,11 @@ def check_optimality(M, a, b, plan, u, v, tol=DEFAULT_TOL) -> Certificate:
         rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
         vals = np.asarray(coo.data, dtype=np.float64)
     else:
-        from .._validation import as_float_array
         P = as_float_array(plan, "plan")
         if P.shape != (m, n):
             raise ValueError(f"plan has shape {P.shape}, expected {(m, n)}")
         rows, cols = np.nonzero(P)
         vals = P[rows, cols].astype(np.float64)
-    from .._validation import as_float_array
     u = as_float_array(u, "u").astype(np.float64)
     v = as_float_array(v, "v").astype(np.float64)
     if u.shape != (m,):
