@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ._validation import (MAX_DENSE_ENTRIES, as_float_array, check_marginals,
+from ._validation import (MASS_RTOL, MAX_DENSE_ENTRIES, as_float_array,
                           check_metric, check_tol, check_weights)
 from .lp.certificate import DEFAULT_TOL, Certificate, certify_sparse
 from .lp.errors import OTSolverError
@@ -68,15 +68,24 @@ def _uniform(w):
     return bool(np.all(w.max(axis=1) - w.min(axis=1) <= 1e-12 * w.max(axis=1)))
 
 
+def _balance(A, Bw):
+    """:func:`otgan._validation.check_marginals` for every problem at once."""
+    sa, sb = A.sum(axis=1), Bw.sum(axis=1)
+    bad = np.abs(sa - sb) > MASS_RTOL * np.maximum(sa, sb)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(f"a[{k}] and b[{k}] must have the same total mass: "
+                         f"sum(a[{k}]) = {sa[k]!r}, sum(b[{k}]) = {sb[k]!r}")
+    return np.ascontiguousarray(A), np.ascontiguousarray(Bw * (sa / sb)[:, None])
+
+
 def _solve_stack(M, a, b, method, tol) -> list[OTResult]:
     tol = check_tol(tol)
     method = check_method(method)
     B, m, n = M.shape
     A, _ = _stack_weights(a, B, m, "a", "the real batches (rows)")
     Bw, _ = _stack_weights(b, B, n, "b", "the generated batches (columns)")
-    pairs = [check_marginals(A[k], Bw[k], f"a[{k}]", f"b[{k}]") for k in range(B)]
-    A = np.ascontiguousarray([p[0] for p in pairs])
-    Bw = np.ascontiguousarray([p[1] for p in pairs])
+    A, Bw = _balance(A, Bw)
     fast_ok = (m == n and n <= BATCH_DENSE_N_MAX and method in ("auto", "fast")
                and _uniform(A) and _uniform(Bw) and A.min() > 0 and Bw.min() > 0)
     if fast_ok:
@@ -95,8 +104,7 @@ def _fast_stack(M, A, Bw, tol) -> list[OTResult]:
     q = certify_assignments(M, col4row, U, V, A, Bw, tol)
     rows = np.arange(n, dtype=np.int64)
     out = []
-    for k in range(B):
-        primal, dual, resid, viol, gap, slack = (float(x) for x in q[k])
+    for k, (primal, dual, resid, viol, gap, slack) in enumerate(q.tolist()):
         cert = Certificate(primal, dual, resid, viol, gap, gap / max(1.0, abs(primal)),
                            slack, tol)
         if not cert.is_optimal:
