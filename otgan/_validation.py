@@ -14,8 +14,10 @@ import numpy as np
 #: each, so 2**28 entries = 2 GiB per matrix). Above it use a points-in mode.
 MAX_DENSE_ENTRIES = 2 ** 28
 
-#: Relative tolerance on ``|sum(a) - sum(b)|`` (mass balance).
-MASS_RTOL = 1e-7
+#: Default relative tolerance on ``|sum(a) - sum(b)|`` (mass balance); the
+#: same as the certificate's default tolerance, because the certificate checks
+#: the plan's marginals against the weights exactly as they were passed.
+MASS_RTOL = 1e-9
 
 METRICS = ("l1", "l2", "sqeuclidean", "lp")
 
@@ -35,7 +37,14 @@ def as_float_array(value, name: str, *, ndim: int | None = None,
     if value is None:
         raise TypeError(f"{name} must be an array of numbers, got None")
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch tensor
-        value = value.detach().cpu().numpy()
+        value = value.detach().cpu()
+        if str(value.dtype) == "torch.bfloat16":  # numpy has no bfloat16:
+            value = value.float()                 # upcast, exact in float32
+        try:
+            value = value.numpy()
+        except TypeError as exc:  # a dtype numpy cannot hold
+            raise TypeError(f"{name} has unsupported tensor dtype {value.dtype}: {exc}") \
+                from None
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nested lists
@@ -100,8 +109,9 @@ def check_metric(metric, p):
         if isinstance(p, bool) or not isinstance(p, numbers.Real):
             raise TypeError(f"p must be a real number >= 1, got {_describe(p)}")
         p = float(p)
-        if not np.isfinite(p) or p < 1:
-            raise ValueError(f"p must be a finite number >= 1, got p={p}")
+        if np.isnan(p) or p < 1:
+            raise ValueError(f"p must be a number >= 1 (or inf for the Chebyshev "
+                             f"distance), got p={p}")
         return metric, p
     if p is not None:
         raise ValueError(f"p is only used with metric='lp', got p={_describe(p)} "
@@ -147,15 +157,30 @@ def check_weights(w, size: int, name: str, batch_name: str) -> np.ndarray:
 
 
 def check_marginals(a: np.ndarray, b: np.ndarray, name_a: str = "a",
-                    name_b: str = "b") -> tuple[np.ndarray, np.ndarray]:
+                    name_b: str = "b", rtol: float = MASS_RTOL) -> None:
+    """Refuse weights whose total masses differ by more than ``rtol`` (relative).
+
+    Nothing is rescaled here: the certificate checks the plan against ``a`` and
+    ``b`` exactly as given, so a mismatch larger than its tolerance is refused
+    up front with the sums in the message.
+    """
     sa, sb = float(a.sum()), float(b.sum())
-    if abs(sa - sb) > MASS_RTOL * max(sa, sb):
+    if abs(sa - sb) > rtol * max(sa, sb):
         raise ValueError(
-            f"{name_a} and {name_b} must have the same total mass: "
-            f"sum({name_a}) = {sa!r}, sum({name_b}) = {sb!r}")
-    # Remove rounding-level imbalance so the LP is exactly feasible.
-    b = b * (sa / sb)
-    return a, b
+            f"{name_a} and {name_b} must have the same total mass (to {rtol:g} relative): "
+            f"sum({name_a}) = {sa!r}, sum({name_b}) = {sb!r}; normalise both in float64, "
+            f"e.g. {name_b} = {name_b} * ({name_a}.sum() / {name_b}.sum())")
+
+
+def balanced(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``b`` rescaled to ``sum(a)`` exactly: what the solvers are given.
+
+    The rounding-level imbalance that :func:`check_marginals` lets through would
+    make the LP infeasible for a network simplex; the certificate is still
+    computed against the caller's ``b``.
+    """
+    sa, sb = float(a.sum()), float(b.sum())
+    return b if sa == sb else b * (sa / sb)
 
 
 def check_tol(tol, name: str = "tol") -> float:

@@ -17,7 +17,7 @@ def _solve(geom, a, b, method, tol, options) -> OTResult:
     method = check_method(method)
     a = check_weights(a, m, "a", "the real batch (rows)")
     b = check_weights(b, n, "b", "the generated batch (columns)")
-    a, b = check_marginals(a, b)
+    check_marginals(a, b, rtol=tol)
     raw, cert, seconds = solve_certified(geom, a, b, method, tol, **options)
     return OTResult(value=cert.primal_value, u=raw.u, v=raw.v, a=a, b=b,
                     plan_rows=raw.rows, plan_cols=raw.cols, plan_values=raw.vals,
@@ -43,7 +43,7 @@ def solve_ot(M, a=None, b=None, *, method="auto", tol=DEFAULT_TOL, **options) ->
     ----------
     M : (m, n) array_like
         Cost matrix; rows are the real points :math:`y_i`, columns the generated
-        points :math:`x_j`. Integer costs are accepted.
+        points :math:`x_j`. Costs of any sign and integer costs are accepted.
     a, b : array_like, optional
         Non-negative weights of the rows and columns (uniform when ``None``);
         they must have the same total mass. Zero weights are allowed.
@@ -52,7 +52,12 @@ def solve_ot(M, a=None, b=None, *, method="auto", tol=DEFAULT_TOL, **options) ->
         in cvxpy (reference, ``m n <= otgan.lp.LP_MAX_ENTRIES``); ``"auto"``:
         the fastest exact method for the problem.
     tol : float
-        Certificate tolerance (default 1e-9, relative to ``max(1, W)``).
+        Certificate tolerance (default 1e-9), relative to the problem's own
+        scale: the total mass for the marginals, :math:`\max |M_{ij}|` for the
+        dual constraints, their product for the duality gap
+        (:class:`otgan.Certificate`). Scaling ``M`` or the weights by any
+        positive factor changes neither the answer's relative accuracy nor the
+        verdict. ``a`` and ``b`` must have equal mass to ``tol`` relative.
     **options
         Method options: ``max_iter`` for ``"emd"``, ``solver`` for ``"lp"``.
 

@@ -22,8 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ._validation import (MASS_RTOL, MAX_DENSE_ENTRIES, as_float_array,
+from ._validation import (MAX_DENSE_ENTRIES, as_float_array,
                           check_metric, check_tol, check_weights)
+from .kernels import raise_cost_overflow
 from .lp.certificate import DEFAULT_TOL, Certificate, certify_sparse
 from .lp.errors import OTSolverError
 from .lp.geometry import DenseCost
@@ -68,15 +69,17 @@ def _uniform(w):
     return bool(np.all(w.max(axis=1) - w.min(axis=1) <= 1e-12 * w.max(axis=1)))
 
 
-def _balance(A, Bw):
-    """:func:`otgan._validation.check_marginals` for every problem at once."""
+def _balance(A, Bw, tol):
+    """:func:`otgan._validation.check_marginals` and
+    :func:`otgan._validation.balanced` for every problem at once: returns the
+    weights the solvers get (``Bw`` rescaled to ``sum(A[k])`` exactly)."""
     sa, sb = A.sum(axis=1), Bw.sum(axis=1)
-    bad = np.abs(sa - sb) > MASS_RTOL * np.maximum(sa, sb)
+    bad = np.abs(sa - sb) > tol * np.maximum(sa, sb)
     if bad.any():
         k = int(np.argmax(bad))
-        raise ValueError(f"a[{k}] and b[{k}] must have the same total mass: "
-                         f"sum(a[{k}]) = {sa[k]!r}, sum(b[{k}]) = {sb[k]!r}")
-    return np.ascontiguousarray(A), np.ascontiguousarray(Bw * (sa / sb)[:, None])
+        raise ValueError(f"a[{k}] and b[{k}] must have the same total mass (to {tol:g} "
+                         f"relative): sum(a[{k}]) = {sa[k]!r}, sum(b[{k}]) = {sb[k]!r}")
+    return np.ascontiguousarray(Bw * (sa / sb)[:, None])
 
 
 def _solve_stack(M, a, b, method, tol) -> list[OTResult]:
@@ -85,12 +88,14 @@ def _solve_stack(M, a, b, method, tol) -> list[OTResult]:
     B, m, n = M.shape
     A, _ = _stack_weights(a, B, m, "a", "the real batches (rows)")
     Bw, _ = _stack_weights(b, B, n, "b", "the generated batches (columns)")
-    A, Bw = _balance(A, Bw)
+    A = np.ascontiguousarray(A)
+    Bw = np.ascontiguousarray(Bw)
+    Bs = _balance(A, Bw, tol)
     fast_ok = (m == n and n <= BATCH_DENSE_N_MAX and method in ("auto", "fast")
                and _uniform(A) and _uniform(Bw) and A.min() > 0 and Bw.min() > 0)
     if fast_ok:
         return _fast_stack(M, A, Bw, tol)
-    return _pool_stack(M, A, Bw, method, tol)
+    return _pool_stack(M, A, Bw, Bs, method, tol)
 
 
 def _fast_stack(M, A, Bw, tol) -> list[OTResult]:
@@ -104,9 +109,9 @@ def _fast_stack(M, A, Bw, tol) -> list[OTResult]:
     q = certify_assignments(M, col4row, U, V, A, Bw, tol)
     rows = np.arange(n, dtype=np.int64)
     out = []
-    for k, (primal, dual, resid, viol, gap, slack) in enumerate(q.tolist()):
-        cert = Certificate(primal, dual, resid, viol, gap, gap / max(1.0, abs(primal)),
-                           slack, tol)
+    for k, (primal, dual, resid, viol, _, slack, big) in enumerate(q.tolist()):
+        cert = Certificate.from_quantities(primal, dual, resid, viol, slack, tol, big,
+                                           float(A[k].sum()))
         if not cert.is_optimal:
             raise OTSolverError(f"problem {k} of the batch fails the optimality "
                                 f"certificate: {cert.summary()}")
@@ -116,7 +121,7 @@ def _fast_stack(M, A, Bw, tol) -> list[OTResult]:
     return out
 
 
-def _pool_stack(M, A, Bw, method, tol) -> list[OTResult]:
+def _pool_stack(M, A, Bw, Bs, method, tol) -> list[OTResult]:
     # POT's network simplex releases the GIL: solve in threads, then certify in
     # this thread (numba's parallel kernels must not be entered concurrently)
     from .lp.emd import solve_emd
@@ -129,7 +134,7 @@ def _pool_stack(M, A, Bw, method, tol) -> list[OTResult]:
         cols_pos = np.flatnonzero(Bw[k] > 0)
         if len(rows_pos) < A.shape[1] or len(cols_pos) < Bw.shape[1]:
             return None, 0.0  # zero weights: solved below by solve_certified
-        plan, u, v = solve_emd(M[k], A[k], Bw[k])
+        plan, u, v = solve_emd(M[k], A[k], Bs[k])
         return _dense_to_raw(plan, u, v, "emd"), time.perf_counter() - t0
 
     names = [AUTO[0](DenseCost(M[k]), A[k], Bw[k]) if method == "auto" else method
@@ -259,8 +264,11 @@ def solve_samples_batch(Y, X, a=None, b=None, *, metric="l1", p=None, method="au
                          f"entries, above MAX_DENSE_ENTRIES = {MAX_DENSE_ENTRIES}; "
                          f"split the batch")
     from .kernels.candidates import batch_cost_matrix
-    C = batch_cost_matrix(Y.reshape(B, m, -1), X.reshape(B, n, -1), metric,
-                          pp if metric == "lp" else None)
+    Y2, X2 = Y.reshape(B, m, -1), X.reshape(B, n, -1)
+    C = batch_cost_matrix(Y2, X2, metric, pp if metric == "lp" else None)
+    if not np.isfinite(C).all():  # finite points whose costs overflowed
+        k = int(np.argmax(~np.isfinite(C).reshape(B, -1).all(axis=1)))
+        raise_cost_overflow(Y2[k], X2[k], metric, pp if metric == "lp" else None)
     return _solve_stack(C, a, b, method, tol)
 
 

@@ -77,7 +77,7 @@ def test_unknown_metric_method_and_bad_p():
         otgan.solve_samples(Y, X, method="simplex")
     with pytest.raises(ValueError, match="needs the exponent p"):
         otgan.solve_samples(Y, X, metric="lp")
-    with pytest.raises(ValueError, match="p must be a finite number >= 1, got p=0.5"):
+    with pytest.raises(ValueError, match="p must be a number >= 1 .*got p=0.5"):
         otgan.solve_samples(Y, X, metric="lp", p=0.5)
     with pytest.raises(ValueError, match="p is only used with metric='lp'"):
         otgan.solve_samples(Y, X, metric="l1", p=2)

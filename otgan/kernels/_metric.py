@@ -22,6 +22,26 @@ def metric_code(metric, p=None) -> tuple[int, float]:
 
 
 @nb.njit(inline="always", cache=True, fastmath=False)
+def lp_distance(y, i, x, j, p, one):
+    """:math:`\\|y_i - x_j\\|_p` computed scaled, :math:`m (\\sum_k (|d_k| / m)^p)^{1/p}`
+    with :math:`m = \\max_k |d_k|`: no term overflows or underflows to a wrong
+    value at any finite ``p >= 1`` (the largest term is exactly 1), and
+    ``p = inf`` is the Chebyshev distance ``m``."""
+    d = y.shape[1]
+    big = one - one
+    for k in range(d):
+        t = abs(y[i, k] - x[j, k])
+        if t > big:
+            big = t
+    if big == 0 or not big < np.inf or p == np.inf:
+        return big  # identical points, an overflowed difference, or L-infinity
+    s = one - one
+    for k in range(d):
+        s += (abs(y[i, k] - x[j, k]) / big) ** p
+    return big * s ** (one / p)
+
+
+@nb.njit(inline="always", cache=True, fastmath=False)
 def pair_cost(y, i, x, j, code, p):
     """Ground cost c(y_i, x_j) for flattened points (rows of ``y`` and ``x``)."""
     d = y.shape[1]
@@ -35,9 +55,7 @@ def pair_cost(y, i, x, j, code, p):
             t = y[i, k] - x[j, k]
             s += t * t
         return np.sqrt(s) if code == 1 else s
-    for k in range(d):
-        s += abs(y[i, k] - x[j, k]) ** p
-    return s ** (1.0 / p)
+    return lp_distance(y, i, x, j, p, 1.0)
 
 
 # ------------------------------------------------------------ blocked tile costs
@@ -85,10 +103,7 @@ def tile_costs(y, x, i0, i1, j0, j1, code, p, one, dst, di, dj):
     if code == 3:
         for i in range(i0, i1):
             for j in range(j0, j1):
-                s = zero
-                for k in range(d):
-                    s += abs(y[i, k] - x[j, k]) ** p
-                dst[di + i - i0, dj + j - j0] = s ** (one / p)
+                dst[di + i - i0, dj + j - j0] = lp_distance(y, i, x, j, p, one)
         return
     i = i0
     while i < i1:
@@ -166,6 +181,33 @@ def tile_costs(y, x, i0, i1, j0, j1, code, p, one, dst, di, dj):
                     dst[r + 1, c + 3] = b3
             j += 4
         i += 2
+
+
+def raise_cost_overflow(y, x, metric, p=None):
+    """Raise the error for costs that overflowed to inf from finite points."""
+    big = max(float(np.max(np.abs(y))), float(np.max(np.abs(x))))
+    what = f"metric={metric!r}" + (f", p={p}" if metric == "lp" else "")
+    raise ValueError(
+        f"the costs overflowed: c(y_i, x_j) with {what} is inf for these points "
+        f"(largest |coordinate| {big:.3g}) although the points are finite; rescale "
+        f"the data (e.g. divide y and x by a common factor such as {big:.3g}) and "
+        f"scale the distance back (W scales like the metric)")
+
+
+def cost_upper_bound(y, x, metric, p=None) -> float:
+    """An upper bound on every ``|c(y_i, x_j)|`` (and on the intermediate sums of
+    the kernels) from the coordinates alone, in ``O((m + n) d)``: a finite bound
+    proves that no cost can overflow."""
+    d = y.shape[1]
+    r = float(np.max(np.abs(y))) + float(np.max(np.abs(x)))  # >= any |y_ik - x_jk|
+    metric, p = check_metric(metric, p)
+    with np.errstate(over="ignore"):
+        if metric == "l1":
+            return d * r
+        if metric in ("l2", "sqeuclidean"):
+            # the L2 route of cost_matrix forms |y|^2 + |x|^2 - 2 y.x: bound that too
+            return 4.0 * d * r * r
+        return d * r  # lp: never above the L1 distance
 
 
 def tile_shape(d: int, itemsize: int) -> tuple[int, int]:

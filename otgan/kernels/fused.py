@@ -12,7 +12,8 @@ import numba as nb
 import numpy as np
 
 from .._validation import as_float_array, check_points
-from ._metric import SUM_MATH, metric_code, pair_cost, threads_for, tile_costs, tile_shape
+from ._metric import (SUM_MATH, metric_code, pair_cost, raise_cost_overflow, threads_for,
+                      tile_costs, tile_shape)
 
 _BLOCK = 64  # columns per parallel task in column-wise reductions
 
@@ -24,11 +25,14 @@ _BLOCK = 64  # columns per parallel task in column-wise reductions
 # ``isfinite`` pass over M.
 @nb.njit(parallel=True, cache=True)
 def _dual_violation_dense(M, u, v):
+    # also returns max |M_ij|: the certificate's cost scale, at no extra pass
     m, n = M.shape
     row_max = np.empty(m)
+    row_abs = np.empty(m)
     bad = np.zeros(m, dtype=np.bool_)
     for i in nb.prange(m):
         best = -np.inf
+        big = 0.0
         ui = u[i]
         flag = False
         for j in range(n):
@@ -37,9 +41,12 @@ def _dual_violation_dense(M, u, v):
             t = ui + v[j] - mij
             if t > best:
                 best = t
+            if abs(mij) > big:
+                big = abs(mij)
         row_max[i] = best
+        row_abs[i] = big
         bad[i] = flag
-    return row_max.max(), bad.any()
+    return row_max.max(), bad.any(), row_abs.max()
 
 
 @nb.njit(parallel=True, cache=True)
@@ -114,26 +121,38 @@ def _c_transform_cols_dense(M, u):
 # blocked micro-kernel of ``cost_matrix`` and reduces it at once.
 @nb.njit(parallel=True, cache=True)
 def _dual_violation_points(y, x, u, v, code, p, ti, tj):
+    # also returns max c(y_i, x_j) (costs from points are >= 0) and whether a
+    # cost overflowed: the certificate's cost scale and the overflow guard
     m = y.shape[0]
     n = x.shape[0]
     nbi = (m + ti - 1) // ti
     res = np.empty(nbi)
+    big = np.empty(nbi)
+    bad = np.zeros(nbi, dtype=np.bool_)
     for bi in nb.prange(nbi):
         i0 = bi * ti
         i1 = min(m, i0 + ti)
         buf = np.empty((ti, tj))
         best = -np.inf
+        cmax = 0.0
+        flag = False
         for j0 in range(0, n, tj):
             j1 = min(n, j0 + tj)
             tile_costs(y, x, i0, i1, j0, j1, code, p, 1.0, buf, 0, 0)
             for i in range(i0, i1):
                 ui = u[i]
                 for j in range(j0, j1):
-                    t = ui + v[j] - buf[i - i0, j - j0]
+                    c = buf[i - i0, j - j0]
+                    flag |= c - c != 0.0
+                    t = ui + v[j] - c
                     if t > best:
                         best = t
+                    if c > cmax:
+                        cmax = c
         res[bi] = best
-    return res.max()
+        big[bi] = cmax
+        bad[bi] = flag
+    return res.max(), bad.any(), big.max()
 
 
 @nb.njit(parallel=True, cache=True)
@@ -274,6 +293,28 @@ def _tiles_cols(m, n, d):
     return ti, tj
 
 
+def dual_check(M, u, v) -> tuple[float, float]:
+    r"""``(max_ij (u_i + v_j - M_ij), max_ij |M_ij|)`` in one parallel pass over ``M``.
+
+    The first is non-positive iff ``(u, v)`` is dual feasible; the second is
+    the cost scale the certificate's tolerances are relative to. NaN/inf in
+    ``M`` raise ``ValueError``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dual_check(np.array([[1.0, -3.0]]), np.zeros(1), np.zeros(2))
+    (3.0, 3.0)
+    """
+    M = _dense(M)
+    with threads_for(M.size):
+        best, bad, big = _dual_violation_dense(M, _vec(u, "u", M.shape[0], "M rows"),
+                                               _vec(v, "v", M.shape[1], "M columns"))
+    if bad:
+        _raise_nonfinite(M)
+    return float(best), float(big)
+
+
 def dual_violation(M, u, v) -> float:
     r"""Largest dual-constraint violation :math:`\max_{ij} (u_i + v_j - M_{ij})`.
 
@@ -286,21 +327,39 @@ def dual_violation(M, u, v) -> float:
     >>> dual_violation(np.ones((2, 2)), np.zeros(2), np.full(2, 0.5))
     -0.5
     """
-    M = _dense(M)
-    with threads_for(M.size):
-        best, bad = _dual_violation_dense(M, _vec(u, "u", M.shape[0], "M rows"),
-                                          _vec(v, "v", M.shape[1], "M columns"))
+    return dual_check(M, u, v)[0]
+
+
+def dual_check_points(y, x, u, v, metric="l1", p=None) -> tuple[float, float]:
+    r"""``(max_ij (u_i + v_j - c(y_i, x_j)), max_ij c(y_i, x_j))`` from the points.
+
+    Costs are computed tile by tile (blocked micro-kernel of
+    :func:`~otgan.kernels.cost_matrix`, direct sums) and reduced at once:
+    ``O(m + n)`` memory plus a small scratch tile per thread. A cost that
+    overflows to inf raises ``ValueError`` (rescale the points).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y, x = np.zeros((2, 3)), np.ones((4, 3))
+    >>> dual_check_points(y, x, np.zeros(2), np.full(4, 3.5))
+    (0.5, 3.0)
+    """
+    code, pp = metric_code(metric, p)
+    y, x = _points(y, x)
+    ti, tj = _tiles(len(y), len(x), y.shape[1])
+    with threads_for(len(y) * len(x) * y.shape[1]):
+        best, bad, big = _dual_violation_points(y, x, _vec(u, "u", len(y), "y"),
+                                                _vec(v, "v", len(x), "x"), code, pp, ti, tj)
     if bad:
-        _raise_nonfinite(M)
-    return float(best)
+        raise_cost_overflow(y, x, metric, p)
+    return float(best), float(big)
 
 
 def dual_violation_points(y, x, u, v, metric="l1", p=None) -> float:
     r""":math:`\max_{ij} (u_i + v_j - c(y_i, x_j))` without forming the cost matrix.
 
-    Costs are computed tile by tile (blocked micro-kernel of
-    :func:`~otgan.kernels.cost_matrix`, direct sums) and reduced at once:
-    ``O(m + n)`` memory plus a small scratch tile per thread.
+    See :func:`dual_check_points`.
 
     Examples
     --------
@@ -309,12 +368,7 @@ def dual_violation_points(y, x, u, v, metric="l1", p=None) -> float:
     >>> dual_violation_points(y, x, np.zeros(2), np.full(4, 3.5))
     0.5
     """
-    code, pp = metric_code(metric, p)
-    y, x = _points(y, x)
-    ti, tj = _tiles(len(y), len(x), y.shape[1])
-    with threads_for(len(y) * len(x) * y.shape[1]):
-        return float(_dual_violation_points(y, x, _vec(u, "u", len(y), "y"),
-                                            _vec(v, "v", len(x), "x"), code, pp, ti, tj))
+    return dual_check_points(y, x, u, v, metric, p)[0]
 
 
 def complementary_slackness(M, plan, u, v, tol=1e-9) -> float:

@@ -140,13 +140,18 @@ def _lsa_dense_nb(C):
     v = np.empty(n)
     col4row = np.full(n, -1, dtype=np.int64)
     row4col = np.full(n, -1, dtype=np.int64)
-    argmin = np.empty(n, dtype=np.int64)
+    argmin = np.zeros(n, dtype=np.int64)
     for j in range(n):
         v[j] = np.inf
     for i in range(n):
         for j in range(n):
-            if C[i, j] < v[j]:
-                v[j] = C[i, j]
+            cij = C[i, j]
+            if not cij - cij == 0.0:
+                # NaN or inf: the shortest paths below would index with -1.
+                # Refuse (ok = False) instead of reading out of bounds.
+                return col4row, u, v, False
+            if cij < v[j]:
+                v[j] = cij
                 argmin[j] = i
     for j in range(n - 1, -1, -1):
         i = argmin[j]
@@ -208,7 +213,8 @@ def lsa_dense(C):
         raise ValueError(f"C must be a non-empty square matrix, got shape {C.shape}")
     col4row, u, v, ok = _lsa_dense_nb(C)
     if not ok:
-        raise OTSolverError("dense assignment solver found no augmenting path")
+        raise OTSolverError("dense assignment solver failed: the cost matrix has NaN or "
+                            "inf entries, or no augmenting path was found")
     return col4row, u, v
 
 
@@ -553,8 +559,10 @@ def solve_assignment(geom, *, k=None, max_rounds=None, dense_n_max=None):
     rows = np.concatenate([np.repeat(np.arange(n, dtype=np.int64), kr), ci.ravel()])
     cols = np.concatenate([ri.ravel(), np.repeat(np.arange(n, dtype=np.int64), kc)])
     costs = np.concatenate([rv.ravel(), cv.ravel()])
-    scale = max(1.0, float(np.abs(cv[:, 0]).max()), float(np.abs(rv[:, 0]).max()))
-    eps = 1e-12 * scale  # far below the certificate's 1e-9, far above rounding
+    # relative to the costs' own scale (no absolute floor: costs of 1e-12 are as
+    # valid as costs of 1); far below the certificate's 1e-9, far above rounding
+    scale = max(float(np.abs(cv).max()), float(np.abs(rv).max()))
+    eps = 1e-12 * scale
     v = cv[:, 0].copy()  # column minima: a feasible start
     col4row = np.full(n, -1, dtype=np.int64)
     row4col = np.full(n, -1, dtype=np.int64)
@@ -648,9 +656,10 @@ __all__ = ["lsa_dense", "solve_assignment", "solve_fast", "is_uniform_square"]
 def _certify_assignments(Cs, col4row, U, V, A, Bw, tol):
     """Certificate quantities of B assignment plans (SPEC section 3), in parallel.
 
-    Columns: primal, dual, primal residual, dual violation, gap, slackness."""
+    Columns: primal, dual, primal residual, dual violation, gap, slackness,
+    cost scale (max |C_ij|)."""
     B, n, _ = Cs.shape
-    out = np.empty((B, 6))
+    out = np.empty((B, 7))
     for b in nb.prange(B):
         C = Cs[b]
         u = U[b]
@@ -658,6 +667,7 @@ def _certify_assignments(Cs, col4row, U, V, A, Bw, tol):
         a = A[b]
         w = Bw[b]
         colsum = np.zeros(n)
+        mass = a.sum()
         primal = 0.0
         dual = 0.0
         resid = 0.0
@@ -670,24 +680,29 @@ def _certify_assignments(Cs, col4row, U, V, A, Bw, tol):
             dual += a[i] * u[i] + w[i] * v[i]
             colsum[j] += a[i]
             minval = min(minval, a[i])
-            if a[i] > tol:
+            if a[i] > tol * mass:
                 slack = max(slack, abs(u[i] + v[j] - c))
         for j in range(n):
             resid = max(resid, abs(colsum[j] - w[j]))
         resid = max(resid, max(0.0, -minval))
         viol = -np.inf
+        big = 0.0
         for i in range(n):
             ui = u[i]
             for j in range(n):
-                t = ui + v[j] - C[i, j]
+                cij = C[i, j]
+                t = ui + v[j] - cij
                 if t > viol:
                     viol = t
+                if abs(cij) > big:
+                    big = abs(cij)
         out[b, 0] = primal
         out[b, 1] = dual
         out[b, 2] = resid
         out[b, 3] = max(0.0, viol)
         out[b, 4] = abs(primal - dual)
         out[b, 5] = slack
+        out[b, 6] = big
     return out
 
 

@@ -16,14 +16,30 @@ import scipy.sparse as sp
 from .._validation import as_float_array, check_marginals, check_tol, check_weights
 from .geometry import as_geometry
 
-#: Default tolerance of the certificate (absolute for the marginals, relative to
-#: ``max(1, |W|)`` for the dual feasibility, slackness and the duality gap).
+#: Default tolerance of the certificate, relative to the problem's own scale:
+#: the total mass for the marginals, the largest |cost| for the dual
+#: constraints and their product for the duality gap (see :class:`Certificate`).
 DEFAULT_TOL = 1e-9
 
 
 @dataclass(frozen=True)
 class Certificate:
     r"""Evidence that a (plan, potentials) pair solves the OT LP.
+
+    Every test is relative to the problem's own scale, so multiplying the costs
+    (or the weights) by any positive factor never changes the verdict. With the
+    cost scale :math:`C = \max_{ij} |M_{ij}|` and the mass
+    :math:`\mu = \sum_i a_i`, the pair is certified optimal when
+
+    .. math::
+        \text{primal residual} \le \text{tol}\,\mu, \quad
+        \text{dual violation} \le \text{tol}\,C, \quad
+        |\text{primal} - \text{dual}| \le \text{tol}\,C\mu, \quad
+        \text{slackness violation} \le \text{tol}\,C .
+
+    By weak duality the certified primal value is then within
+    :math:`2\,\text{tol}\,C\mu` of the optimum (``tol`` of the largest
+    possible transport cost, twice).
 
     Attributes
     ----------
@@ -32,15 +48,21 @@ class Certificate:
     dual_value : float
         :math:`\sum_i a_i u_i + \sum_j b_j v_j`.
     primal_residual : float
-        :math:`\max(\|P1 - a\|_\infty, \|P^T 1 - b\|_\infty, -\min P)`.
+        :math:`\max(\|P1 - a\|_\infty, \|P^T 1 - b\|_\infty, -\min P)` against the
+        weights exactly as they were passed.
     dual_violation : float
         :math:`\max(0, \max_{ij} u_i + v_j - M_{ij})` over all ``m n`` pairs.
     gap_abs, gap_rel : float
-        :math:`|\text{primal} - \text{dual}|` and the same over ``max(1, |W|)``.
+        :math:`|\text{primal} - \text{dual}|` and the same over :math:`C\mu`.
     slackness_violation : float
-        :math:`\max_{P_{ij} > tol} |u_i + v_j - M_{ij}|` (0 if no such pair).
+        :math:`\max |u_i + v_j - M_{ij}|` over the pairs with
+        :math:`P_{ij} > \text{tol}\,\mu` (0 if no such pair).
     tol : float
-        Tolerance the verdict uses.
+        Relative tolerance the verdict uses.
+    cost_scale : float
+        :math:`C = \max_{ij} |M_{ij}|` over all pairs (1 when every cost is 0).
+    mass : float
+        :math:`\mu = \sum_i a_i`.
     """
 
     primal_value: float
@@ -51,24 +73,40 @@ class Certificate:
     gap_rel: float
     slackness_violation: float
     tol: float
+    cost_scale: float = 1.0
+    mass: float = 1.0
 
     @property
-    def scale(self) -> float:
-        return max(1.0, abs(self.primal_value))
+    def value_scale(self) -> float:
+        r""":math:`C \mu`, the largest cost any transport plan can have."""
+        return self.cost_scale * self.mass
 
     @property
     def is_optimal(self) -> bool:
         t = self.tol
-        return (self.primal_residual <= t
-                and self.dual_violation <= t * self.scale
-                and self.gap_rel <= t
-                and self.slackness_violation <= t * self.scale)
+        return bool(self.primal_residual <= t * self.mass
+                    and self.dual_violation <= t * self.cost_scale
+                    and self.gap_abs <= t * self.value_scale
+                    and self.slackness_violation <= t * self.cost_scale)
+
+    @classmethod
+    def from_quantities(cls, primal, dual, residual, violation, slackness, tol,
+                        cost_scale, mass) -> "Certificate":
+        """The one place a certificate is assembled from its measured quantities."""
+        cost_scale = float(cost_scale) if cost_scale > 0 else 1.0  # all costs 0
+        mass = float(mass)
+        gap = abs(float(primal) - float(dual))
+        return cls(float(primal), float(dual), float(residual), max(0.0, float(violation)),
+                   gap, gap / (cost_scale * mass), float(slackness), float(tol),
+                   cost_scale, mass)
 
     def summary(self) -> str:
         verdict = "OPTIMAL" if self.is_optimal else "NOT CERTIFIED"
-        return (f"{verdict} (tol {self.tol:.0e}): primal {self.primal_value:.12g}, "
-                f"dual {self.dual_value:.12g}, gap {self.gap_abs:.2e} "
-                f"(rel {self.gap_rel:.2e}), primal residual {self.primal_residual:.2e}, "
+        return (f"{verdict} (tol {self.tol:.0e} relative to cost scale "
+                f"{self.cost_scale:.3g} and mass {self.mass:.3g}): "
+                f"primal {self.primal_value:.12g}, dual {self.dual_value:.12g}, "
+                f"gap {self.gap_abs:.2e} (rel {self.gap_rel:.2e}), "
+                f"primal residual {self.primal_residual:.2e}, "
                 f"dual violation {self.dual_violation:.2e}, "
                 f"slackness violation {self.slackness_violation:.2e}")
 
@@ -78,7 +116,7 @@ def certify_sparse(geom, a, b, rows, cols, vals, u, v, tol=DEFAULT_TOL) -> Certi
 
     ``geom`` is a :class:`~otgan.lp.geometry.DenseCost` or
     :class:`~otgan.lp.geometry.PointCost`; the dual check always covers every
-    one of the ``m n`` pairs.
+    one of the ``m n`` pairs and measures the cost scale in the same pass.
     """
     m, n = geom.shape
     costs = geom.pair_costs(rows, cols) if len(rows) else np.zeros(0)
@@ -89,13 +127,13 @@ def certify_sparse(geom, a, b, rows, cols, vals, u, v, tol=DEFAULT_TOL) -> Certi
     residual = max(float(np.max(np.abs(row_sums - a))),
                    float(np.max(np.abs(col_sums - b))),
                    float(max(0.0, -vals.min())) if len(vals) else 0.0)
-    dual_viol = max(0.0, geom.dual_violation(u, v))
-    gap = abs(primal - dual)
-    active = vals > tol
+    violation, cost_scale = geom.dual_check(u, v)
+    mass = float(a.sum())
+    active = vals > tol * mass
     slack = (float(np.max(np.abs(u[rows[active]] + v[cols[active]] - costs[active])))
              if np.any(active) else 0.0)
-    return Certificate(primal, dual, residual, dual_viol, gap,
-                       gap / max(1.0, abs(primal)), slack, tol)
+    return Certificate.from_quantities(primal, dual, residual, violation, slack, tol,
+                                       cost_scale, mass)
 
 
 def check_optimality(M, a, b, plan, u, v, tol=DEFAULT_TOL) -> Certificate:
@@ -112,7 +150,8 @@ def check_optimality(M, a, b, plan, u, v, tol=DEFAULT_TOL) -> Certificate:
     u, v : (m,), (n,) array_like
         Kantorovich potentials (:math:`u_i + v_j \le M_{ij}` when feasible).
     tol : float
-        Tolerance (see :class:`Certificate`).
+        Relative tolerance (see :class:`Certificate`); the weights' total
+        masses must agree to ``tol`` relative.
 
     Returns
     -------
@@ -131,7 +170,7 @@ def check_optimality(M, a, b, plan, u, v, tol=DEFAULT_TOL) -> Certificate:
     tol = check_tol(tol)
     a = check_weights(a, m, "a", "M's rows")
     b = check_weights(b, n, "b", "M's columns")
-    a, b = check_marginals(a, b)
+    check_marginals(a, b, rtol=tol)
     if sp.issparse(plan):
         coo = sp.coo_array(plan)
         if coo.shape != (m, n):

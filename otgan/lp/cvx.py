@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import OTSolverError
+from .normalise import normalise
 
 #: The literal LP has ``m * n`` constraints; above this many it is refused
 #: (it would take minutes and gigabytes). 128 x 128 solves in about a second.
@@ -28,7 +29,10 @@ def _pick_solver(cp) -> str:
 def solve_lp(M: np.ndarray, a: np.ndarray, b: np.ndarray, solver: str | None = None):
     """Solve the WGAN-TS dual LP literally; returns ``(plan, u, v)``.
 
-    ``u = T_I`` and ``v = -T_J`` (Kantorovich sign convention).
+    ``u = T_I`` and ``v = -T_J`` (Kantorovich sign convention). The LP is
+    solved on the normalised problem (:mod:`otgan.lp.normalise`: the cvxpy
+    solvers' tolerances are absolute) and mapped back to the caller's units.
+    Any failure of the solver is raised as :class:`OTSolverError`.
     """
     import cvxpy as cp
 
@@ -37,20 +41,25 @@ def solve_lp(M: np.ndarray, a: np.ndarray, b: np.ndarray, solver: str | None = N
         raise ValueError(
             f"method='lp' builds all m*n = {m * n} constraints literally; it is limited to "
             f"LP_MAX_ENTRIES = {LP_MAX_ENTRIES}. Use method='emd' for this size.")
+    if solver is not None and not isinstance(solver, str):
+        raise TypeError(f"solver must be the name of a cvxpy solver, got {solver!r}")
+    norm = normalise(M, a, b)
     t_real = cp.Variable(m)
     t_fake = cp.Variable(n)
     constraint = cp.reshape(t_real, (m, 1), order="C") @ np.ones((1, n)) \
-        - np.ones((m, 1)) @ cp.reshape(t_fake, (1, n), order="C") <= M
-    problem = cp.Problem(cp.Maximize(a @ t_real - b @ t_fake), [constraint])
+        - np.ones((m, 1)) @ cp.reshape(t_fake, (1, n), order="C") <= norm.M
+    problem = cp.Problem(cp.Maximize(norm.a @ t_real - norm.b @ t_fake), [constraint])
     solver = solver or _pick_solver(cp)
+    if solver.upper() not in cp.installed_solvers():
+        raise ValueError(f"solver {solver!r} is not installed for cvxpy; installed: "
+                         f"{cp.installed_solvers()}")
     try:
         problem.solve(solver=solver)
-    except cp.error.SolverError as exc:
-        raise OTSolverError(f"cvxpy solver {solver} failed: {exc}") from exc
-    if problem.status != cp.OPTIMAL:
+    except Exception as exc:  # cvxpy raises SolverError, ValueError, ... on bad solutions
+        raise OTSolverError(f"cvxpy solver {solver} failed on the {m}x{n} LP: "
+                            f"{type(exc).__name__}: {exc}") from exc
+    if problem.status != cp.OPTIMAL or constraint.dual_value is None:
         raise OTSolverError(f"cvxpy solver {solver} ended with status {problem.status!r}")
     plan = np.asarray(constraint.dual_value, dtype=np.float64).reshape(m, n)
     plan = np.where(plan > 0, plan, 0.0)
-    u = np.asarray(t_real.value, dtype=np.float64)
-    v = -np.asarray(t_fake.value, dtype=np.float64)
-    return plan, u, v
+    return norm.restore(plan, t_real.value, -np.asarray(t_fake.value, dtype=np.float64))

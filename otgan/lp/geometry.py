@@ -34,6 +34,10 @@ class DenseCost:
     def dual_violation(self, u, v) -> float:
         return kernels.dual_violation(self.M, u, v)
 
+    def dual_check(self, u, v) -> tuple[float, float]:
+        """``(max violation of u_i + v_j <= M_ij, max |M_ij|)`` in one pass."""
+        return kernels.dual_check(self.M, u, v)
+
     def c_transform_rows(self, v) -> np.ndarray:
         return kernels.c_transform_rows(self.M, v)
 
@@ -52,6 +56,16 @@ class PointCost:
     x: np.ndarray
     metric: str = "l1"
     p: float | None = None
+
+    def __post_init__(self):
+        # Finite points can still have costs that overflow to inf (e.g. 1e200
+        # squared); solvers must never see them. The coordinate bound settles
+        # almost every case in O((m + n) d); only when it overflows itself are
+        # the costs computed (one pass, no m x n memory) to decide.
+        if not np.isfinite(kernels.cost_upper_bound(self.y, self.x, self.metric, self.p)):
+            m, n = self.shape
+            kernels.dual_check_points(self.y, self.x, np.zeros(m), np.zeros(n),
+                                      self.metric, self.p)
 
     @classmethod
     def from_points(cls, y, x, metric="l1", p=None) -> "PointCost":
@@ -73,6 +87,10 @@ class PointCost:
 
     def dual_violation(self, u, v) -> float:
         return kernels.dual_violation_points(self.y, self.x, u, v, self.metric, self.p)
+
+    def dual_check(self, u, v) -> tuple[float, float]:
+        """``(max violation of u_i + v_j <= c_ij, max c_ij)`` in one pass over the points."""
+        return kernels.dual_check_points(self.y, self.x, u, v, self.metric, self.p)
 
     def c_transform_rows(self, v) -> np.ndarray:
         return kernels.c_transform_rows_points(self.y, self.x, v, self.metric, self.p)

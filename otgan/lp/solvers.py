@@ -19,7 +19,8 @@ from .cvx import solve_lp
 from .emd import solve_emd
 from .errors import OTSolverError
 from .geometry import DenseCost, PointCost
-from .._validation import check_size
+from .memory import check_memory
+from .._validation import balanced, check_size
 
 
 @dataclass(frozen=True)
@@ -99,28 +100,37 @@ def check_method(method) -> str:
 def solve_certified(geom, a, b, method="auto", tol=1e-9, **options):
     """Solve with ``method`` on the support, extend, certify.
 
-    Returns ``(RawSolution in full index space, Certificate, seconds)``. Raises
-    :class:`OTSolverError` if the answer does not pass the certificate.
+    ``a`` and ``b`` are the caller's weights (their masses agree to ``tol``
+    relative, :func:`otgan._validation.check_marginals`); the solvers get ``b``
+    rescaled to ``sum(a)`` exactly, the certificate checks the plan against
+    ``a`` and ``b`` as passed. Returns ``(RawSolution in full index space,
+    Certificate, seconds)``. Raises :class:`OTSolverError` if the answer does
+    not pass the certificate.
     """
     name = check_method(method)
     if name == "auto":
         name = AUTO[0](geom, a, b)
     solver = SOLVERS[name]
-    if isinstance(geom, PointCost) and name not in POINTS_IN:
+    from_points = isinstance(geom, PointCost)
+    densify = from_points and (
+        name not in POINTS_IN
+        or (not options.get("points_in")
+            and geom.shape[0] * geom.shape[1] <= DENSIFY_BELOW.get(name, -1)))
+    check_memory(name, *geom.shape, densify=densify, uniform_square=_auto(geom, a, b) == "fast")
+    if densify:
         check_size(*geom.shape)
         geom = DenseCost(geom.dense())  # dense solvers: build the matrix once
-    elif (isinstance(geom, PointCost) and not options.get("points_in")
-          and geom.shape[0] * geom.shape[1] <= DENSIFY_BELOW.get(name, -1)):
-        geom = DenseCost(geom.dense())
     t0 = time.perf_counter()
+    b_solve = balanced(a, b)
     rows_pos = np.flatnonzero(a > 0)
     cols_pos = np.flatnonzero(b > 0)
     full = len(rows_pos) == len(a) and len(cols_pos) == len(b)
     try:
         if full:
-            raw = solver(geom, a, b, **options)
+            raw = solver(geom, a, b_solve, **options)
         else:
-            sub = solver(geom.subset(rows_pos, cols_pos), a[rows_pos], b[cols_pos], **options)
+            sub = solver(geom.subset(rows_pos, cols_pos), a[rows_pos], b_solve[cols_pos],
+                         **options)
             raw = _extend(geom, sub, rows_pos, cols_pos, len(a), len(b))
     except TypeError as exc:
         if "unexpected keyword" in str(exc):

@@ -1,0 +1,136 @@
+"""Scale sweep: does any method return a *certified wrong* answer when the costs
+or the weights are multiplied by 10**k?
+
+For each random problem the reference value W is computed once at scale 1
+(POT's network simplex with a raised iteration cap, checked against the cvxpy
+LP). Then every method solves ``(c M, w a, w b)`` for ``c`` and ``w`` in
+``10**k``, ``k = -12 … 12``; the exact answer is ``c w W``. An answer counts as
+
+* ``ok``        — certified and within ``1e-7`` relative of ``c w W``
+  (relative to ``c w max|M| mass``, the problem's own scale);
+* ``wrong``     — certified but outside that bound (the defect this guards);
+* ``refused``   — the method raised a clear error (``OTSolverError`` or
+  ``ValueError``) instead of answering;
+* ``crashed``   — any other exception.
+
+Run ``python benchmarks/scale_sweep.py --out benchmarks/results/scale_sweep.json``;
+the JSON holds the counts per method and per factor kind.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import numpy as np
+
+import otgan
+from otgan.lp import OTSolverError
+
+KS = list(range(-12, 13))
+METHODS = ("emd", "lp", "fast", "auto")
+
+
+def problems(seed: int, count: int):
+    """Random dense problems of a few kinds: uniform square, weighted, m != n,
+    with zero weights, with negative costs."""
+    rng = np.random.default_rng(seed)
+    for t in range(count):
+        kind = t % 5
+        m = int(rng.integers(2, 12))
+        n = m if kind in (0, 4) else int(rng.integers(2, 12))
+        M = rng.random((m, n))
+        a = b = None
+        if kind in (1, 2):
+            a = rng.dirichlet(np.ones(m))
+            b = rng.dirichlet(np.ones(n))
+        if kind == 3:
+            a = rng.random(m) * (rng.random(m) > 0.3)
+            a[0] += 0.1
+            b = rng.random(n) * (rng.random(n) > 0.3)
+            b[0] += 0.1
+            b *= a.sum() / b.sum()
+        if kind == 4:
+            M = M - 3.0
+        yield f"kind{kind}", M, a, b
+
+
+def reference(M, a, b) -> float:
+    import ot
+    m, n = M.shape
+    aa = np.full(m, 1 / m) if a is None else a
+    bb = np.full(n, 1 / n) if b is None else b
+    shift = M.min()
+    return float(ot.emd2(aa, bb, M - shift, numItermax=10**7)) + shift * aa.sum()
+
+
+def run(seed: int, count: int) -> dict:
+    counts: dict = {}
+    examples: dict = {}
+    for kind, M, a, b in problems(seed, count):
+        W = reference(M, a, b)
+        mass = 1.0 if a is None else float(a.sum())
+        scale = float(np.abs(M).max())
+        for method in METHODS:
+            for what in ("costs", "weights"):
+                key = f"{method}/{what}"
+                c = counts.setdefault(key, {"ok": 0, "wrong": 0, "refused": 0, "crashed": 0})
+                for k in KS:
+                    f = 10.0 ** k
+                    Mk, ak, bk = M, a, b
+                    if what == "costs":
+                        Mk = M * f
+                        expect, unit = W * f, scale * f * mass
+                    else:
+                        m, n = M.shape
+                        ak = (np.full(m, 1 / m) if a is None else a) * f
+                        bk = (np.full(n, 1 / n) if b is None else b) * f
+                        expect, unit = W * f, scale * mass * f
+                    try:
+                        res = otgan.solve_ot(Mk, ak, bk, method=method)
+                    except (OTSolverError, ValueError) as exc:
+                        c["refused"] += 1
+                        examples.setdefault(f"{key}/refused", f"{kind} k={k}: {exc}"[:300])
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - counted, not hidden
+                        c["crashed"] += 1
+                        examples.setdefault(f"{key}/crashed",
+                                            f"{kind} k={k}: {type(exc).__name__}: {exc}"[:300])
+                        continue
+                    err = abs(res.value - expect) / unit
+                    if res.certificate.is_optimal and err <= 1e-7:
+                        c["ok"] += 1
+                    elif res.certificate.is_optimal:
+                        c["wrong"] += 1
+                        examples.setdefault(f"{key}/wrong",
+                                            f"{kind} k={k}: value {res.value!r} vs {expect!r}")
+                    else:  # an uncertified result must never be returned
+                        c["crashed"] += 1
+    return {"counts": counts, "examples": examples}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--problems", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--label", default="")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    out = run(args.seed, args.problems)
+    out.update(label=args.label, problems=args.problems, seed=args.seed, ks=[KS[0], KS[-1]],
+               otgan=otgan.__version__, machine=platform.machine(),
+               seconds=round(time.perf_counter() - t0, 1),
+               command=f"python benchmarks/scale_sweep.py --problems {args.problems} "
+                       f"--seed {args.seed}")
+    text = json.dumps(out, indent=1, sort_keys=True)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text + "\n")
+    for key, c in sorted(out["counts"].items()):
+        print(f"{key:16s} {c}")
+
+
+if __name__ == "__main__":
+    main()
