@@ -3,6 +3,7 @@ and ``otgan demo`` (the main job: WGAN-TS on the embedded ``ring`` data)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -121,15 +122,55 @@ def _print_metrics(metrics: dict) -> None:
             print(f"  {k:15s} {v:.6g}" if isinstance(v, float) else f"  {k:15s} {v}")
 
 
+@contextlib.contextmanager
+def _one_line_warnings(command: str):
+    """Show warnings raised inside as ``otgan <command>: warning: ...`` on one
+    stderr line (e.g. an old checkpoint loaded without an integrity check)."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"otgan {command}: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = show  # restored by catch_warnings
+        yield
+
+
+#: ``otgan train --iters`` without ``--resume`` (with it, the run's own budget).
+TRAIN_ITERS = 2000
+
+
+def _train_iters(args) -> int:
+    """``--iters`` as given; omitted, the resumed run's budget or :data:`TRAIN_ITERS`.
+
+    A resume now accepts a changed budget, so an omitted ``--iters`` must not
+    silently become the default of a fresh run.
+    """
+    from .gan.run import RunError, read_run_config
+
+    if args.iters is not None:
+        return args.iters
+    if args.resume:
+        try:
+            return read_run_config(args.out).iters
+        except RunError:
+            pass  # train_run reports the missing/invalid run with its own message
+    return TRAIN_ITERS
+
+
 def cmd_train(args) -> int:
     from .gan.config import TrainConfig
+    from .gan.rundir import check_out_dir
     from .gan.run import RunError, train_run
 
     _threads(args.threads)
     try:
-        cfg = TrainConfig(method=args.method, seed=args.seed, **_config_kwargs(args))
-        metrics = train_run(cfg, args.out, resume=args.resume, progress=not args.quiet,
-                            overwrite=args.overwrite)
+        # validate first (arguments, then the output path), create last (train_run)
+        cfg = TrainConfig(method=args.method, seed=args.seed,
+                          **{**_config_kwargs(args), "iters": _train_iters(args)})
+        check_out_dir(args.out, "--out")
+        with _one_line_warnings(args.command):
+            metrics = train_run(cfg, args.out, resume=args.resume, progress=not args.quiet,
+                                overwrite=args.overwrite)
     except (ValueError, TypeError, RunError) as exc:
         raise CLIError(str(exc)) from None
     print(f"{cfg.method} on {cfg.data}: {metrics.get('iter')} iterations")
@@ -150,6 +191,9 @@ def cmd_compare(args) -> int:
                        f"got {args.methods!r}")
     seeds = _parse_seeds(args.seeds)
     try:
+        from .gan.rundir import check_out_dir
+
+        check_out_dir(args.out, "--out")
         table = compare(methods, seeds, args.out, progress=not args.quiet, jobs=args.jobs,
                         overwrite=args.overwrite, **_config_kwargs(args))
     except (ValueError, TypeError, RunError) as exc:
@@ -173,6 +217,9 @@ def cmd_demo(args) -> int:
     try:
         cfg = TrainConfig(method="wgan-ts", data="ring", iters=args.iters, batch=args.batch,
                           seed=args.seed, device=args.device)
+        from .gan.rundir import check_out_dir
+
+        check_out_dir(args.out, "--out")
         t0 = time.perf_counter()
         metrics = train_run(cfg, args.out, progress=not args.quiet, overwrite=True)
     except (ValueError, TypeError, RunError) as exc:
@@ -187,13 +234,13 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def _add_config_options(p, *, iters_default):
+def _add_config_options(p, *, iters_default, iters_help="generator iterations"):
     from .gan.scaling import SCALING_MODES
 
     p.add_argument("--data", default="ring",
                    help="8gaussians, 25gaussians, swissroll, ring, grid, lines, digits "
                         "or a .npy file (default ring)")
-    p.add_argument("--iters", type=int, default=iters_default, help="generator iterations")
+    p.add_argument("--iters", type=int, default=iters_default, help=iters_help)
     p.add_argument("--batch", type=int, default=None, help="batch size (default 64)")
     p.add_argument("--device", default=None, help="auto, cpu or cuda (default auto)")
     p.add_argument("--metric", default=None, choices=METRICS, help="LP ground cost (default l1)")
@@ -245,10 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", required=True, help="run directory")
     train.add_argument("--resume", action="store_true",
-                       help="continue from OUT/ckpt.pt (refused if the config differs)")
+                       help="continue from OUT/ckpt.pt (refused if the config differs, "
+                            "except a larger --iters, which extends the run)")
     train.add_argument("--overwrite", action="store_true",
                        help="replace a run already in OUT (refused otherwise)")
-    _add_config_options(train, iters_default=2000)
+    _add_config_options(train, iters_default=None,
+                        iters_help=f"generator iterations (default {TRAIN_ITERS}; with "
+                                   f"--resume, the run's own: pass a larger value to extend)")
     train.set_defaults(func=cmd_train)
 
     comp = sub.add_parser("compare", help="several methods x seeds on one budget -> markdown table")

@@ -15,6 +15,7 @@ METHODS = ("wgan-ts", "wgan-gp", "wgan", "gan", "nsgan")
 DEVICES = ("auto", "cpu", "cuda")
 LR_DECAYS = ("linear", "none")
 #: Fields that do not change the training trajectory: a resumed run may differ in them.
+#: (``iters`` may change on resume too, under its own rules: see ``Trainer.load_state_dict``.)
 RUNTIME_FIELDS = ("device", "log_every", "ckpt_every", "eval_n")
 
 # method -> (optimiser, lr_g, lr_d, beta1, beta2, n_critic)
@@ -63,7 +64,9 @@ class TrainConfig:
     lr_decay : {"linear", "none"}
         ``"linear"``: both learning rates decay linearly from their initial
         value towards 0 over ``iters`` (as in the WGAN-GP reference code), so
-        the generator settles on the modes at the end of the budget.
+        the generator settles on the modes at the end of the budget. When a
+        resume changes ``iters``, the decay is re-planned from its current
+        value to reach 0 at the new end (:meth:`otgan.gan.Trainer._replan`).
     gp_lambda : float
         WGAN-GP penalty weight.
     clip : float

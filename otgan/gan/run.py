@@ -3,13 +3,21 @@ plots and report (used by ``otgan train``, ``otgan compare`` and ``otgan demo``)
 
 Layout of ``out/``::
 
-    config.json     the full TrainConfig
-    metrics.jsonl   one JSON line per log step; a final {"event": "eval", ...} line
-    ckpt.pt         latest checkpoint (atomic), every ckpt_every iterations and at the end
-    eval.json       final metrics
-    samples.png     generated samples over held-out data (2-D) or an image grid (digits)
-    w_curve.png     exact batch W and critic estimate over iterations
-    report.md       summary with the plots
+    config.json           the full TrainConfig (of the latest start or resume)
+    config_history.jsonl  one JSON line per start / resume: the configuration, and
+                          what a resume changed (e.g. {"iters": [400, 450]})
+    metrics.jsonl         one JSON line per log step; a final {"event": "eval", ...} line
+    ckpt.pt               latest checkpoint with its SHA-256 digest inside, every
+                          ckpt_every iterations and at the end
+    eval.json             final metrics
+    samples.png           generated samples over held-out data (2-D) or an image grid (digits)
+    w_curve.png           exact batch W and critic estimate over iterations
+    report.md             summary with the plots
+    .otgan.lock           held (flock) by the run using the directory
+
+Rules: every argument and the directory's state are validated before anything
+is created; a run holds an exclusive lock on its directory for its lifetime;
+every file except the append-only ``metrics.jsonl`` is written atomically.
 """
 from __future__ import annotations
 
@@ -18,31 +26,93 @@ import os
 import statistics
 import time
 
-from .config import TrainConfig
-from .trainer import CheckpointError, Trainer
+from .config import RUNTIME_FIELDS, TrainConfig
+from .rundir import (RunError, RunLock, check_out_dir, make_out_dir, replace_atomic,
+                     temp_path, write_text_atomic)
+from .trainer import CheckpointError, Trainer, resolve_device
 
-__all__ = ["train_run", "compare", "format_compare_table", "RunError"]
+__all__ = ["train_run", "compare", "format_compare_table", "read_run_config", "RunError"]
 
-
-class RunError(RuntimeError):
-    """A user-facing problem with a run directory (e.g. a refused resume)."""
-
-
-def _write_atomic(path: str, text: str) -> None:
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+CONFIG_FILE = "config.json"
+CHECKPOINT_FILE = "ckpt.pt"
+LOG_FILE = "metrics.jsonl"
+HISTORY_FILE = "config_history.jsonl"
 
 
 def _write_jsonl(path: str, rows) -> None:
-    _write_atomic(path, "".join(json.dumps(r) + "\n" for r in rows))
+    write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def read_run_config(out: str) -> TrainConfig:
+    """The configuration saved in run directory ``out`` (``out/config.json``).
+
+    Raises
+    ------
+    RunError
+        The file is missing or does not hold a valid configuration.
+    """
+    if not os.path.isdir(out):
+        raise RunError(f"cannot resume: run directory {out!r} does not exist")
+    cfg_path = os.path.join(out, CONFIG_FILE)
+    if not os.path.isfile(cfg_path):
+        raise RunError(f"cannot resume: {cfg_path} does not exist")
+    try:
+        with open(cfg_path) as fh:
+            return TrainConfig.from_dict(json.load(fh))
+    except (OSError, ValueError, TypeError) as exc:
+        raise RunError(f"cannot resume: {cfg_path} is invalid: {exc}") from None
+
+
+def _check_run_state(config: TrainConfig, out: str, resume: bool, overwrite: bool) -> None:
+    # Checked once before anything is created (a refused command leaves
+    # nothing behind) and again under the lock (the authoritative check).
+    if resume:
+        saved = read_run_config(out)
+        # iters may change on resume (the checkpoint decides whether the new
+        # budget is still ahead of the iterations done)
+        diff = saved.differences(config, ignore=RUNTIME_FIELDS + ("iters",))
+        if diff:
+            raise RunError("cannot resume, configuration differs: " + "; ".join(diff))
+    elif not overwrite and any(os.path.exists(os.path.join(out, f))
+                               for f in (CHECKPOINT_FILE, CONFIG_FILE)):
+        raise RunError(f"{out} already holds a run; pass resume to continue it, "
+                       f"overwrite to replace it, or choose another directory")
+
+
+def _append_history(path: str, event: dict) -> None:
+    old = ""
+    if os.path.isfile(path):
+        with open(path) as fh:
+            old = fh.read()
+        if old and not old.endswith("\n"):
+            old += "\n"
+    write_text_atomic(path, old + json.dumps(event) + "\n")
+
+
+def _inside(path, directory: str) -> bool:
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        return False
+    try:
+        return os.path.commonpath([os.path.abspath(os.fsdecode(path)),
+                                   os.path.abspath(directory)]) == os.path.abspath(directory)
+    except ValueError:  # different drives
+        return False
 
 
 def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: bool = True,
               stop_after: int | None = None, evaluate: bool = True,
               overwrite: bool = False) -> dict:
     """Train ``config`` into directory ``out`` and return the final metrics.
+
+    Everything is validated before ``out`` is created: the path (a writable
+    directory or creatable as one), the directory's state (see ``resume`` and
+    ``overwrite``), the device and the data. The run then holds an exclusive
+    lock on ``out`` (:class:`otgan.gan.rundir.RunLock`) until it returns, so a
+    second run into the same directory is refused instead of mixing with it.
 
     Parameters
     ----------
@@ -51,7 +121,11 @@ def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: 
         Run directory (created).
     resume : bool
         Continue from ``out/ckpt.pt``; refused (``RunError`` listing the fields)
-        if ``out/config.json`` differs from ``config`` outside the run-length fields.
+        if ``out/config.json`` differs from ``config`` outside the run-length
+        fields (:data:`~otgan.gan.config.RUNTIME_FIELDS`). ``config.iters`` may
+        differ: a new budget at least the iterations done extends (or ends) the
+        run, re-planning the linear learning-rate decay from its current value
+        (:meth:`Trainer._replan`); the change goes to ``config_history.jsonl``.
     overwrite : bool
         Start afresh in an ``out`` that already holds a run. Without it (and
         without ``resume``) such an ``out`` is refused, so no run is lost.
@@ -62,35 +136,58 @@ def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: 
         simulate an interruption in tests.
     evaluate : bool
         Compute the final metrics, plots and report.
+
+    Raises
+    ------
+    RunError
+        Unusable ``out``, a directory in use by another run, a refused resume
+        or fresh start, a checkpoint that fails to load or verify, or a write
+        into ``out`` that failed.
+    ValueError
+        Unknown data or an unavailable device.
     """
-    os.makedirs(out, exist_ok=True)
-    cfg_path, ckpt = os.path.join(out, "config.json"), os.path.join(out, "ckpt.pt")
-    log_path = os.path.join(out, "metrics.jsonl")
-    trainer = Trainer(config)
-    if resume:
-        if not os.path.isfile(cfg_path):
-            raise RunError(f"cannot resume: {cfg_path} does not exist")
+    check_out_dir(out)
+    _check_run_state(config, out, resume, overwrite)
+    trainer = Trainer(config)  # device, data and networks: may fail, nothing created yet
+    make_out_dir(out)
+    with RunLock(out):
         try:
-            with open(cfg_path) as fh:
-                saved = TrainConfig.from_dict(json.load(fh))
-        except (ValueError, TypeError) as exc:
-            raise RunError(f"cannot resume: {cfg_path} is invalid: {exc}") from None
-        diff = saved.differences(config)
-        if diff:
-            raise RunError("cannot resume, configuration differs: " + "; ".join(diff))
+            return _train_locked(trainer, out, resume=resume, overwrite=overwrite,
+                                 progress=progress, stop_after=stop_after, evaluate=evaluate)
+        except OSError as exc:
+            if not _inside(exc.filename, out):
+                raise
+            raise RunError(f"out {out!r}: cannot write {os.fsdecode(exc.filename)!r}: "
+                           f"{exc.strerror or exc}") from None
+
+
+def _train_locked(trainer: Trainer, out: str, *, resume: bool, overwrite: bool,
+                  progress: bool, stop_after, evaluate: bool) -> dict:
+    config = trainer.cfg
+    cfg_path, ckpt = os.path.join(out, CONFIG_FILE), os.path.join(out, CHECKPOINT_FILE)
+    log_path, hist_path = os.path.join(out, LOG_FILE), os.path.join(out, HISTORY_FILE)
+    _check_run_state(config, out, resume, overwrite)
+    if resume:
         try:
             trainer.load_checkpoint(ckpt)
         except CheckpointError as exc:
             raise RunError(f"cannot resume: {exc}") from None
+        before, after = trainer.checkpoint_config.to_dict(), config.to_dict()
+        event = {"event": "resume", "time": _now(), "iteration": trainer.iteration,
+                 "changed": {k: [before[k], after[k]] for k in after if before[k] != after[k]}}
+        if "iters" in event["changed"] and config.lr_decay == "linear":
+            event["lr_plan"] = trainer.lr_plan
+        _append_history(hist_path, event)
         _write_jsonl(log_path, trainer.history)  # drop lines logged after the checkpoint
     else:
-        if not overwrite and (os.path.exists(ckpt) or os.path.exists(cfg_path)):
-            raise RunError(f"{out} already holds a run; pass resume to continue it, "
-                           f"overwrite to replace it, or choose another directory")
+        write_text_atomic(hist_path, json.dumps({"event": "start", "time": _now(),
+                                                 "iteration": 0,
+                                                 "config": config.to_dict()}) + "\n")
         _write_jsonl(log_path, [])
-    _write_atomic(cfg_path, config.to_json() + "\n")
+    write_text_atomic(cfg_path, config.to_json() + "\n")
 
     end = config.iters if stop_after is None else min(config.iters, stop_after)
+    start = trainer.iteration
     bar = None
     if progress:
         from tqdm import tqdm
@@ -114,7 +211,10 @@ def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: 
                 trainer.save_checkpoint(ckpt)
     if bar is not None:
         bar.close()
-    if trainer.iteration == 0 or not os.path.isfile(ckpt):
+    if trainer.iteration == start:
+        # no step taken: still write the checkpoint, so that a fresh run has
+        # one and a resume records a changed budget (and gives an old
+        # checkpoint its digest)
         trainer.save_checkpoint(ckpt)
     if not evaluate or trainer.iteration < config.iters:
         return {"iter": trainer.iteration, "s_per_iter":
@@ -122,11 +222,25 @@ def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: 
     metrics = trainer.evaluate()
     with open(log_path, "a") as log:
         log.write(json.dumps(dict(metrics, event="eval")) + "\n")
-    _write_atomic(os.path.join(out, "eval.json"), json.dumps(metrics, indent=2) + "\n")
-    from .plots import plot_run
-    plot_run(trainer, out)
+    write_text_atomic(os.path.join(out, "eval.json"), json.dumps(metrics, indent=2) + "\n")
+    _write_plots(trainer, out)
     _write_report(trainer, metrics, out)
     return metrics
+
+
+def _write_plots(trainer, out: str) -> None:
+    from .plots import plot_samples, plot_w_curve
+
+    for name, plot in (("samples.png", plot_samples), ("w_curve.png", plot_w_curve)):
+        path = os.path.join(out, name)
+        tmp = temp_path(path, ".png")  # savefig reads the format from the extension
+        try:
+            plot(trainer, tmp)
+            replace_atomic(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
 
 
 def _write_report(trainer, metrics: dict, out: str) -> None:
@@ -140,7 +254,7 @@ def _write_report(trainer, metrics: dict, out: str) -> None:
         lines.append(f"| {k} | {v:.6g} |" if isinstance(v, float) else f"| {k} | {v} |")
     lines += ["", "![samples](samples.png)", "", "![W curve](w_curve.png)", "",
               "Configuration: [config.json](config.json)", ""]
-    _write_atomic(os.path.join(out, "report.md"), "\n".join(lines))
+    write_text_atomic(os.path.join(out, "report.md"), "\n".join(lines))
 
 
 def _mean_sd(values, fmt):
@@ -196,9 +310,14 @@ def compare(methods, seeds, out: str, *, progress: bool = True, jobs: int = 1,
     own defaults. ``jobs > 1`` runs that many trainings at once in separate
     processes, one torch thread each (the timing columns then reflect a shared
     machine).
+
+    Every run is validated (configuration, device, data, each run directory's
+    state) before ``out`` is created and the first run trains; ``out`` is
+    locked for the whole comparison and each run directory by its run.
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
+    check_out_dir(out)
     runs = []
     for method in methods:
         for seed in seeds:
@@ -206,6 +325,29 @@ def compare(methods, seeds, out: str, *, progress: bool = True, jobs: int = 1,
             runs.append((cfg, os.path.join(out, method, f"seed{seed}")))
     if not runs:
         raise ValueError("compare needs at least one method and one seed")
+    # Validate every run before training the first, and before creating anything:
+    # a refusal after an hour of training the first methods helps nobody.
+    from .data import load_dataset
+
+    resolve_device(runs[0][0].device)
+    load_dataset(runs[0][0].data)
+    for cfg, run_dir in runs:
+        check_out_dir(run_dir)
+        _check_run_state(cfg, run_dir, resume=False, overwrite=overwrite)
+    make_out_dir(out)
+    with RunLock(out):
+        results = _compare_locked(runs, methods, progress, jobs, overwrite)
+        cfg = runs[0][0]
+        table = format_compare_table(results, cfg.data)
+        write_text_atomic(os.path.join(out, "compare.json"),
+                          json.dumps(results, indent=2) + "\n")
+        header = (f"# compare on {cfg.data}: {cfg.iters} generator iterations, "
+                  f"batch {cfg.batch}, seeds {','.join(map(str, seeds))}\n\n")
+        write_text_atomic(os.path.join(out, "compare.md"), header + table)
+    return table
+
+
+def _compare_locked(runs, methods, progress: bool, jobs: int, overwrite: bool) -> dict:
     results: dict = {m: [] for m in methods}
     if jobs == 1:
         for cfg, run_dir in runs:
@@ -221,10 +363,4 @@ def compare(methods, seeds, out: str, *, progress: bool = True, jobs: int = 1,
             futs = [ex.submit(_compare_worker, cfg.to_dict(), d, overwrite) for cfg, d in runs]
             for (cfg, _), fut in zip(runs, futs):
                 results[cfg.method].append(fut.result())
-    cfg = runs[0][0]
-    table = format_compare_table(results, cfg.data)
-    _write_atomic(os.path.join(out, "compare.json"), json.dumps(results, indent=2) + "\n")
-    header = (f"# compare on {cfg.data}: {cfg.iters} generator iterations, batch {cfg.batch}, "
-              f"seeds {','.join(map(str, seeds))}\n\n")
-    _write_atomic(os.path.join(out, "compare.md"), header + table)
-    return table
+    return results

@@ -18,29 +18,98 @@ Networks are plain modules (:mod:`otgan.gan.nets`); losses are pure functions
 """
 from __future__ import annotations
 
+import copy
+import hashlib
 import os
 import time
+import warnings
 
 import numpy as np
 import torch
 
 from . import losses as L
 from .adapter import ot_targets
-from .config import TrainConfig
+from .config import RUNTIME_FIELDS, TrainConfig
 from .data import load_dataset
 from .metrics import evaluate
 from .nets import build_nets
 from .scaling import scale_critic
 from ..kernels import dual_violation_points, weight_scaling_ratio
 
-__all__ = ["Trainer", "CheckpointError", "resolve_device", "CHECKPOINT_FORMAT"]
+__all__ = ["Trainer", "CheckpointError", "CheckpointWarning", "resolve_device",
+           "state_digest", "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = "otgan-gan-checkpoint"
-CHECKPOINT_VERSION = 1
+#: 2: the state carries ``sha256`` (see :func:`state_digest`) and ``lr_plan``.
+#: 1: no digest; still loaded, with a :class:`CheckpointWarning`.
+CHECKPOINT_VERSION = 2
+_DIGEST_KEY = "sha256"
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint is missing, truncated, foreign or of another configuration."""
+    """A checkpoint is missing, truncated, foreign, modified or of another configuration."""
+
+
+class CheckpointWarning(UserWarning):
+    """A checkpoint was loaded without an integrity check (written before version 2)."""
+
+
+def state_digest(state: dict) -> str:
+    """SHA-256 (hex) of a checkpoint state, every entry except ``"sha256"``.
+
+    The digest is taken over the *contents* — a canonical walk of the nested
+    dicts, lists and scalars, and each tensor's dtype, shape and raw bytes — not
+    over the file, so that it can live inside the file it protects (one file,
+    one atomic ``os.replace``) and ``ckpt.pt`` stays a plain ``torch.load``-able
+    dict. Any change of a stored value, tensor bytes included, changes it.
+    """
+    h = hashlib.sha256()
+    _feed(h, {k: v for k, v in state.items() if k != _DIGEST_KEY})
+    return h.hexdigest()
+
+
+def _feed(h, obj) -> None:
+    # Type tags and lengths make the encoding unambiguous ([1, 2] vs [12]).
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous().reshape(-1)
+        h.update(f"T{t.dtype}|{tuple(obj.shape)}|{t.numel()}|".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes())
+    elif isinstance(obj, dict):
+        h.update(f"D{len(obj)}|".encode())
+        # keys are str (nets, config) or int (optimiser state): order by type, then value
+        for k in sorted(obj, key=lambda k: (type(k).__name__, repr(k))):
+            _feed(h, k)
+            _feed(h, obj[k])
+    elif isinstance(obj, (list, tuple)):
+        # one tag for both: a round trip through the pickle may not keep the kind
+        h.update(f"L{len(obj)}|".encode())
+        for item in obj:
+            _feed(h, item)
+    elif isinstance(obj, str):
+        b = obj.encode()
+        h.update(f"S{len(b)}|".encode() + b)
+    elif obj is None or isinstance(obj, bool):
+        h.update(f"C{obj}|".encode())
+    elif isinstance(obj, int):
+        h.update(f"I{obj}|".encode())
+    elif isinstance(obj, float):
+        h.update(f"F{obj.hex()}|".encode())  # exact, unlike a rounded repr
+    else:
+        raise TypeError(f"cannot digest a {type(obj).__name__} in a checkpoint state")
+
+
+def _lr_factor(plan, iters: int, i: int) -> float:
+    """Learning-rate multiplier of iteration ``i`` (0-based) under linear decay.
+
+    ``plan`` is ``None`` for the original schedule ``1 - i / iters``, or
+    ``{"anchor_iter": a, "anchor_factor": f, "end": N}`` after the budget was
+    changed on resume: the straight line through ``(a, f)`` that reaches 0 at
+    ``N``, i.e. ``f * (N - i) / (N - a)``.
+    """
+    if plan is None:
+        return 1.0 - i / max(1, iters)
+    a, f, end = plan["anchor_iter"], plan["anchor_factor"], plan["end"]
+    return f * (end - i) / (end - a)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -95,6 +164,11 @@ class Trainer:
         self.iteration = 0
         self.train_seconds = 0.0
         self.history: list[dict] = []
+        #: ``None`` or the re-planned linear decay after a budget change (see
+        #: :func:`_lr_factor`); part of the checkpoint.
+        self.lr_plan: dict | None = None
+        #: The configuration stored in the last checkpoint loaded (``None`` before).
+        self.checkpoint_config: TrainConfig | None = None
         self._last = None
         if c.method == "wgan-ts":
             self._warm_up()
@@ -212,7 +286,7 @@ class Trainer:
         self.D.train()
         t0 = time.perf_counter()
         if self.cfg.lr_decay == "linear":
-            frac = 1.0 - self.iteration / max(1, self.cfg.iters)
+            frac = self.lr_factor(self.iteration)
             for opt, lr in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
                 for group in opt.param_groups:
                     group["lr"] = lr * frac
@@ -220,6 +294,12 @@ class Trainer:
         self.train_seconds += time.perf_counter() - t0
         self.iteration += 1
         return stats
+
+    def lr_factor(self, i: int) -> float:
+        """The multiplier of the initial learning rates at iteration ``i`` (0-based)
+        under ``lr_decay="linear"``: ``1 - i / iters``, or the re-planned line
+        after the budget was changed on resume (:meth:`load_state_dict`)."""
+        return _lr_factor(self.lr_plan, self.cfg.iters, i)
 
     def log_entry(self, stats: dict) -> dict:
         """A JSON-able log line; for the baselines the exact batch W of the last
@@ -242,57 +322,145 @@ class Trainer:
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict:
-        return {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
-                "config": self.cfg.to_dict(), "iteration": self.iteration,
-                "train_seconds": self.train_seconds, "history": list(self.history),
-                "G": self.G.state_dict(), "D": self.D.state_dict(),
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                "gen_data": self.gen_data.get_state(),
-                "gen_noise": self.gen_noise.get_state()}
+        """Everything needed to continue bit-identically, with its SHA-256 digest
+        (:func:`state_digest`) under ``"sha256"``.
 
-    def load_state_dict(self, state: dict) -> None:
-        """Restore from :meth:`state_dict`; the configurations must agree
-        (except :data:`otgan.gan.config.RUNTIME_FIELDS`)."""
+        A snapshot: the tensors are copies, so further training does not change
+        the returned state (nor invalidate its digest).
+        """
+        state = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+                 "config": self.cfg.to_dict(), "iteration": self.iteration,
+                 "train_seconds": self.train_seconds, "history": list(self.history),
+                 "lr_plan": None if self.lr_plan is None else dict(self.lr_plan),
+                 "G": self.G.state_dict(), "D": self.D.state_dict(),
+                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                 "gen_data": self.gen_data.get_state(),
+                 "gen_noise": self.gen_noise.get_state()}
+        state = copy.deepcopy(state)
+        state[_DIGEST_KEY] = state_digest(state)
+        return state
+
+    def load_state_dict(self, state: dict, source: str = "checkpoint") -> None:
+        """Restore from :meth:`state_dict`.
+
+        The digest must match (a version-1 state, which has none, is loaded
+        with a :class:`CheckpointWarning`). The configurations must agree
+        except for :data:`otgan.gan.config.RUNTIME_FIELDS` and ``iters``: a
+        different budget, at least the iterations already done, re-plans the
+        linear learning-rate decay from its current value (see
+        :meth:`_replan`). ``source`` names the checkpoint in messages.
+        """
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-            raise CheckpointError("not an otgan GAN checkpoint (missing format tag)")
-        if state.get("version") != CHECKPOINT_VERSION:
-            raise CheckpointError(f"unsupported checkpoint version {state.get('version')!r}")
+            raise CheckpointError(f"{source}: not an otgan GAN checkpoint (missing format tag)")
+        version = state.get("version")
+        if version == 1:
+            warnings.warn(f"{source}: version-1 checkpoint without an integrity digest, "
+                          f"loaded unverified (the next checkpoint written carries one)",
+                          CheckpointWarning, stacklevel=3)
+        elif version == CHECKPOINT_VERSION:
+            stored = state.get(_DIGEST_KEY)
+            try:
+                actual = state_digest(state)
+            except TypeError as exc:
+                raise CheckpointError(f"{source}: integrity check failed: {exc}") from None
+            if stored != actual:
+                what = ("has no digest" if stored is None else
+                        "contents do not match the SHA-256 digest stored in it")
+                raise CheckpointError(f"{source}: integrity check failed: the checkpoint "
+                                      f"{what} (modified or corrupted); refusing to load it")
+        else:
+            raise CheckpointError(f"{source}: unsupported checkpoint version {version!r}")
         try:
             saved = TrainConfig.from_dict(state["config"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"checkpoint holds an invalid config: {exc}") from None
-        diff = saved.differences(self.cfg)
+            raise CheckpointError(f"{source}: checkpoint holds an invalid config: {exc}") \
+                from None
+        diff = saved.differences(self.cfg, ignore=RUNTIME_FIELDS + ("iters",))
         if diff:
-            raise CheckpointError("checkpoint configuration differs: " + "; ".join(diff))
+            raise CheckpointError(f"{source}: checkpoint configuration differs: "
+                                  + "; ".join(diff))
+        try:
+            iteration = int(state["iteration"])
+            plan = state.get("lr_plan")
+            if plan is not None:
+                plan = {"anchor_iter": int(plan["anchor_iter"]),
+                        "anchor_factor": float(plan["anchor_factor"]), "end": int(plan["end"])}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{source}: checkpoint is incomplete or inconsistent: "
+                                  f"{exc}") from None
+        if iteration > self.cfg.iters:
+            raise CheckpointError(f"iters={self.cfg.iters} is smaller than the {iteration} "
+                                  f"generator iterations already done in {source}; "
+                                  f"pass iters >= {iteration}")
         try:
             self.G.load_state_dict(state["G"])
             self.D.load_state_dict(state["D"])
-            self.opt_g.load_state_dict(state["opt_g"])
-            self.opt_d.load_state_dict(state["opt_d"])
+            # copies: optimisers keep the given tensors, and stepping would then
+            # change the caller's state behind its digest
+            self.opt_g.load_state_dict(copy.deepcopy(state["opt_g"]))
+            self.opt_d.load_state_dict(copy.deepcopy(state["opt_d"]))
             self.gen_data.set_state(state["gen_data"])
             self.gen_noise.set_state(state["gen_noise"].to(self.gen_noise.get_state().device))
-            self.iteration = int(state["iteration"])
+            self.iteration = iteration
             self.train_seconds = float(state["train_seconds"])
             self.history = list(state["history"])
         except (KeyError, RuntimeError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"checkpoint is incomplete or inconsistent: {exc}") from None
+            raise CheckpointError(f"{source}: checkpoint is incomplete or inconsistent: "
+                                  f"{exc}") from None
+        self.lr_plan = plan
+        if saved.iters != self.cfg.iters:
+            self._replan(saved.iters)
+        self.checkpoint_config = saved
+
+    def _replan(self, old_iters: int) -> None:
+        """Re-plan the linear decay for a budget changed from ``old_iters`` to
+        ``cfg.iters`` after ``k = self.iteration`` iterations.
+
+        The new schedule is the straight line through the factor of the last
+        iteration taken, ``(k - 1, f_old(k - 1))``, that reaches 0 at the new
+        end: ``f(i) = f_old(k - 1) * (iters - i) / (iters - k + 1)`` for
+        ``i >= k``. It continues from the current learning rate (a finished run
+        goes on at its last, small, rate) instead of jumping back up. With
+        ``k = 0`` nothing was trained and the plain schedule over the new budget
+        applies.
+        """
+        k = self.iteration
+        if k == 0:
+            self.lr_plan = None
+            return
+        anchor = _lr_factor(self.lr_plan, old_iters, k - 1)
+        self.lr_plan = {"anchor_iter": k - 1, "anchor_factor": anchor, "end": self.cfg.iters}
 
     def save_checkpoint(self, path: str) -> None:
-        """Write :meth:`state_dict` atomically (temporary file, fsync, ``os.replace``)."""
-        tmp = f"{path}.tmp.{os.getpid()}"
-        with open(tmp, "wb") as fh:
-            torch.save(self.state_dict(), fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        """Write :meth:`state_dict` (digest inside) atomically: a temporary file
+        beside ``path``, fsync, ``os.replace``."""
+        tmp = os.path.join(os.path.dirname(path),
+                           f".{os.path.basename(path)}.tmp.{os.getpid()}")
+        try:
+            with open(tmp, "wb") as fh:
+                torch.save(self.state_dict(), fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
 
     def load_checkpoint(self, path: str) -> None:
-        """Load a checkpoint with ``torch.load(weights_only=True)``.
+        """Load a checkpoint with ``torch.load(weights_only=True)`` and verify it.
 
         Raises
         ------
         CheckpointError
-            Missing, truncated or foreign file, or a different configuration.
+            Missing, truncated or foreign file, contents that do not match the
+            stored SHA-256 digest, a different configuration, or an ``iters``
+            below the iterations already done. Each message names ``path``.
+
+        Warns
+        -----
+        CheckpointWarning
+            For a version-1 checkpoint (no digest), which is loaded unverified.
         """
         if not os.path.isfile(path):
             raise CheckpointError(f"{path}: no checkpoint found")
@@ -302,4 +470,4 @@ class Trainer:
             first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
             raise CheckpointError(f"{path}: truncated or not a torch checkpoint "
                                   f"({type(exc).__name__}: {first})") from None
-        self.load_state_dict(state)
+        self.load_state_dict(state, source=path)

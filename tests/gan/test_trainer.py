@@ -191,3 +191,86 @@ def test_fresh_run_refuses_to_overwrite_an_existing_run(tmp_path):
     assert (tmp_path / "metrics.jsonl").read_text() == before  # nothing lost
     _run(cfg, tmp_path, overwrite=True)
     assert (tmp_path / "config.json").exists()
+
+
+# ---------------------------------------------------------------- checkpoint integrity
+def test_checkpoint_digest_detects_any_change(tmp_path):
+    from otgan.gan.trainer import state_digest
+
+    tr = Trainer(TrainConfig(method="gan", device="cpu", iters=3, **TINY))
+    tr.step()
+    state = tr.state_dict()
+    assert state["version"] == 2 and state["sha256"] == state_digest(state)
+    Trainer(tr.cfg).load_state_dict(state)  # intact: loads
+    bad = dict(state, G={k: v.clone() for k, v in state["G"].items()})
+    next(iter(bad["G"].values())).view(-1)[0] += 1e-6
+    with pytest.raises(CheckpointError, match="integrity check failed"):
+        Trainer(tr.cfg).load_state_dict(bad)
+    with pytest.raises(CheckpointError, match="integrity check failed"):
+        Trainer(tr.cfg).load_state_dict(dict(state, iteration=2))
+    stripped = {k: v for k, v in state.items() if k != "sha256"}
+    with pytest.raises(CheckpointError, match="has no digest"):
+        Trainer(tr.cfg).load_state_dict(stripped)
+
+
+def test_version_1_checkpoint_loads_with_a_warning(tmp_path):
+    from otgan.gan.trainer import CheckpointWarning
+
+    cfg = TrainConfig(method="gan", device="cpu", iters=3, **TINY)
+    tr = Trainer(cfg)
+    tr.step()
+    old = {k: v for k, v in tr.state_dict().items() if k not in ("sha256", "lr_plan")}
+    old["version"] = 1
+    path = str(tmp_path / "old.pt")
+    torch.save(old, path)
+    again = Trainer(cfg)
+    with pytest.warns(CheckpointWarning, match="version-1 checkpoint without an integrity"):
+        again.load_checkpoint(path)
+    assert again.iteration == 1
+    torch.save(dict(old, version=7), path)
+    with pytest.raises(CheckpointError, match="unsupported checkpoint version 7"):
+        Trainer(cfg).load_checkpoint(path)
+
+
+# ---------------------------------------------------------------- changing the budget
+def test_budget_change_replans_the_linear_decay(tmp_path):
+    cfg = TrainConfig(method="gan", device="cpu", iters=10, **TINY)
+    tr = Trainer(cfg)
+    for _ in range(6):
+        tr.step()
+    state = tr.state_dict()
+    longer = Trainer(TrainConfig(method="gan", device="cpu", iters=20, **TINY))
+    longer.load_state_dict(state)
+    # the line through the last factor used, f(5) = 1 - 5/10, reaching 0 at 20
+    assert longer.lr_plan == {"anchor_iter": 5, "anchor_factor": 0.5, "end": 20}
+    assert longer.lr_factor(6) == pytest.approx(0.5 * 14 / 15)
+    assert longer.lr_factor(19) > 0 and longer.lr_factor(20) == 0
+    longer.step()
+    assert longer.opt_g.param_groups[0]["lr"] == pytest.approx(cfg.lr_g * 0.5 * 14 / 15)
+    # a second change starts from the re-planned line
+    again = Trainer(TrainConfig(method="gan", device="cpu", iters=30, **TINY))
+    again.load_state_dict(longer.state_dict())
+    assert again.lr_plan["anchor_iter"] == 6
+    assert again.lr_plan["anchor_factor"] == pytest.approx(0.5 * 14 / 15)
+    # nothing done yet: the plain schedule over the new budget
+    fresh = Trainer(TrainConfig(method="gan", device="cpu", iters=7, **TINY))
+    fresh.load_state_dict(Trainer(cfg).state_dict())
+    assert fresh.lr_plan is None and fresh.lr_factor(0) == 1.0
+    with pytest.raises(CheckpointError, match="iters=5 is smaller than the 6 generator"):
+        Trainer(TrainConfig(method="gan", device="cpu", iters=5, **TINY)).load_state_dict(state)
+
+
+def test_extended_run_resumes_bit_identically(tmp_path, monkeypatch):
+    short = TrainConfig(method="gan", device="cpu", iters=3, ckpt_every=2, **TINY)
+    longer = TrainConfig(method="gan", device="cpu", iters=7, ckpt_every=2, **TINY)
+    for d in ("a", "b"):
+        _run(short, tmp_path / d)
+    _run(longer, tmp_path / "a", resume=True)
+    # b: the extension is interrupted after the checkpoint at 4, then resumed
+    _run(longer, tmp_path / "b", resume=True, stop_after=5)
+    _run(longer, tmp_path / "b", resume=True)
+    sa = torch.load(tmp_path / "a" / "ckpt.pt", weights_only=True)
+    sb = torch.load(tmp_path / "b" / "ckpt.pt", weights_only=True)
+    assert sa["iteration"] == sb["iteration"] == 7 and sa["lr_plan"] == sb["lr_plan"]
+    for k in sa["G"]:
+        assert torch.equal(sa["G"][k], sb["G"][k]), k
