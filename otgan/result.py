@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-import scipy.sparse as sp
 
 from .lp.certificate import Certificate
 
@@ -62,8 +61,9 @@ class OTResult:
         return P
 
     @property
-    def plan_sparse(self) -> sp.csr_array:
+    def plan_sparse(self) -> "scipy.sparse.csr_array":
         """The optimal plan as a scipy sparse CSR array (no dense ``m x n`` memory)."""
+        import scipy.sparse as sp  # lazily: importing it costs 0.15 s
         return sp.csr_array((self.plan_values, (self.plan_rows, self.plan_cols)),
                             shape=self.shape)
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sys
+
 import numpy as np
-import scipy.sparse as sp
 
 from .._validation import as_float_array, check_marginals, check_tol, check_weights
 from .geometry import as_geometry
@@ -171,8 +172,10 @@ def check_optimality(M, a, b, plan, u, v, tol=DEFAULT_TOL) -> Certificate:
     a = check_weights(a, m, "a", "M's rows")
     b = check_weights(b, n, "b", "M's columns")
     check_marginals(a, b, rtol=tol)
-    if sp.issparse(plan):
-        coo = sp.coo_array(plan)
+    # scipy.sparse is imported lazily (0.15 s): a sparse plan means it is loaded
+    sparse = sys.modules.get("scipy.sparse")
+    if sparse is not None and sparse.issparse(plan):
+        coo = sparse.coo_array(plan)
         if coo.shape != (m, n):
             raise ValueError(f"plan has shape {coo.shape}, expected {(m, n)}")
         rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
