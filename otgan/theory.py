@@ -455,7 +455,7 @@ def cyclical_monotonicity_violation(M, rows, cols) -> float:
     # dist[s, t]: cost change of moving x_{j_s} from y_{i_s} to y_{i_t}.
     dist = M[rows[None, :], cols[:, None]] - M[rows, cols][:, None]
     np.fill_diagonal(dist, 0.0)
-    stop = -1e-12 * max(1.0, float(np.max(np.abs(M))))
+    stop = -1e-12 * (float(np.max(np.abs(M))) or 1.0)  # relative: scale-invariant
     worst = 0.0
     for k in range(rows.size):
         np.minimum(dist, dist[:, k:k + 1] + dist[k:k + 1, :], out=dist)
@@ -468,7 +468,10 @@ def cyclical_monotonicity_violation(M, rows, cols) -> float:
 
 
 def is_cyclically_monotone(M, rows, cols, tol=1e-9) -> bool:
-    """``cyclical_monotonicity_violation(M, rows, cols) <= tol * max(1, max|M|)``.
+    """``cyclical_monotonicity_violation(M, rows, cols) <= tol * max|M|``.
+
+    Relative to the costs' own scale, so the verdict is the same for ``c M``
+    at any ``c > 0``.
 
     Examples
     --------
@@ -481,7 +484,7 @@ def is_cyclically_monotone(M, rows, cols, tol=1e-9) -> bool:
     True
     """
     M = as_float_array(M, "M", ndim=2)
-    scale = max(1.0, float(np.max(np.abs(M)))) if M.size else 1.0
+    scale = (float(np.max(np.abs(M))) if M.size else 0.0) or 1.0
     return cyclical_monotonicity_violation(M, rows, cols) <= tol * scale
 
 
@@ -491,7 +494,7 @@ def _check_quadratic(y2, x2, result, tol=1e-7):
                          f"({len(y2)}, {len(x2)})")
     C = cost_matrix(y2, x2, "sqeuclidean")
     viol = float(np.max(result.u[:, None] + result.v[None, :] - C))
-    if viol > tol * max(1.0, float(np.max(C))):
+    if viol > tol * (float(np.max(C)) or 1.0):
         raise ValueError(
             "result is not dual feasible for the cost ||y - x||^2 (violation "
             f"{viol:.2e}); solve with metric='sqeuclidean'")
