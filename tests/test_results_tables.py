@@ -91,3 +91,17 @@ def test_check_fails_on_a_changed_summary(rt, tmp_path):
     s["eval"]["pct_hq"] += 10.0
     paths[0].write_text(json.dumps(s))
     assert rt.main(["check", "--docs", str(docs)]) == 1
+
+
+def test_demo_is_the_ring_seed0_row(rt):
+    """docs/results.md says `otgan demo` trains the ring table's WGAN-TS seed-0 run."""
+    path = DOCS / "results" / "ring" / "wgan-ts_seed0.json"
+    if not path.exists():
+        pytest.skip("ring table not collected")
+    from otgan.cli import DEMO_BATCH, DEMO_ITERS
+    from otgan.gan.config import TrainConfig
+
+    demo = TrainConfig(method="wgan-ts", data="ring", iters=DEMO_ITERS, batch=DEMO_BATCH,
+                       seed=0, device="auto")
+    saved = TrainConfig.from_dict(json.loads(path.read_text())["config"])
+    assert saved.differences(demo) == []
