@@ -91,9 +91,17 @@ def cmd_distance(args) -> int:
 
     y = load_points(args.A)
     x = load_points(args.B)
+    method = args.method
+    if method == "auto" and "ot" not in sys.modules and len(y) != len(x):
+        # One-shot process: importing POT for the network simplex costs ~1 s,
+        # far more than solving a small uniform m != n problem as a replicated
+        # assignment (method="fast"); both are exact and certified.
+        from .lp.assignment import replication_size
+        if replication_size(len(y), len(x)):
+            method = "fast"
     t0 = time.perf_counter()
     try:
-        res = solve_samples(y, x, metric=args.metric, p=args.p, method=args.method)
+        res = solve_samples(y, x, metric=args.metric, p=args.p, method=method)
     except (ValueError, TypeError, MemoryError) as exc:
         raise CLIError(str(exc)) from None
     call = time.perf_counter() - t0
@@ -266,7 +274,7 @@ def cmd_demo(args) -> int:
 
 
 def _add_config_options(p, *, iters_default, iters_help="generator iterations"):
-    from .gan.scaling import SCALING_MODES
+    from .gan.config import SCALING_MODES
 
     p.add_argument("--data", default="ring",
                    help="8gaussians, 25gaussians, swissroll, ring, grid, lines, digits "

@@ -55,3 +55,24 @@ def test_distance_refuses_pickles_missing_files_and_mismatch(point_files, capsys
     (tmp / "pts.dat").write_text("1 2 3\n")
     assert main(["distance", str(tmp / "y.npy"), str(tmp / "pts.dat")]) == 2
     assert "unsupported file type" in capsys.readouterr().err
+
+
+def test_distance_reports_solve_time_apart_from_start_up(point_files):
+    # a fresh process, as a command-line user runs it: 20 vs 15 uniform points
+    # are solved as a replicated assignment, without importing POT
+    import subprocess
+    import sys
+    tmp, y, x = point_files
+    code = ("import sys; from otgan.cli import main; rc = main(['distance', sys.argv[1], "
+            "sys.argv[2], '--json']); print('POT', 'ot' in sys.modules, file=sys.stderr); "
+            "sys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp / "y.npy"), str(tmp / "x.csv")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["method"] == "fast-replicated"
+    assert "POT False" in proc.stderr
+    assert data["wasserstein"] == pytest.approx(otgan.wasserstein(y, x, method="emd"),
+                                                rel=1e-12)
+    assert 0 <= data["solve_seconds"] <= data["call_seconds"]
+    assert data["startup_seconds"] > 0

@@ -6,15 +6,37 @@
 >>> round(t.value, 6)
 2.0
 """
-from .adapter import (OTTargets, WassersteinFunction, batch_cost, cost_gradient, ot_targets,
-                      wasserstein_loss)
-from .config import METHODS, TrainConfig
-from .data import DATASETS, Dataset, load_dataset
-from .losses import (gan_discriminator_loss, gan_generator_loss, gradient_penalty,
-                     nsgan_generator_loss, ot_regularizer, regression_loss,
-                     ts_generator_loss, wgan_critic_loss, wgan_generator_loss)
-from .scaling import ScalingError, ScalingResult, scale_critic
-from .trainer import CheckpointError, Trainer
+import importlib
+
+# Names are resolved on first access (PEP 562) so that ``otgan.gan.config``
+# (method names, defaults) loads without torch: the command line needs it for
+# ``--help`` and must not pay torch's import for ``otgan distance``.
+_LAZY = {
+    "adapter": ("OTTargets", "WassersteinFunction", "batch_cost", "cost_gradient",
+                "ot_targets", "wasserstein_loss"),
+    "config": ("METHODS", "TrainConfig"),
+    "data": ("DATASETS", "Dataset", "load_dataset"),
+    "losses": ("gan_discriminator_loss", "gan_generator_loss", "gradient_penalty",
+               "nsgan_generator_loss", "ot_regularizer", "regression_loss",
+               "ts_generator_loss", "wgan_critic_loss", "wgan_generator_loss"),
+    "scaling": ("ScalingError", "ScalingResult", "scale_critic"),
+    "trainer": ("CheckpointError", "Trainer"),
+}
+_WHERE = {name: module for module, names in _LAZY.items() for name in names}
+
+
+def __getattr__(name):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'otgan.gan' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __all__ = ["OTTargets", "WassersteinFunction", "batch_cost", "cost_gradient", "ot_targets",
            "wasserstein_loss", "METHODS", "TrainConfig", "DATASETS", "Dataset",

@@ -7,7 +7,10 @@ import numbers
 from dataclasses import asdict, dataclass, fields
 
 from .._validation import METRICS
-from .scaling import SCALING_MODES
+
+#: How the critic is rescaled after its regressions (``otgan.gan.scaling``);
+#: defined here so that the command line can list it without importing torch.
+SCALING_MODES = ("final", "power", "none")
 
 __all__ = ["TrainConfig", "METHODS", "RUNTIME_FIELDS"]
 

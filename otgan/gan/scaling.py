@@ -22,10 +22,10 @@ from torch import nn
 
 from ..kernels import dual_violation_points, weight_scaling_ratio
 from .adapter import small_problem_threads
+from .config import SCALING_MODES
 
 __all__ = ["ScalingError", "ScalingResult", "final_linear", "scale_critic"]
 
-SCALING_MODES = ("final", "power", "none")
 
 
 class ScalingError(RuntimeError):

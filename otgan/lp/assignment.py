@@ -34,6 +34,8 @@ full certificate afterwards, so an uncertified answer is never returned.
 """
 from __future__ import annotations
 
+import math
+
 import numba as nb
 import numpy as np
 
@@ -602,9 +604,58 @@ def solve_assignment(geom, *, k=None, max_rounds=None, dense_n_max=None):
     return col4row, u, v, max_rounds, "fallback"
 
 
+#: uniform ``m != n`` problems are replicated to an ``N x N`` assignment,
+#: ``N = lcm(m, n)``, when ``N`` is at most this and at most
+#: :data:`REPLICATION_MAX_FACTOR` times ``max(m, n)``
+REPLICATION_MAX_N = 2048
+REPLICATION_MAX_FACTOR = 8
+
+
+def is_uniform(w) -> bool:
+    """True when every weight is equal (to rounding)."""
+    return bool(w.max() - w.min() <= 1e-12 * w.max())
+
+
+def replication_size(m: int, n: int) -> int | None:
+    """``lcm(m, n)`` if a uniform ``m x n`` problem is worth replicating, else None."""
+    N = m * n // math.gcd(m, n)
+    if N <= REPLICATION_MAX_N and N <= REPLICATION_MAX_FACTOR * max(m, n):
+        return N
+    return None
+
+
+def _solve_replicated(geom, a, N, k, max_rounds, dense_n_max):
+    r"""Uniform ``m != n`` as an ``N x N`` assignment, ``N = lcm(m, n)``.
+
+    Row ``i`` is copied ``N/m`` times and column ``j`` ``N/n`` times; every copy
+    carries mass ``mu/N``. Copies of a row have identical costs, so averaging
+    the assignment duals over the copies of each row and of each column gives a
+    dual that is still feasible (the dual polytope is invariant under
+    permuting copies, and convex) with the same objective: the averages are
+    optimal Kantorovich potentials of the original problem.
+    """
+    m, n = geom.shape
+    rep_r, rep_c = N // m, N // n
+    rows_of = np.repeat(np.arange(m, dtype=np.int64), rep_r)
+    cols_of = np.repeat(np.arange(n, dtype=np.int64), rep_c)
+    col4row, u, v, rounds, path = solve_assignment(
+        geom.subset(rows_of, cols_of), k=k, max_rounds=max_rounds, dense_n_max=dense_n_max)
+    keys = rows_of * n + cols_of[col4row]
+    pairs, counts = np.unique(keys, return_counts=True)
+    share = float(a.sum()) / N
+    u_mean = u.reshape(m, rep_r).mean(axis=1)
+    v_mean = v.reshape(n, rep_c).mean(axis=1)
+    return (pairs // n, pairs % n, counts * share, u_mean, v_mean, rounds, path)
+
+
 def solve_fast(geom, a, b, *, k=None, max_rounds=None, dense_n_max=None,
                points_in=None):
-    r"""The ``method="fast"`` solver: certified assignment for uniform ``m = n``.
+    r"""The ``method="fast"`` solver: certified assignment for uniform weights.
+
+    ``m = n``: the problem is an assignment. ``m != n`` with uniform weights on
+    both sides: replicated to an ``N x N`` assignment with ``N = lcm(m, n)``
+    when :func:`replication_size` allows it. Anything else is delegated to
+    POT's network simplex (``method`` of the result: ``"emd"``).
 
     Parameters
     ----------
@@ -612,8 +663,7 @@ def solve_fast(geom, a, b, *, k=None, max_rounds=None, dense_n_max=None,
         The cost; a :class:`PointCost` is never densified on the sparse path
         (``O((m + n) k)`` memory; costs recomputed by the kernels).
     a, b : ndarray
-        Strictly positive marginals. Non-uniform weights or ``m != n`` are
-        delegated to POT's network simplex (``method`` of the result: ``"emd"``).
+        Strictly positive marginals.
     k : int, optional
         Candidates per row and per column (default :data:`DEFAULT_K`).
     max_rounds : int, optional
@@ -627,8 +677,8 @@ def solve_fast(geom, a, b, *, k=None, max_rounds=None, dense_n_max=None,
     Returns
     -------
     RawSolution
-        Plan with ``n`` non-zeros ``a_i`` at ``(i, col4row[i])`` and potentials
-        in cost units; ``method`` is ``"fast"`` or ``"fast-fallback"``.
+        Plan non-zeros and potentials in cost units; ``method`` is ``"fast"``,
+        ``"fast-fallback"`` or, for a replicated problem, ``"fast-replicated"``.
 
     Examples
     --------
@@ -636,9 +686,17 @@ def solve_fast(geom, a, b, *, k=None, max_rounds=None, dense_n_max=None,
     >>> res = otgan.solve_ot(np.array([[4.0, 1.0], [2.0, 3.0]]), method="fast")
     >>> res.value, res.is_optimal
     (1.5, True)
+    >>> res = otgan.solve_ot(np.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]]), method="fast")
+    >>> round(res.value, 12), res.method
+    (0.333333333333, 'fast-replicated')
     """
     from .solvers import RawSolution, _run_emd
     del points_in
+    m, n = geom.shape
+    if m != n and is_uniform(a) and is_uniform(b) and replication_size(m, n):
+        rows, cols, vals, u, v, rounds, path = _solve_replicated(
+            geom, a, replication_size(m, n), k, max_rounds, dense_n_max)
+        return RawSolution(rows, cols, vals, u, v, rounds, "fast-replicated")
     if not is_uniform_square(a, b):
         return _run_emd(geom, a, b)
     col4row, u, v, rounds, path = solve_assignment(
@@ -648,7 +706,8 @@ def solve_fast(geom, a, b, *, k=None, max_rounds=None, dense_n_max=None,
     return RawSolution(rows, cols, vals, u, v, rounds, name)
 
 
-__all__ = ["lsa_dense", "solve_assignment", "solve_fast", "is_uniform_square"]
+__all__ = ["lsa_dense", "solve_assignment", "solve_fast", "is_uniform_square", "is_uniform",
+           "replication_size"]
 
 
 # ------------------------------------------------------------------ batches

@@ -60,7 +60,10 @@ def _run_fast(geom, a, b, **options) -> RawSolution:
 
 def _auto(geom, a, b) -> str:
     # uniform m = n is an assignment problem: the certified fast solver beats
-    # the network simplex at every size measured (benchmarks/bench_fast.py)
+    # the network simplex at every size measured (benchmarks/bench_fast.py).
+    # Uniform m != n could be replicated to an assignment (method="fast"), but
+    # that measured 2-10x slower than the network simplex once POT is loaded
+    # (benchmarks/bench_startup.py), so auto leaves it to emd.
     if len(a) == len(b) and len(a) >= 2:
         from .assignment import is_uniform_square
         if is_uniform_square(a[a > 0], b[b > 0]):

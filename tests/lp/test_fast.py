@@ -147,8 +147,27 @@ def test_zero_weights_and_auto_choice(rng):
 
 def test_general_weights_delegate_to_emd(rng):
     M = rng.random((7, 9))
-    res = otgan.solve_ot(M, method="fast")
+    a = rng.dirichlet(np.ones(7))
+    res = otgan.solve_ot(M, a, None, method="fast")
     assert res.method == "emd" and res.certificate.is_optimal
+    # uniform m != n with a large lcm(m, n) is not replicated either
+    res = otgan.solve_ot(rng.random((101, 97)), method="fast")
+    assert res.method == "emd" and res.certificate.is_optimal
+
+
+@pytest.mark.parametrize("shape", [(7, 9), (2, 3), (64, 48), (12, 8)])
+def test_uniform_m_ne_n_replicated_to_an_assignment(rng, shape):
+    M = rng.random(shape)
+    M[0] = M[1]  # identical rows: ties between copies and between rows
+    res = otgan.solve_ot(M, method="fast")
+    ref = otgan.solve_ot(M, method="emd")
+    assert res.method == "fast-replicated" and res.certificate.is_optimal
+    assert abs(res.value - ref.value) <= 1e-12
+    np.testing.assert_allclose(res.plan.sum(axis=1), 1 / shape[0], rtol=1e-12)
+    np.testing.assert_allclose(res.plan.sum(axis=0), 1 / shape[1], rtol=1e-12)
+    # averaged potentials are an exact dual optimum, not just feasible
+    assert abs(res.dual_value - ref.value) <= 1e-12
+    assert otgan.solve_ot(M).method == "emd"  # auto keeps the faster network simplex
 
 
 def test_lsa_dense_small():
