@@ -10,7 +10,7 @@ from .batch import solve_ot_batch, solve_samples_batch
 from .lp import Certificate, OTSolverError, check_optimality
 from .result import OTResult
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["solve_ot", "solve_samples", "wasserstein", "solve_ot_batch",
            "solve_samples_batch", "OTResult", "Certificate",

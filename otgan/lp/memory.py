@@ -2,7 +2,8 @@
 
 A network simplex on an ``m x n`` problem allocates far more than the cost
 matrix: measured with POT 0.9.7, ``ot.emd`` grows the peak resident memory by
-about 33 bytes per entry (the dense plan and the bipartite network's arcs),
+about 33 bytes per entry (the dense plan and the bipartite network's arcs;
+``benchmarks/bench_memory.py``),
 and the normalised copy of ``M`` adds 8 more. Running out of memory inside
 POT's C++ code aborts the interpreter (``std::bad_alloc``) and loses every
 result of the session, so the bytes a path needs are compared with the memory

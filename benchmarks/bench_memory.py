@@ -1,0 +1,46 @@
+"""Peak memory of POT's network simplex per cost-matrix entry.
+
+The number behind ``otgan.lp.memory.BYTES_PER_ENTRY["emd"]``: each size runs in
+a fresh process, which records its peak resident memory (``ru_maxrss``) before
+and after ``ot.emd`` on an ``n x n`` problem whose matrix already exists.
+``python benchmarks/bench_memory.py`` writes ``benchmarks/results/memory.json``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+CHILD = r"""
+import resource, sys, warnings
+import numpy as np, ot
+n = int(sys.argv[1])
+M = np.random.default_rng(0).random((n, n)); a = np.full(n, 1.0 / n)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    ot.emd(a, a, M, numItermax=1)  # allocation happens up front; no need to finish
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print((after - before) * 1024 / (n * n))
+"""
+
+
+def main() -> None:
+    rows = {}
+    for n in (1000, 2000, 3000):
+        out = subprocess.run([sys.executable, "-c", CHILD, str(n)], check=True,
+                             capture_output=True, text=True).stdout
+        rows[str(n)] = round(float(out), 1)
+        print(f"n = {n}: {rows[str(n)]} bytes per entry beyond M")
+    import ot
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+    os.makedirs(here, exist_ok=True)
+    with open(os.path.join(here, "memory.json.tmp"), "w") as fh:
+        json.dump({"emd_bytes_per_entry_beyond_M": rows, "pot": ot.__version__,
+                   "command": "python benchmarks/bench_memory.py"}, fh, indent=1)
+    os.replace(os.path.join(here, "memory.json.tmp"), os.path.join(here, "memory.json"))
+
+
+if __name__ == "__main__":
+    main()
