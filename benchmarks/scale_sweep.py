@@ -33,7 +33,7 @@ import os
 import numpy as np
 
 import otgan
-from otgan.lp import OTSolverError
+from otgan.errors import OTSolverError
 
 KS = list(range(-12, 13))
 METHODS = ("emd", "lp", "fast", "auto")

@@ -7,11 +7,13 @@ True
 """
 from .api import solve_ot, solve_samples, wasserstein
 from .batch import solve_ot_batch, solve_samples_batch
-from .lp import Certificate, OTSolverError, check_optimality
+from .costs import Metric
+from .errors import OTGANError, OTSolverError
 from .result import OTResult
+from .solvers import Certificate, check_optimality
 
 __version__ = "0.2.0"
 
 __all__ = ["solve_ot", "solve_samples", "wasserstein", "solve_ot_batch",
            "solve_samples_batch", "OTResult", "Certificate",
-           "OTSolverError", "check_optimality", "__version__"]
+           "OTSolverError", "OTGANError", "Metric", "check_optimality", "__version__"]

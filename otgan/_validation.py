@@ -10,6 +10,8 @@ import numbers
 
 import numpy as np
 
+from .costs import METRICS, Metric
+
 #: Largest ``m * n`` accepted for a dense cost matrix / plan (float64: 8 bytes
 #: each, so 2**28 entries = 2 GiB per matrix). Above it use a points-in mode.
 MAX_DENSE_ENTRIES = 2 ** 28
@@ -19,10 +21,10 @@ MAX_DENSE_ENTRIES = 2 ** 28
 #: the plan's marginals against the weights exactly as they were passed.
 MASS_RTOL = 1e-9
 
-METRICS = ("l1", "l2", "sqeuclidean", "lp")
 
 
-def _describe(value) -> str:
+def describe(value) -> str:
+    """A short repr of ``value`` for error messages (at most 80 characters)."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -51,7 +53,7 @@ def as_float_array(value, name: str, *, ndim: int | None = None,
         raise ValueError(f"{name} is ragged or not array-like: {exc}") from None
     if arr.dtype == object:
         raise ValueError(
-            f"{name} is ragged or holds non-numbers (object dtype): {_describe(value)}")
+            f"{name} is ragged or holds non-numbers (object dtype): {describe(value)}")
     kind = arr.dtype.kind
     if kind == "c":
         raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
@@ -97,26 +99,11 @@ def check_points(y, x, name_y: str = "y", name_x: str = "x",
 
 
 def check_metric(metric, p):
-    """Validate ``metric``/``p``; returns ``(metric, p_float)``."""
-    if not isinstance(metric, str):
-        raise TypeError(f"metric must be a string, one of {METRICS}, got {_describe(metric)}")
-    metric = metric.lower()
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
-    if metric == "lp":
-        if p is None:
-            raise ValueError("metric='lp' needs the exponent p (p >= 1), got p=None")
-        if isinstance(p, bool) or not isinstance(p, numbers.Real):
-            raise TypeError(f"p must be a real number >= 1, got {_describe(p)}")
-        p = float(p)
-        if np.isnan(p) or p < 1:
-            raise ValueError(f"p must be a number >= 1 (or inf for the Chebyshev "
-                             f"distance), got p={p}")
-        return metric, p
-    if p is not None:
-        raise ValueError(f"p is only used with metric='lp', got p={_describe(p)} "
-                         f"with metric={metric!r}")
-    return metric, 0.0
+    """Validate ``metric``/``p``; returns ``(name, p_float)`` (``p`` is 0.0 unless
+    ``"lp"``). Prefer :meth:`otgan.costs.Metric.parse`, which returns the value
+    object itself."""
+    parsed = Metric.parse(metric, p)
+    return parsed.name, parsed.kernel_p
 
 
 def check_size(m: int, n: int, what: str = "cost matrix") -> None:
@@ -185,7 +172,7 @@ def balanced(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def check_tol(tol, name: str = "tol") -> float:
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
-        raise TypeError(f"{name} must be a positive real number, got {_describe(tol)}")
+        raise TypeError(f"{name} must be a positive real number, got {describe(tol)}")
     tol = float(tol)
     if not np.isfinite(tol) or tol <= 0:
         raise ValueError(f"{name} must be a positive finite number, got {tol}")

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import (check_marginals, check_metric, check_points, check_tol,
-                          check_weights)
-from .lp.certificate import DEFAULT_TOL
-from .lp.geometry import PointCost, as_geometry
-from .lp.solvers import check_method, solve_certified
+from ._validation import check_marginals, check_points, check_tol, check_weights
+from .costs import Metric
+from .geometry import Geometry, PointCost, as_geometry
 from .result import OTResult
+from .solvers import DEFAULT_TOL, check_method, solve_certified
 
 
-def _solve(geom, a, b, method, tol, options) -> OTResult:
+def _solve(geom: Geometry, a, b, method, tol, options) -> OTResult:
     m, n = geom.shape
     tol = check_tol(tol)
     method = check_method(method)
@@ -19,13 +18,11 @@ def _solve(geom, a, b, method, tol, options) -> OTResult:
     b = check_weights(b, n, "b", "the generated batch (columns)")
     check_marginals(a, b, rtol=tol)
     raw, cert, seconds = solve_certified(geom, a, b, method, tol, **options)
-    return OTResult(value=cert.primal_value, u=raw.u, v=raw.v, a=a, b=b,
-                    plan_rows=raw.rows, plan_cols=raw.cols, plan_values=raw.vals,
-                    method=raw.method, n_iter=raw.n_iter, certificate=cert,
-                    seconds=seconds)
+    return OTResult.from_solution(raw, cert, a, b, seconds)
 
 
-def solve_ot(M, a=None, b=None, *, method="auto", tol=DEFAULT_TOL, **options) -> OTResult:
+def solve_ot(M, a=None, b=None, *, method: str = "auto", tol: float = DEFAULT_TOL,
+             **options) -> OTResult:
     r"""Exact optimal transport for a cost matrix, with an optimality certificate.
 
     Solves the Kantorovich problem and its dual
@@ -35,7 +32,7 @@ def solve_ot(M, a=None, b=None, *, method="auto", tol=DEFAULT_TOL, **options) ->
           = \max_{u_i + v_j \le M_{ij}} a \cdot u + b \cdot v ,
 
     then checks primal feasibility, dual feasibility over all ``m n`` pairs and
-    a zero duality gap (:func:`otgan.lp.check_optimality`). The WGAN-TS
+    a zero duality gap (:func:`otgan.check_optimality`). The WGAN-TS
     potentials are :math:`T_I = u`, :math:`T_J = -v`
     (:meth:`OTResult.critic_targets`).
 
@@ -49,7 +46,7 @@ def solve_ot(M, a=None, b=None, *, method="auto", tol=DEFAULT_TOL, **options) ->
         they must have the same total mass. Zero weights are allowed.
     method : {"auto", "emd", "lp", ...}
         ``"emd"``: POT's network simplex; ``"lp"``: the literal WGAN-TS dual LP
-        in cvxpy (reference, ``m n <= otgan.lp.LP_MAX_ENTRIES``); ``"auto"``:
+        in cvxpy (reference, ``m n <= otgan.solvers.LP_MAX_ENTRIES``); ``"auto"``:
         the fastest exact method for the problem.
     tol : float
         Certificate tolerance (default 1e-9), relative to the problem's own
@@ -76,8 +73,9 @@ def solve_ot(M, a=None, b=None, *, method="auto", tol=DEFAULT_TOL, **options) ->
     return _solve(as_geometry(M), a, b, method, tol, options)
 
 
-def solve_samples(y, x, a=None, b=None, *, metric="l1", p=None, method="auto",
-                  tol=DEFAULT_TOL, **options) -> OTResult:
+def solve_samples(y, x, a=None, b=None, *, metric: str | Metric = "l1",
+                  p: float | None = None, method: str = "auto", tol: float = DEFAULT_TOL,
+                  **options) -> OTResult:
     r"""Exact OT between two batches of points (flattened per sample).
 
     The ground cost is :math:`c(y_i, x_j)` with ``metric``:
@@ -106,16 +104,16 @@ def solve_samples(y, x, a=None, b=None, *, metric="l1", p=None, method="auto",
     >>> otgan.solve_samples(y, x, metric="l2").value
     2.0
     """
-    metric, pp = check_metric(metric, p)
+    metric = Metric.parse(metric, p)
     y2, x2 = check_points(y, x)
     geom = PointCost(np.ascontiguousarray(y2, dtype=np.float64),
-                     np.ascontiguousarray(x2, dtype=np.float64),
-                     metric, pp if metric == "lp" else None)
+                     np.ascontiguousarray(x2, dtype=np.float64), metric)
     return _solve(geom, a, b, method, tol, options)
 
 
-def wasserstein(y, x, a=None, b=None, *, metric="l1", p=None, method="auto",
-                tol=DEFAULT_TOL, **options) -> float:
+def wasserstein(y, x, a=None, b=None, *, metric: str | Metric = "l1",
+                p: float | None = None, method: str = "auto", tol: float = DEFAULT_TOL,
+                **options) -> float:
     r"""The exact, certified Wasserstein distance between two batches.
 
     Same arguments as :func:`solve_samples`; returns ``solve_samples(...).value``.

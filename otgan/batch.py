@@ -6,13 +6,13 @@ certified :class:`~otgan.OTResult` per problem — the exact batch Wasserstein
 distances over many pairs of mini-batches.
 
 Uniform ``m = n`` problems (assignments) with ``n <=`` :data:`BATCH_DENSE_N_MAX`
-are solved by the dense shortest-augmenting-path solver of
-:mod:`otgan.lp.assignment`, one problem per thread in a single numba parallel
-loop, and certified by one parallel kernel (the same quantities as
-:func:`otgan.lp.certify_sparse`, dual feasibility over all ``m n`` pairs of
-every problem). Anything else (general weights, ``m != n``, larger ``n``,
-``method="emd"``) runs POT's network simplex in a thread pool (it releases the
-GIL) and the usual certificate per problem.
+are solved by the dense shortest-augmenting-path kernel of
+:mod:`otgan.kernels.assignment`, one problem per thread in a single numba
+parallel loop, and certified by one parallel kernel (the quantities of
+:func:`otgan.solvers.certify`, dual feasibility over all ``m n`` pairs of every
+problem). Anything else (general weights, ``m != n``, larger ``n``,
+``method="emd"``) goes through the solver registry like a single problem, the
+network simplex in a thread pool (it releases the GIL), each problem certified.
 """
 from __future__ import annotations
 
@@ -22,14 +22,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ._validation import (MAX_DENSE_ENTRIES, as_float_array,
-                          check_metric, check_tol, check_weights)
+from ._validation import MAX_DENSE_ENTRIES, as_float_array, check_tol, check_weights
+from .costs import Metric
+from .errors import OTSolverError
+from .geometry import DenseCost
 from .kernels import raise_cost_overflow
-from .lp.certificate import DEFAULT_TOL, Certificate, certify_sparse
-from .lp.errors import OTSolverError
-from .lp.geometry import DenseCost
-from .lp.solvers import check_method, solve_certified
+from .kernels.assignment import certify_assignments, lsa_batch
+from .kernels.candidates import batch_cost_matrix
 from .result import OTResult
+from .solvers import DEFAULT_TOL, RawSolution, certify, check_method, require_optimal
+from .solvers.certify import Certificate
+from .solvers.registry import resolve, solve_raw
 
 #: largest ``n`` solved by the batched dense assignment kernel
 BATCH_DENSE_N_MAX = 512
@@ -69,17 +72,14 @@ def _uniform(w):
     return bool(np.all(w.max(axis=1) - w.min(axis=1) <= 1e-12 * w.max(axis=1)))
 
 
-def _balance(A, Bw, tol):
-    """:func:`otgan._validation.check_marginals` and
-    :func:`otgan._validation.balanced` for every problem at once: returns the
-    weights the solvers get (``Bw`` rescaled to ``sum(A[k])`` exactly)."""
+def _check_balance(A, Bw, tol):
+    """:func:`otgan._validation.check_marginals` for every problem at once."""
     sa, sb = A.sum(axis=1), Bw.sum(axis=1)
     bad = np.abs(sa - sb) > tol * np.maximum(sa, sb)
     if bad.any():
         k = int(np.argmax(bad))
         raise ValueError(f"a[{k}] and b[{k}] must have the same total mass (to {tol:g} "
                          f"relative): sum(a[{k}]) = {sa[k]!r}, sum(b[{k}]) = {sb[k]!r}")
-    return np.ascontiguousarray(Bw * (sa / sb)[:, None])
 
 
 def _solve_stack(M, a, b, method, tol) -> list[OTResult]:
@@ -90,16 +90,15 @@ def _solve_stack(M, a, b, method, tol) -> list[OTResult]:
     Bw, _ = _stack_weights(b, B, n, "b", "the generated batches (columns)")
     A = np.ascontiguousarray(A)
     Bw = np.ascontiguousarray(Bw)
-    Bs = _balance(A, Bw, tol)
+    _check_balance(A, Bw, tol)
     fast_ok = (m == n and n <= BATCH_DENSE_N_MAX and method in ("auto", "fast")
                and _uniform(A) and _uniform(Bw) and A.min() > 0 and Bw.min() > 0)
     if fast_ok:
         return _fast_stack(M, A, Bw, tol)
-    return _pool_stack(M, A, Bw, Bs, method, tol)
+    return _pool_stack(M, A, Bw, method, tol)
 
 
 def _fast_stack(M, A, Bw, tol) -> list[OTResult]:
-    from .lp.assignment import certify_assignments, lsa_batch
     B, n, _ = M.shape
     t0 = time.perf_counter()
     col4row, U, V, ok = lsa_batch(M)
@@ -112,66 +111,48 @@ def _fast_stack(M, A, Bw, tol) -> list[OTResult]:
     for k, (primal, dual, resid, viol, _, slack, big) in enumerate(q.tolist()):
         cert = Certificate.from_quantities(primal, dual, resid, viol, slack, tol, big,
                                            float(A[k].sum()))
-        if not cert.is_optimal:
-            raise OTSolverError(f"problem {k} of the batch fails the optimality "
-                                f"certificate: {cert.summary()}")
-        out.append(OTResult(value=primal, u=U[k], v=V[k], a=A[k], b=Bw[k],
-                            plan_rows=rows, plan_cols=col4row[k], plan_values=A[k].copy(),
-                            method="fast", n_iter=1, certificate=cert, seconds=seconds))
+        require_optimal(cert, f"problem {k} of the batch")
+        raw = RawSolution(rows, col4row[k], A[k].copy(), U[k], V[k], 1, "fast")
+        out.append(OTResult.from_solution(raw, cert, A[k], Bw[k], seconds))
     return out
 
 
-def _pool_stack(M, A, Bw, Bs, method, tol) -> list[OTResult]:
-    # POT's network simplex releases the GIL: solve in threads, then certify in
-    # this thread (numba's parallel kernels must not be entered concurrently)
-    from .lp.emd import solve_emd
-    from .lp.solvers import AUTO, _dense_to_raw
+def _pool_stack(M, A, Bw, method, tol) -> list[OTResult]:
+    # Each problem goes through the registry as a single one would. POT's
+    # network simplex releases the GIL, so full-support emd problems are solved
+    # in threads; everything that may enter numba's parallel kernels (the
+    # other solvers, zero-weight extension, the certificate) runs in this
+    # thread, because those must not be entered concurrently.
     B = M.shape[0]
+    geoms = [DenseCost(M[k]) for k in range(B)]
+    specs = [resolve(geoms[k], A[k], Bw[k], method) for k in range(B)]
 
-    def emd_one(k):
-        t0 = time.perf_counter()
-        rows_pos = np.flatnonzero(A[k] > 0)
-        cols_pos = np.flatnonzero(Bw[k] > 0)
-        if len(rows_pos) < A.shape[1] or len(cols_pos) < Bw.shape[1]:
-            return None, 0.0  # zero weights: solved below by solve_certified
-        plan, u, v = solve_emd(M[k], A[k], Bs[k])
-        return _dense_to_raw(plan, u, v, "emd"), time.perf_counter() - t0
+    def run(k):
+        return solve_raw(geoms[k], A[k], Bw[k], specs[k], {})
 
-    names = [AUTO[0](DenseCost(M[k]), A[k], Bw[k]) if method == "auto" else method
-             for k in range(B)]
-    pooled = [k for k in range(B) if names[k] == "emd"]
-    raws = {}
-    if pooled:
-        workers = min(len(pooled), os.cpu_count() or 1)
-        with ThreadPoolExecutor(max_workers=workers) as ex:
-            for k, res in zip(pooled, ex.map(emd_one, pooled)):
-                raws[k] = res
+    threaded = [k for k in range(B)
+                if specs[k].name == "emd" and A[k].min() > 0 and Bw[k].min() > 0]
+    solved = {}
+    if threaded:
+        with ThreadPoolExecutor(max_workers=min(len(threaded), os.cpu_count() or 1)) as ex:
+            solved.update(zip(threaded, ex.map(run, threaded)))
     out = []
     for k in range(B):
-        raw, seconds = raws.get(k, (None, 0.0))
-        geom = DenseCost(M[k])
-        if raw is None:
-            raw, cert, seconds = solve_certified(geom, A[k], Bw[k], names[k], tol)
-        else:
-            cert = certify_sparse(geom, A[k], Bw[k], raw.rows, raw.cols, raw.vals,
-                                  raw.u, raw.v, tol)
-            if not cert.is_optimal:
-                raise OTSolverError(f"problem {k} of the batch fails the optimality "
-                                    f"certificate: {cert.summary()}")
-        out.append(OTResult(value=cert.primal_value, u=raw.u, v=raw.v, a=A[k], b=Bw[k],
-                            plan_rows=raw.rows, plan_cols=raw.cols, plan_values=raw.vals,
-                            method=raw.method, n_iter=raw.n_iter, certificate=cert,
-                            seconds=seconds))
+        raw, seconds = solved[k] if k in solved else run(k)
+        cert = require_optimal(certify(geoms[k], A[k], Bw[k], raw, tol),
+                               f"problem {k} of the batch")
+        out.append(OTResult.from_solution(raw, cert, A[k], Bw[k], seconds))
     return out
 
 
-def solve_ot_batch(M, a=None, b=None, *, method="auto", tol=DEFAULT_TOL) -> list[OTResult]:
+def solve_ot_batch(M, a=None, b=None, *, method: str = "auto",
+                   tol: float = DEFAULT_TOL) -> list[OTResult]:
     r"""Exact OT for each of ``B`` cost matrices, in parallel, each certified.
 
     For every ``k`` solves
     :math:`W_k = \min_{P \ge 0,\ P1 = a_k,\ P^T 1 = b_k} \sum_{ij} P_{ij} M_{kij}`
     with its Kantorovich potentials, and checks primal feasibility, dual
-    feasibility over all ``m n`` pairs and a zero duality gap (SPEC section 3).
+    feasibility over all ``m n`` pairs and a zero duality gap (docs/theory.md, A.6).
 
     Parameters
     ----------
@@ -218,8 +199,9 @@ def _check_point_stack(Z, name):
     return Z
 
 
-def solve_samples_batch(Y, X, a=None, b=None, *, metric="l1", p=None, method="auto",
-                        tol=DEFAULT_TOL) -> list[OTResult]:
+def solve_samples_batch(Y, X, a=None, b=None, *, metric: str | Metric = "l1",
+                        p: float | None = None, method: str = "auto",
+                        tol: float = DEFAULT_TOL) -> list[OTResult]:
     r"""Exact OT between ``B`` pairs of point batches, in parallel, each certified.
 
     Problem ``k`` transports the real batch ``Y[k]`` (``m`` points) to the
@@ -249,7 +231,7 @@ def solve_samples_batch(Y, X, a=None, b=None, *, metric="l1", p=None, method="au
     >>> [round(r.value, 12) for r in solve_samples_batch(Y, X)]
     [2.0, 2.0, 2.0]
     """
-    metric, pp = check_metric(metric, p)
+    metric = Metric.parse(metric, p)
     Y = _check_point_stack(Y, "Y")
     X = _check_point_stack(X, "X")
     if Y.shape[0] != X.shape[0]:
@@ -263,12 +245,11 @@ def solve_samples_batch(Y, X, a=None, b=None, *, metric="l1", p=None, method="au
         raise ValueError(f"{B} problems of shape ({m}, {n}) need {B * m * n} cost "
                          f"entries, above MAX_DENSE_ENTRIES = {MAX_DENSE_ENTRIES}; "
                          f"split the batch")
-    from .kernels.candidates import batch_cost_matrix
     Y2, X2 = Y.reshape(B, m, -1), X.reshape(B, n, -1)
-    C = batch_cost_matrix(Y2, X2, metric, pp if metric == "lp" else None)
+    C = batch_cost_matrix(Y2, X2, metric)
     if not np.isfinite(C).all():  # finite points whose costs overflowed
         k = int(np.argmax(~np.isfinite(C).reshape(B, -1).all(axis=1)))
-        raise_cost_overflow(Y2[k], X2[k], metric, pp if metric == "lp" else None)
+        raise_cost_overflow(Y2[k], X2[k], metric)
     return _solve_stack(C, a, b, method, tol)
 
 

@@ -12,11 +12,11 @@ import warnings
 
 import numpy as np
 
-from ._validation import METRICS
-from .lp.errors import OTSolverError
+from .costs import METRICS
+from .errors import OTGANError, OTSolverError
 
 
-class CLIError(Exception):
+class CLIError(OTGANError):
     """A user error: printed on one line, exit code 2."""
 
 
@@ -96,7 +96,7 @@ def cmd_distance(args) -> int:
         # One-shot process: importing POT for the network simplex costs ~1 s,
         # far more than solving a small uniform m != n problem as a replicated
         # assignment (method="fast"); both are exact and certified.
-        from .lp.assignment import replication_size
+        from .solvers.assignment import replication_size
         if replication_size(len(y), len(x)):
             method = "fast"
     t0 = time.perf_counter()

@@ -6,7 +6,8 @@ from functools import cached_property
 
 import numpy as np
 
-from .lp.certificate import Certificate
+from .solvers.certify import Certificate
+from .solvers.raw import RawSolution
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +50,20 @@ class OTResult:
     certificate: Certificate
     seconds: float = field(default=float("nan"))
 
+    @classmethod
+    def from_solution(cls, raw: RawSolution, certificate: Certificate, a: np.ndarray,
+                      b: np.ndarray, seconds: float = float("nan")) -> "OTResult":
+        """The one way an :class:`OTResult` is built: a solver's
+        :class:`~otgan.solvers.RawSolution`, its certificate (which must prove
+        optimality) and the weights as the caller passed them."""
+        if not certificate.is_optimal:
+            raise ValueError(f"an OTResult needs a certified solution: "
+                             f"{certificate.summary()}")
+        return cls(value=certificate.primal_value, u=raw.u, v=raw.v, a=a, b=b,
+                   plan_rows=raw.rows, plan_cols=raw.cols, plan_values=raw.vals,
+                   method=raw.method, n_iter=raw.n_iter, certificate=certificate,
+                   seconds=seconds)
+
     @property
     def shape(self) -> tuple[int, int]:
         return (self.u.shape[0], self.v.shape[0])
@@ -79,7 +94,7 @@ class OTResult:
     def critic_targets(self) -> tuple[np.ndarray, np.ndarray]:
         r"""WGAN-TS regression targets :math:`(T_I, T_J) = (u, -v)`, centred.
 
-        The dual of SPEC section 2 in WGAN-TS form is
+        The dual in WGAN-TS form (docs/theory.md, A.2) is
         :math:`\max \sum_i a_i T_i - \sum_j b_j T_j` s.t.
         :math:`T_i - T_j \le c_{ij}`; it is shifted so that the mean over all
         ``m + n`` values is 0 (Algorithm 1, line 9).

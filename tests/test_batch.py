@@ -4,8 +4,8 @@ import pytest
 
 import otgan
 from otgan.batch import solve_ot_batch, solve_samples_batch
-from otgan.lp import certify_sparse
-from otgan.lp.geometry import DenseCost
+from otgan.geometry import DenseCost
+from otgan.solvers import RawSolution, certify
 
 
 def _same(batch, singles):
@@ -24,8 +24,8 @@ def test_uniform_stack_equals_single_solves(rng):
     for k, r in enumerate(out):
         assert r.method == "fast"
         # the batched certificate agrees with the reference certificate
-        c = certify_sparse(DenseCost(M[k]), r.a, r.b, r.plan_rows, r.plan_cols,
-                           r.plan_values, r.u, r.v)
+        c = certify(DenseCost(M[k]), r.a, r.b,
+                    RawSolution(r.plan_rows, r.plan_cols, r.plan_values, r.u, r.v))
         assert c.is_optimal
         assert abs(c.dual_violation - r.certificate.dual_violation) < 1e-12
         assert abs(c.primal_value - r.value) < 1e-12

@@ -4,8 +4,8 @@ import importlib
 
 import pytest
 
-MODULES = ["otgan", "otgan.api", "otgan.result", "otgan.lp.certificate",
-           "otgan.lp.ctransform", "otgan.kernels.fused"]
+MODULES = ["otgan", "otgan.api", "otgan.result", "otgan.solvers.certify",
+           "otgan.solvers.ctransform", "otgan.kernels.fused"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -6,7 +6,7 @@ import math
 import numbers
 from dataclasses import asdict, dataclass, fields
 
-from .._validation import METRICS
+from ..costs import METRICS
 
 #: How the critic is rescaled after its regressions (``otgan.gan.scaling``);
 #: defined here so that the command line can list it without importing torch.

@@ -30,9 +30,7 @@ __all__ = ["RunError", "LOCK_NAME", "check_out_dir", "make_out_dir", "RunLock",
 LOCK_NAME = ".otgan.lock"
 
 
-class RunError(RuntimeError):
-    """A user-facing problem with a run directory (a refused resume, an
-    unusable output path, a directory in use by another run)."""
+from ..errors import RunError  # noqa: E402,F401 (re-exported: the home of run errors)
 
 
 def _writable(path: str) -> bool:

@@ -46,8 +46,7 @@ CHECKPOINT_VERSION = 2
 _DIGEST_KEY = "sha256"
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint is missing, truncated, foreign, modified or of another configuration."""
+from ..errors import CheckpointError  # noqa: E402,F401 (re-exported)
 
 
 class CheckpointWarning(UserWarning):

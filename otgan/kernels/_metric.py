@@ -9,16 +9,14 @@ from llvmlite import ir
 from numba.core import types
 from numba.core.extending import intrinsic
 
-from .._validation import check_metric
-
-L1, L2, SQEUCLIDEAN, LP = 0, 1, 2, 3
-_CODES = {"l1": L1, "l2": L2, "sqeuclidean": SQEUCLIDEAN, "lp": LP}
+from ..costs import L1, L2, LP, SQEUCLIDEAN, Metric  # noqa: F401 (re-exported codes)
 
 
 def metric_code(metric, p=None) -> tuple[int, float]:
-    """Validate ``metric``/``p`` and return the integer code used by kernels."""
-    metric, p = check_metric(metric, p)
-    return _CODES[metric], p
+    """The kernel code and exponent of ``metric`` (a :class:`~otgan.costs.Metric`
+    or anything :meth:`Metric.parse` accepts)."""
+    parsed = Metric.parse(metric, p)
+    return parsed.code, parsed.kernel_p
 
 
 @nb.njit(inline="always", cache=True, fastmath=False)
@@ -186,7 +184,7 @@ def tile_costs(y, x, i0, i1, j0, j1, code, p, one, dst, di, dj):
 def raise_cost_overflow(y, x, metric, p=None):
     """Raise the error for costs that overflowed to inf from finite points."""
     big = max(float(np.max(np.abs(y))), float(np.max(np.abs(x))))
-    what = f"metric={metric!r}" + (f", p={p}" if metric == "lp" else "")
+    what = f"metric={str(Metric.parse(metric, p))!r}"
     raise ValueError(
         f"the costs overflowed: c(y_i, x_j) with {what} is inf for these points "
         f"(largest |coordinate| {big:.3g}) although the points are finite; rescale "
@@ -200,11 +198,11 @@ def cost_upper_bound(y, x, metric, p=None) -> float:
     proves that no cost can overflow."""
     d = y.shape[1]
     r = float(np.max(np.abs(y))) + float(np.max(np.abs(x)))  # >= any |y_ik - x_jk|
-    metric, p = check_metric(metric, p)
+    name = Metric.parse(metric, p).name
     with np.errstate(over="ignore"):
-        if metric == "l1":
+        if name == "l1":
             return d * r
-        if metric in ("l2", "sqeuclidean"):
+        if name in ("l2", "sqeuclidean"):
             # the L2 route of cost_matrix forms |y|^2 + |x|^2 - 2 y.x: bound that too
             return 4.0 * d * r * r
         return d * r  # lp: never above the L1 distance

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .._validation import _describe, check_points, check_size
+from .._validation import describe, check_points, check_size
 from ._metric import (L2, LP, SQEUCLIDEAN, SUM_MATH, metric_code, threads_for, tile_costs,
                       tile_shape)
 
@@ -123,7 +123,7 @@ def _check_kernel_dtype(value, name):
             raise ValueError(f"{name} is ragged or not array-like: {exc}") from None
     if dt == object:
         raise TypeError(f"{name} must be a float32 or float64 array, got object dtype: "
-                        f"{_describe(value)}")
+                        f"{describe(value)}")
     if dt.kind in "iub":
         raise TypeError(f"{name} must be a float32 or float64 array, got dtype {dt} "
                         f"(convert integers explicitly, e.g. {name}.astype(float))")
@@ -135,7 +135,7 @@ def _result_dtype(dtype, y, x):
     try:
         dt = np.dtype(dtype)
     except TypeError:
-        raise TypeError(f"dtype must be float32 or float64, got {_describe(dtype)}") from None
+        raise TypeError(f"dtype must be float32 or float64, got {describe(dtype)}") from None
     if dt not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64, got {dt}")
     return dt

@@ -50,28 +50,6 @@ def _dual_violation_dense(M, u, v):
 
 
 @nb.njit(parallel=True, cache=True)
-def _slackness_dense(M, P, u, v, tol):
-    m, n = M.shape
-    row_max = np.zeros(m)
-    bad = np.zeros(m, dtype=np.bool_)
-    for i in nb.prange(m):
-        best = 0.0
-        ui = u[i]
-        flag = False
-        for j in range(n):
-            mij = M[i, j]
-            pij = P[i, j]
-            flag |= (mij - mij != 0.0) | (pij - pij != 0.0)
-            if pij > tol:
-                t = abs(ui + v[j] - mij)
-                if t > best:
-                    best = t
-        row_max[i] = best
-        bad[i] = flag
-    return row_max.max(), bad.any()
-
-
-@nb.njit(parallel=True, cache=True)
 def _c_transform_rows_dense(M, v):
     # u_i = min_j (M_ij - v_j)
     m, n = M.shape
@@ -236,17 +214,6 @@ def _pair_costs(y, x, rows, cols, code, p):
     return out
 
 
-@nb.njit(cache=True)
-def _slackness_sparse(costs, rows, cols, vals, u, v, tol):
-    best = 0.0
-    for k in range(rows.shape[0]):
-        if vals[k] > tol:
-            t = abs(u[rows[k]] + v[cols[k]] - costs[k])
-            if t > best:
-                best = t
-    return best
-
-
 # --------------------------------------------------------------- checked wrappers
 def _vec(value, name, size, size_name):
     arr = as_float_array(value, name).astype(np.float64, copy=False)
@@ -369,60 +336,6 @@ def dual_violation_points(y, x, u, v, metric="l1", p=None) -> float:
     0.5
     """
     return dual_check_points(y, x, u, v, metric, p)[0]
-
-
-def complementary_slackness(M, plan, u, v, tol=1e-9) -> float:
-    r"""Largest slackness violation :math:`\max_{P_{ij} > tol} |u_i + v_j - M_{ij}|`.
-
-    ``0`` if no entry of the plan exceeds ``tol``. One fused parallel pass
-    over the dense ``M`` and ``plan`` (no temporaries).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> M = np.array([[0.0, 1.0], [1.0, 0.0]])
-    >>> complementary_slackness(M, np.eye(2) / 2, np.zeros(2), np.full(2, 0.25))
-    0.25
-    """
-    M = _dense(M)
-    P = _dense(plan, "plan")
-    if P.shape != M.shape:
-        raise ValueError(f"plan has shape {P.shape}, expected {M.shape} (the shape of M)")
-    tol = float(tol)
-    with threads_for(M.size):
-        best, bad = _slackness_dense(M, P, _vec(u, "u", M.shape[0], "M rows"),
-                                     _vec(v, "v", M.shape[1], "M columns"), tol)
-    if bad:
-        _raise_nonfinite(M if not np.all(np.isfinite(M)) else P,
-                         "M" if not np.all(np.isfinite(M)) else "plan")
-    return float(best)
-
-
-def complementary_slackness_points(y, x, rows, cols, vals, u, v, tol=1e-9,
-                                   metric="l1", p=None) -> float:
-    r"""Slackness violation of a sparse plan ``(rows, cols, vals)`` from the points.
-
-    :math:`\max_{k:\ vals_k > tol} |u_{r_k} + v_{c_k} - c(y_{r_k}, x_{c_k})|`,
-    with only the ``len(vals)`` needed costs computed.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> y, x = np.zeros((1, 2)), np.ones((1, 2))
-    >>> complementary_slackness_points(y, x, [0], [0], [1.0], [1.0], [1.0])
-    0.0
-    """
-    vals = np.ascontiguousarray(as_float_array(vals, "vals"), dtype=np.float64)
-    costs = pair_costs(y, x, rows, cols, metric, p)
-    if vals.shape != costs.shape:
-        raise ValueError(f"vals must have the shape of rows, {costs.shape}, got {vals.shape}")
-    y2, x2 = check_points(y, x)
-    rows = np.ascontiguousarray(rows, dtype=np.int64)
-    cols = np.ascontiguousarray(cols, dtype=np.int64)
-    with threads_for(rows.size * y2.shape[1]):
-        return float(_slackness_sparse(costs, rows, cols, vals,
-                                       _vec(u, "u", len(y2), "y"), _vec(v, "v", len(x2), "x"),
-                                       float(tol)))
 
 
 def c_transform_rows(M, v) -> np.ndarray:

@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from .errors import OTSolverError
+from ..errors import OTSolverError
 from .normalise import normalise
 
 _STATUS = {0: "infeasible", 1: "optimal", 2: "unbounded", 3: "max iterations reached"}
@@ -33,7 +33,7 @@ def check_max_iter(max_iter, m: int, n: int) -> int:
 def solve_emd(M: np.ndarray, a: np.ndarray, b: np.ndarray, max_iter: int | None = None):
     """Exact OT by network simplex.
 
-    The problem is normalised first (:mod:`otgan.lp.normalise`: POT's
+    The problem is normalised first (:mod:`otgan.solvers.normalise`: POT's
     tolerances are absolute) and the answer mapped back. Returns
     ``(plan, u, v)`` with a dense plan, in the caller's units. Raises
     :class:`OTSolverError` unless POT reports an optimal basis.

@@ -18,7 +18,7 @@ import pytest
 
 import otgan
 from otgan.lp import OTSolverError, check_optimality
-from otgan.lp.errors import InsufficientMemoryError
+from otgan.errors import InsufficientMemoryError
 
 METHODS = ("emd", "lp", "fast", "auto")
 KS = range(-12, 13)
@@ -140,7 +140,7 @@ CRASHERS = {
     "l1": "otgan.solve_samples([[1e308],[1e308]], [[-1e308],[0.0]])",
     "batch": "otgan.solve_samples_batch([[[1e200],[2e200]]], [[[0.0],[1.0]]], "
              "metric='sqeuclidean')",
-    "lsa": "from otgan.lp.assignment import lsa_dense; "
+    "lsa": "from otgan.kernels.assignment import lsa_dense; "
            "lsa_dense(np.array([[np.inf, 1.0], [np.inf, 2.0]]))",
 }
 
@@ -268,7 +268,7 @@ def test_bfloat16_tensors_are_upcast():
 
 # ------------------------------------------------------------------ 6. memory
 def test_memory_is_checked_before_allocating(monkeypatch):
-    from otgan.lp import memory
+    from otgan.solvers import memory
     monkeypatch.setattr(memory, "available_memory", lambda: 10 * 2**20)  # 10 MiB
     rng = np.random.default_rng(0)
     with pytest.raises(InsufficientMemoryError, match=r"needs about .* GiB"):
@@ -283,7 +283,7 @@ def test_memory_refusal_under_address_space_limit():
     code = textwrap.dedent("""
         import resource, sys, numpy as np
         import otgan
-        from otgan.lp.errors import InsufficientMemoryError
+        from otgan.errors import InsufficientMemoryError
         resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, resource.RLIM_INFINITY))
         rng = np.random.default_rng(0)
         try:

@@ -8,9 +8,10 @@ from scipy.optimize import linear_sum_assignment
 import otgan
 from otgan.kernels.candidates import (col_min, col_min_points, topk_candidates,
                                       topk_candidates_points)
-from otgan.lp.assignment import lsa_dense, solve_assignment
-from otgan.lp.geometry import DenseCost, PointCost
-from otgan.lp.solvers import AUTO
+from otgan.kernels.assignment import lsa_dense
+from otgan.solvers.assignment import solve_assignment
+from otgan.geometry import DenseCost, PointCost
+from otgan.solvers import choose_method
 
 SETTINGS = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -140,9 +141,9 @@ def test_zero_weights_and_auto_choice(rng):
     assert abs(res.value - ref.value) < 1e-12
     geom = DenseCost(M)
     u = np.full(12, 1 / 12)
-    assert AUTO[0](geom, u, u) == "fast"
+    assert choose_method(u, u) == "fast"
     w = rng.random(12)
-    assert AUTO[0](geom, w / w.sum(), u) == "emd"
+    assert choose_method(w / w.sum(), u) == "emd"
 
 
 def test_general_weights_delegate_to_emd(rng):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import resource
 
-from .errors import InsufficientMemoryError
+from ..errors import InsufficientMemoryError
 
 #: bytes per cost-matrix entry that each method allocates beyond its input
 BYTES_PER_ENTRY = {"emd": 8 + 33, "lp": 0, "fast": 0}

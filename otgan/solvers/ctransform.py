@@ -1,4 +1,4 @@
-r"""The c-transform and dual tightening (SPEC section 2).
+r"""The c-transform and dual tightening (docs/theory.md, A.5).
 
 In Kantorovich form the best column potentials for given row potentials are
 :math:`v_j = \min_i (M_{ij} - u_i)` (the WGAN-TS form
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_float_array
-from .geometry import as_geometry
+from ..geometry import as_geometry
 
 
 def _vector(w, name, size):

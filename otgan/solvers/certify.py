@@ -1,4 +1,4 @@
-r"""The optimality certificate of SPEC section 3.
+r"""The optimality certificate (docs/theory.md, A.6), separate from solving.
 
 A transport plan ``P`` and Kantorovich potentials ``(u, v)`` are *jointly*
 optimal iff ``P`` is primal feasible, ``(u, v)`` is dual feasible
@@ -8,14 +8,15 @@ exactness whatever solver produced the pair.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 
 from .._validation import as_float_array, check_marginals, check_tol, check_weights
-from .geometry import as_geometry
+from ..errors import OTSolverError
+from ..geometry import Geometry, as_geometry
+from .raw import RawSolution
 
 #: Default tolerance of the certificate, relative to the problem's own scale:
 #: the total mass for the marginals, the largest |cost| for the dual
@@ -112,14 +113,17 @@ class Certificate:
                 f"slackness violation {self.slackness_violation:.2e}")
 
 
-def certify_sparse(geom, a, b, rows, cols, vals, u, v, tol=DEFAULT_TOL) -> Certificate:
-    """Certificate of a plan given by its non-zeros ``(rows, cols, vals)``.
+def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
+            tol: float = DEFAULT_TOL) -> Certificate:
+    """Certificate of a solution given by its plan's non-zeros and potentials.
 
-    ``geom`` is a :class:`~otgan.lp.geometry.DenseCost` or
-    :class:`~otgan.lp.geometry.PointCost`; the dual check always covers every
-    one of the ``m n`` pairs and measures the cost scale in the same pass.
+    ``geom`` is a :class:`~otgan.geometry.DenseCost` or
+    :class:`~otgan.geometry.PointCost`; ``a``, ``b`` are the weights as the
+    caller passed them. The dual check always covers every one of the ``m n``
+    pairs and measures the cost scale in the same pass.
     """
     m, n = geom.shape
+    rows, cols, vals, u, v = raw.rows, raw.cols, raw.vals, raw.u, raw.v
     costs = geom.pair_costs(rows, cols) if len(rows) else np.zeros(0)
     primal = float(np.dot(vals, costs))
     dual = float(np.dot(a, u) + np.dot(b, v))
@@ -137,12 +141,20 @@ def certify_sparse(geom, a, b, rows, cols, vals, u, v, tol=DEFAULT_TOL) -> Certi
                                        cost_scale, mass)
 
 
-def check_optimality(M, a, b, plan, u, v, tol=DEFAULT_TOL) -> Certificate:
+def require_optimal(cert: Certificate, what: str) -> Certificate:
+    """Return ``cert`` if it proves optimality, else raise :class:`OTSolverError`
+    saying which answer (``what``) failed and by how much."""
+    if not cert.is_optimal:
+        raise OTSolverError(f"{what} fails the optimality certificate: {cert.summary()}")
+    return cert
+
+
+def check_optimality(M, a, b, plan, u, v, tol: float = DEFAULT_TOL) -> Certificate:
     r"""Certify that ``plan`` and ``(u, v)`` solve :math:`\min_P \langle P, M\rangle`.
 
     Parameters
     ----------
-    M : (m, n) array_like or :class:`~otgan.lp.PointCost`
+    M : (m, n) array_like or :class:`~otgan.geometry.PointCost`
         Cost matrix (or points and metric, never densified).
     a, b : (m,), (n,) array_like or None
         Marginals; uniform when ``None``.
@@ -192,5 +204,8 @@ def check_optimality(M, a, b, plan, u, v, tol=DEFAULT_TOL) -> Certificate:
         raise ValueError(f"u has shape {u.shape}, expected ({m},)")
     if v.shape != (n,):
         raise ValueError(f"v has shape {v.shape}, expected ({n},)")
-    return certify_sparse(geom, a, b, rows.astype(np.int64), cols.astype(np.int64),
-                          vals, u, v, tol)
+    raw = RawSolution(rows.astype(np.int64), cols.astype(np.int64), vals, u, v)
+    return certify(geom, a, b, raw, tol)
+
+
+__all__ = ["Certificate", "DEFAULT_TOL", "certify", "check_optimality", "require_optimal"]

@@ -1,53 +1,32 @@
-r"""Certified fast exact OT for uniform ``m = n`` batches (the assignment case).
+r"""Numba kernels of the exact assignment solvers (shortest augmenting path).
 
-With uniform weights :math:`a_i = b_j = 1/n` the Kantorovich LP has an optimal
-vertex that is a permutation :math:`\sigma` (Birkhoff), so the problem is the
-linear assignment problem
+With uniform weights the Kantorovich LP has an optimal vertex that is a
+permutation, so it is the linear assignment problem
 
 .. math:: \min_\sigma \sum_i M_{i\sigma(i)},
    \qquad \text{dual}\quad \max \sum_i u_i + \sum_j v_j
    \ \text{ s.t. } u_i + v_j \le M_{ij}.
 
-A unit-weight assignment dual ``(u, v)`` is also a Kantorovich dual in cost
-units: :math:`u_i + v_j \le M_{ij}` is unchanged and the objective is
-:math:`\frac1n(\sum_i u_i + \sum_j v_j) = \frac1n \sum_i M_{i\sigma(i)} = W`.
+Both solvers here are shortest augmenting path (Jonker–Volgenant/Hungarian
+with Dijkstra on reduced costs :math:`M_{ij} - u_i - v_j \ge 0`):
 
-Two exact solvers, both shortest augmenting path (Jonker–Volgenant/Hungarian
-with Dijkstra on reduced costs :math:`M_{ij} - u_i - v_j \ge 0`), compiled with
-numba on first use (``cache=True``):
+* :func:`lsa_dense` — on the full matrix, ``O(n^3)`` worst case;
+  :func:`lsa_batch` runs it on a stack, one problem per thread;
+* :func:`sap_sparse` — on a sparse candidate graph in CSR form
+  (:func:`build_csr`), warm-started from given potentials
+  (:func:`warm_start`, :func:`auction_start`).
 
-* :func:`lsa_dense` — on the full matrix, ``O(n^3)`` worst case; used for small
-  ``n``, for batches and as the fallback.
-* the candidate-graph solver used by :func:`solve_fast` — each row's ``k``
-  cheapest columns plus each column's ``k`` cheapest rows form a sparse graph;
-  the sparse assignment is solved exactly with potentials; then dual
-  feasibility is checked over **all** ``m n`` pairs (a c-transform pass,
-  :math:`v'_j = \min_i (M_{ij} - u_i)`); violated pairs are added to the graph
-  and the solve is warm-started from the current potentials. When no pair is
-  violated, ``(u, v')`` is dual feasible everywhere and the duality gap is
-  :math:`\sum_j (v_j - v'_j)/n \approx 0`, i.e. the permutation is *proven*
-  optimal. If that does not happen within ``max_rounds`` rounds (or the graph
-  has no perfect matching), the dense solver takes over.
-
-Whatever path produced it, :func:`otgan.lp.solvers.solve_certified` runs the
-full certificate afterwards, so an uncertified answer is never returned.
+The driver that builds the candidate graph and proves the result optimal over
+all pairs is :mod:`otgan.solvers.assignment`. Everything compiles on first use
+(``cache=True``).
 """
 from __future__ import annotations
-
-import math
 
 import numba as nb
 import numpy as np
 
-from .errors import OTSolverError
-from .geometry import DenseCost, PointCost
+from ..errors import OTSolverError
 
-#: at or below this ``n`` the dense solver is used directly
-DENSE_N_MAX = 192
-#: default candidate list length per row and per column
-DEFAULT_K = 8
-#: rounds of "solve sparse, check all pairs, add violated pairs" before falling back
-DEFAULT_MAX_ROUNDS = 6
 
 
 @nb.njit(inline="always", cache=True)
@@ -222,7 +201,7 @@ def lsa_dense(C):
 
 # ----------------------------------------------------------------- sparse SAP
 @nb.njit(cache=True)
-def _build_csr(rows, cols, costs, m):
+def build_csr(rows, cols, costs, m):
     """CSR by row with duplicate (row, col) pairs removed (first one kept)."""
     cnt = np.zeros(m + 1, dtype=np.int64)
     for e in range(rows.shape[0]):
@@ -297,7 +276,7 @@ def _heap_pop(hk, hv, size):
 
 
 @nb.njit(cache=True)
-def _warm_start(indptr, idx, cost, v, col4row, row4col, slack):
+def warm_start(indptr, idx, cost, v, col4row, row4col, slack):
     """Row potentials ``u_i = min_j (c_ij - v_j)`` over the graph; keep only
     matches that stay tight (within ``slack``); match free rows greedily to a
     free tight column."""
@@ -336,7 +315,7 @@ def _warm_start(indptr, idx, cost, v, col4row, row4col, slack):
 
 
 @nb.njit(cache=True)
-def _arr_sparse(indptr, idx, cost, v, col4row, row4col, max_steps):
+def auction_start(indptr, idx, cost, v, col4row, row4col, max_steps):
     """Jonker–Volgenant augmenting row reduction on the graph (auction-like).
 
     A free row takes its best column ``j1`` (reduced cost ``c - v``) and lowers
@@ -400,7 +379,7 @@ def _arr_sparse(indptr, idx, cost, v, col4row, row4col, max_steps):
 
 
 @nb.njit(cache=True)
-def _sap_sparse(indptr, idx, cost, n, u, v, col4row, row4col):
+def sap_sparse(indptr, idx, cost, n, u, v, col4row, row4col):
     """Sparse shortest augmenting path (Dijkstra with a binary heap).
 
     Returns -1 on success or the row that has no augmenting path (the graph
@@ -473,247 +452,13 @@ def _sap_sparse(indptr, idx, cost, n, u, v, col4row, row4col):
     return -1
 
 
-# ------------------------------------------------------------------ drivers
-def is_uniform_square(a, b) -> bool:
-    """True when ``m = n`` and both marginals are uniform (to rounding)."""
-    if a.shape[0] != b.shape[0]:
-        return False
-    for w in (a, b):
-        if w.max() - w.min() > 1e-12 * w.max():
-            return False
-    return True
-
-
-def _topk(geom, kr, kc, off_r=None, off_c=None):
-    from ..kernels.candidates import topk_candidates, topk_candidates_points
-    if isinstance(geom, PointCost):
-        return topk_candidates_points(geom.y, geom.x, kr, kc, geom.metric, geom.p,
-                                      off_r, off_c)
-    return topk_candidates(geom.dense(), kr, kc, off_r, off_c)
-
-
-def _colmin(geom, u):
-    from ..kernels.candidates import col_min, col_min_points
-    if isinstance(geom, PointCost):
-        return col_min_points(geom.y, geom.x, geom.metric, geom.p, off_r=u)
-    return col_min(geom.dense(), off_r=u)
-
-
-def _column_violators(geom, u, v, cols, kmax, eps):
-    """Up to ``kmax`` most violated pairs (c_ij - u_i < v_j - eps) per column."""
-    if isinstance(geom, PointCost):
-        from ..kernels import cost_matrix
-        sub = cost_matrix(geom.y, geom.x[cols], geom.metric, geom.p)
-    else:
-        sub = geom.dense()[:, cols]
-    red = sub - u[:, None]
-    kk = min(kmax, red.shape[0])
-    part = np.argpartition(red, kk - 1, axis=0)[:kk] if kk < red.shape[0] \
-        else np.broadcast_to(np.arange(red.shape[0])[:, None], red.shape)
-    vals = np.take_along_axis(red, part, axis=0)
-    keep = vals < (v[cols] - eps)[None, :]
-    rr = part[keep]
-    cc = np.broadcast_to(cols[None, :], part.shape)[keep]
-    return rr.astype(np.int64), cc.astype(np.int64)
-
-
-def _plan(col4row, a):
-    n = col4row.shape[0]
-    return np.arange(n, dtype=np.int64), col4row.astype(np.int64), a.astype(np.float64)
-
-
-def _dense_fallback(geom, reason):
-    if isinstance(geom, PointCost):
-        from .._validation import check_size
-        try:
-            check_size(*geom.shape)
-        except ValueError as exc:
-            raise OTSolverError(f"fast solver could not certify its candidate graph "
-                                f"({reason}) and the dense fallback does not fit: "
-                                f"{exc}") from None
-    return lsa_dense(geom.dense())
-
-
-def solve_assignment(geom, *, k=None, max_rounds=None, dense_n_max=None):
-    r"""Exact assignment ``(col4row, u, v, rounds, path)`` for a square geometry.
-
-    ``path`` is ``"dense"`` (small ``n``), ``"sparse"`` (candidate graph proven
-    optimal after ``rounds`` solves) or ``"fallback"`` (dense solver after the
-    candidate graph failed to certify within ``max_rounds``).
-    """
-    m, n = geom.shape
-    if m != n:
-        raise ValueError(f"assignment needs a square problem, got shape {(m, n)}")
-    k = DEFAULT_K if k is None else k
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    max_rounds = DEFAULT_MAX_ROUNDS if max_rounds is None else max_rounds
-    if isinstance(max_rounds, bool) or not isinstance(max_rounds, (int, np.integer)) \
-            or max_rounds < 1:
-        raise ValueError(f"max_rounds must be a positive integer, got {max_rounds!r}")
-    dense_n_max = DENSE_N_MAX if dense_n_max is None else dense_n_max
-    if n <= dense_n_max or k >= n:
-        col4row, u, v = _dense_fallback(geom, "small problem")
-        return col4row, u, v, 1, "dense"
-
-    rv, ri, cv, ci = _topk(geom, k, k)
-    kr, kc = ri.shape[1], ci.shape[1]
-    rows = np.concatenate([np.repeat(np.arange(n, dtype=np.int64), kr), ci.ravel()])
-    cols = np.concatenate([ri.ravel(), np.repeat(np.arange(n, dtype=np.int64), kc)])
-    costs = np.concatenate([rv.ravel(), cv.ravel()])
-    # relative to the costs' own scale (no absolute floor: costs of 1e-12 are as
-    # valid as costs of 1); far below the certificate's 1e-9, far above rounding
-    scale = max(float(np.abs(cv).max()), float(np.abs(rv).max()))
-    eps = 1e-12 * scale
-    v = cv[:, 0].copy()  # column minima: a feasible start
-    col4row = np.full(n, -1, dtype=np.int64)
-    row4col = np.full(n, -1, dtype=np.int64)
-    k2 = max(2, k // 2)
-    ar = np.arange(n, dtype=np.int64)
-    for rnd in range(1, max_rounds + 1):
-        indptr, idx, ecost = _build_csr(rows, cols, costs, n)
-        if rnd == 1:
-            _arr_sparse(indptr, idx, ecost, v, col4row, row4col, 4 * n)
-        u = _warm_start(indptr, idx, ecost, v, col4row, row4col, eps)
-        bad = _sap_sparse(indptr, idx, ecost, n, u, v, col4row, row4col)
-        if bad >= 0:
-            break  # no perfect matching in the graph
-        if rnd == 1:
-            # One pass over all pairs: each column's smallest c_ij - u_i (the
-            # first is the c-transform v'_j; any below v_j is a violated
-            # constraint) and each row's smallest reduced cost c_ij - v_j
-            # (near-tight pairs that the next solve is likely to need).
-            rv, ri, cv, ci = _topk(geom, k2, k2, off_r=u, off_c=v)
-            vt = cv[:, 0]
-            if np.all(vt >= v - eps):
-                return col4row, u, vt.copy(), rnd, "sparse"
-            new_r = np.concatenate([np.repeat(ar, k2), ci.ravel()])
-            new_c = np.concatenate([ri.ravel(), np.repeat(ar, k2)])
-        else:
-            # later rounds: the cheaper c-transform pass, then the violators
-            # of the (few) violated columns only
-            vt = _colmin(geom, u)
-            bad_cols = np.flatnonzero(vt < v - eps)
-            if len(bad_cols) == 0:
-                return col4row, u, vt, rnd, "sparse"
-            new_r, new_c = _column_violators(geom, u, v, bad_cols, k2, eps)
-        rows = np.concatenate([rows, new_r])
-        cols = np.concatenate([cols, new_c])
-        costs = np.concatenate([costs, geom.pair_costs(new_r, new_c)])
-    col4row, u, v = _dense_fallback(geom, f"after {max_rounds} rounds")
-    return col4row, u, v, max_rounds, "fallback"
-
-
-#: uniform ``m != n`` problems are replicated to an ``N x N`` assignment,
-#: ``N = lcm(m, n)``, when ``N`` is at most this and at most
-#: :data:`REPLICATION_MAX_FACTOR` times ``max(m, n)``
-REPLICATION_MAX_N = 2048
-REPLICATION_MAX_FACTOR = 8
-
-
-def is_uniform(w) -> bool:
-    """True when every weight is equal (to rounding)."""
-    return bool(w.max() - w.min() <= 1e-12 * w.max())
-
-
-def replication_size(m: int, n: int) -> int | None:
-    """``lcm(m, n)`` if a uniform ``m x n`` problem is worth replicating, else None."""
-    N = m * n // math.gcd(m, n)
-    if N <= REPLICATION_MAX_N and N <= REPLICATION_MAX_FACTOR * max(m, n):
-        return N
-    return None
-
-
-def _solve_replicated(geom, a, N, k, max_rounds, dense_n_max):
-    r"""Uniform ``m != n`` as an ``N x N`` assignment, ``N = lcm(m, n)``.
-
-    Row ``i`` is copied ``N/m`` times and column ``j`` ``N/n`` times; every copy
-    carries mass ``mu/N``. Copies of a row have identical costs, so averaging
-    the assignment duals over the copies of each row and of each column gives a
-    dual that is still feasible (the dual polytope is invariant under
-    permuting copies, and convex) with the same objective: the averages are
-    optimal Kantorovich potentials of the original problem.
-    """
-    m, n = geom.shape
-    rep_r, rep_c = N // m, N // n
-    rows_of = np.repeat(np.arange(m, dtype=np.int64), rep_r)
-    cols_of = np.repeat(np.arange(n, dtype=np.int64), rep_c)
-    col4row, u, v, rounds, path = solve_assignment(
-        geom.subset(rows_of, cols_of), k=k, max_rounds=max_rounds, dense_n_max=dense_n_max)
-    keys = rows_of * n + cols_of[col4row]
-    pairs, counts = np.unique(keys, return_counts=True)
-    share = float(a.sum()) / N
-    u_mean = u.reshape(m, rep_r).mean(axis=1)
-    v_mean = v.reshape(n, rep_c).mean(axis=1)
-    return (pairs // n, pairs % n, counts * share, u_mean, v_mean, rounds, path)
-
-
-def solve_fast(geom, a, b, *, k=None, max_rounds=None, dense_n_max=None,
-               points_in=None):
-    r"""The ``method="fast"`` solver: certified assignment for uniform weights.
-
-    ``m = n``: the problem is an assignment. ``m != n`` with uniform weights on
-    both sides: replicated to an ``N x N`` assignment with ``N = lcm(m, n)``
-    when :func:`replication_size` allows it. Anything else is delegated to
-    POT's network simplex (``method`` of the result: ``"emd"``).
-
-    Parameters
-    ----------
-    geom : DenseCost or PointCost
-        The cost; a :class:`PointCost` is never densified on the sparse path
-        (``O((m + n) k)`` memory; costs recomputed by the kernels).
-    a, b : ndarray
-        Strictly positive marginals.
-    k : int, optional
-        Candidates per row and per column (default :data:`DEFAULT_K`).
-    max_rounds : int, optional
-        Check-and-repair rounds before the dense fallback.
-    dense_n_max : int, optional
-        Use the dense solver directly for ``n`` at most this.
-    points_in : bool, optional
-        Accepted for :func:`otgan.solve_samples`: ``True`` forbids densifying a
-        point cloud (handled by :func:`otgan.lp.solvers.solve_certified`).
-
-    Returns
-    -------
-    RawSolution
-        Plan non-zeros and potentials in cost units; ``method`` is ``"fast"``,
-        ``"fast-fallback"`` or, for a replicated problem, ``"fast-replicated"``.
-
-    Examples
-    --------
-    >>> import numpy as np, otgan
-    >>> res = otgan.solve_ot(np.array([[4.0, 1.0], [2.0, 3.0]]), method="fast")
-    >>> res.value, res.is_optimal
-    (1.5, True)
-    >>> res = otgan.solve_ot(np.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]]), method="fast")
-    >>> round(res.value, 12), res.method
-    (0.333333333333, 'fast-replicated')
-    """
-    from .solvers import RawSolution, _run_emd
-    del points_in
-    m, n = geom.shape
-    if m != n and is_uniform(a) and is_uniform(b) and replication_size(m, n):
-        rows, cols, vals, u, v, rounds, path = _solve_replicated(
-            geom, a, replication_size(m, n), k, max_rounds, dense_n_max)
-        return RawSolution(rows, cols, vals, u, v, rounds, "fast-replicated")
-    if not is_uniform_square(a, b):
-        return _run_emd(geom, a, b)
-    col4row, u, v, rounds, path = solve_assignment(
-        geom, k=k, max_rounds=max_rounds, dense_n_max=dense_n_max)
-    rows, cols, vals = _plan(col4row, a)
-    name = "fast-fallback" if path == "fallback" else "fast"
-    return RawSolution(rows, cols, vals, u, v, rounds, name)
-
-
-__all__ = ["lsa_dense", "solve_assignment", "solve_fast", "is_uniform_square", "is_uniform",
-           "replication_size"]
-
 
 # ------------------------------------------------------------------ batches
 @nb.njit(parallel=True, cache=True)
-def _certify_assignments(Cs, col4row, U, V, A, Bw, tol):
-    """Certificate quantities of B assignment plans (SPEC section 3), in parallel.
+def _certify_assignments_nb(Cs, col4row, U, V, A, Bw, tol):
+    """Certificate quantities of B assignment plans, in parallel: the quantities
+    of :func:`otgan.solvers.certify.certify` (docs/theory.md, A.6) for plans
+    that are permutations, in one pass per problem.
 
     Columns: primal, dual, primal residual, dual violation, gap, slackness,
     cost scale (max |C_ij|)."""
@@ -774,6 +519,12 @@ def lsa_batch(Cs):
 
 
 def certify_assignments(Cs, col4row, U, V, A, Bw, tol):
-    """Batched certificate quantities; see :func:`otgan.lp.certify_sparse`."""
-    return _certify_assignments(np.ascontiguousarray(Cs, dtype=np.float64), col4row,
-                                U, V, A, Bw, float(tol))
+    """Batched certificate quantities (one row of 7 per problem, see
+    :func:`_certify_assignments_nb`); assembled into certificates by
+    :meth:`otgan.solvers.certify.Certificate.from_quantities`."""
+    return _certify_assignments_nb(np.ascontiguousarray(Cs, dtype=np.float64), col4row,
+                                   U, V, A, Bw, float(tol))
+
+
+__all__ = ["lsa_dense", "lsa_batch", "certify_assignments", "build_csr", "auction_start",
+           "warm_start", "sap_sparse"]

@@ -1,0 +1,257 @@
+r"""Certified fast exact OT for uniform weights (the assignment case).
+
+With uniform weights :math:`a_i = b_j = 1/n` the Kantorovich LP has an optimal
+vertex that is a permutation :math:`\sigma` (Birkhoff), so the problem is the
+linear assignment problem. A unit-weight assignment dual ``(u, v)`` is also a
+Kantorovich dual in cost units: :math:`u_i + v_j \le M_{ij}` is unchanged and
+the objective is :math:`\frac1n(\sum_i u_i + \sum_j v_j) = W`.
+
+The driver :func:`solve_assignment` uses the shortest-augmenting-path kernels
+of :mod:`otgan.kernels.assignment`:
+
+* small ``n``: the dense solver on the full matrix;
+* otherwise the candidate-graph solver: each row's ``k`` cheapest columns plus
+  each column's ``k`` cheapest rows form a sparse graph; the sparse assignment
+  is solved exactly with potentials; then dual feasibility is checked over
+  **all** ``m n`` pairs (a c-transform pass,
+  :math:`v'_j = \min_i (M_{ij} - u_i)`); violated pairs are added to the graph
+  and the solve is warm-started from the current potentials. When no pair is
+  violated, ``(u, v')`` is dual feasible everywhere and the permutation is
+  *proven* optimal. If that does not happen within ``max_rounds`` rounds (or
+  the graph has no perfect matching), the dense solver takes over.
+
+Uniform ``m != n`` with a small :math:`N = \operatorname{lcm}(m, n)` is
+replicated to an ``N x N`` assignment (:func:`replication_size`).
+Whatever path produced it, :func:`otgan.solvers.solve_certified` runs the full
+certificate afterwards, so an uncertified answer is never returned.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._validation import check_size
+from ..errors import OTSolverError
+from ..geometry import Geometry
+from ..kernels.assignment import (auction_start, build_csr, lsa_dense, sap_sparse,
+                                  warm_start)
+from .raw import RawSolution
+
+#: at or below this ``n`` the dense solver is used directly
+DENSE_N_MAX = 192
+#: default candidate list length per row and per column
+DEFAULT_K = 8
+#: rounds of "solve sparse, check all pairs, add violated pairs" before falling back
+DEFAULT_MAX_ROUNDS = 6
+
+
+def is_uniform(w: np.ndarray) -> bool:
+    """True when every weight is equal (to rounding)."""
+    return bool(w.max() - w.min() <= 1e-12 * w.max())
+
+
+def is_uniform_square(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when ``m = n`` and both marginals are uniform (to rounding)."""
+    return a.shape[0] == b.shape[0] and is_uniform(a) and is_uniform(b)
+
+
+def _column_violators(geom: Geometry, u, v, cols, kmax: int, eps: float):
+    """Up to ``kmax`` most violated pairs (c_ij - u_i < v_j - eps) per column."""
+    red = geom.cols(cols) - u[:, None]
+    kk = min(kmax, red.shape[0])
+    part = np.argpartition(red, kk - 1, axis=0)[:kk] if kk < red.shape[0] \
+        else np.broadcast_to(np.arange(red.shape[0])[:, None], red.shape)
+    vals = np.take_along_axis(red, part, axis=0)
+    keep = vals < (v[cols] - eps)[None, :]
+    rr = part[keep]
+    cc = np.broadcast_to(cols[None, :], part.shape)[keep]
+    return rr.astype(np.int64), cc.astype(np.int64)
+
+
+def _dense_fallback(geom: Geometry, reason: str):
+    try:
+        check_size(*geom.shape)
+    except ValueError as exc:
+        raise OTSolverError(f"fast solver could not certify its candidate graph "
+                            f"({reason}) and the dense fallback does not fit: "
+                            f"{exc}") from None
+    return lsa_dense(geom.dense())
+
+
+def _check_positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def solve_assignment(geom: Geometry, *, k: int | None = None, max_rounds: int | None = None,
+                     dense_n_max: int | None = None):
+    r"""Exact assignment ``(col4row, u, v, rounds, path)`` for a square geometry.
+
+    ``path`` is ``"dense"`` (small ``n``), ``"sparse"`` (candidate graph proven
+    optimal after ``rounds`` solves) or ``"fallback"`` (dense solver after the
+    candidate graph failed to certify within ``max_rounds``).
+    """
+    m, n = geom.shape
+    if m != n:
+        raise ValueError(f"assignment needs a square problem, got shape {(m, n)}")
+    k = _check_positive_int(DEFAULT_K if k is None else k, "k")
+    max_rounds = _check_positive_int(
+        DEFAULT_MAX_ROUNDS if max_rounds is None else max_rounds, "max_rounds")
+    dense_n_max = DENSE_N_MAX if dense_n_max is None else dense_n_max
+    if n <= dense_n_max or k >= n:
+        col4row, u, v = _dense_fallback(geom, "small problem")
+        return col4row, u, v, 1, "dense"
+
+    rv, ri, cv, ci = geom.topk(k, k)
+    kr, kc = ri.shape[1], ci.shape[1]
+    rows = np.concatenate([np.repeat(np.arange(n, dtype=np.int64), kr), ci.ravel()])
+    cols = np.concatenate([ri.ravel(), np.repeat(np.arange(n, dtype=np.int64), kc)])
+    costs = np.concatenate([rv.ravel(), cv.ravel()])
+    # relative to the costs' own scale (no absolute floor: costs of 1e-12 are as
+    # valid as costs of 1); far below the certificate's 1e-9, far above rounding
+    scale = max(float(np.abs(cv).max()), float(np.abs(rv).max()))
+    eps = 1e-12 * scale
+    v = cv[:, 0].copy()  # column minima: a feasible start
+    col4row = np.full(n, -1, dtype=np.int64)
+    row4col = np.full(n, -1, dtype=np.int64)
+    k2 = max(2, k // 2)
+    ar = np.arange(n, dtype=np.int64)
+    for rnd in range(1, max_rounds + 1):
+        indptr, idx, ecost = build_csr(rows, cols, costs, n)
+        if rnd == 1:
+            auction_start(indptr, idx, ecost, v, col4row, row4col, 4 * n)
+        u = warm_start(indptr, idx, ecost, v, col4row, row4col, eps)
+        bad = sap_sparse(indptr, idx, ecost, n, u, v, col4row, row4col)
+        if bad >= 0:
+            break  # no perfect matching in the graph
+        if rnd == 1:
+            # One pass over all pairs: each column's smallest c_ij - u_i (the
+            # first is the c-transform v'_j; any below v_j is a violated
+            # constraint) and each row's smallest reduced cost c_ij - v_j
+            # (near-tight pairs that the next solve is likely to need).
+            rv, ri, cv, ci = geom.topk(k2, k2, off_r=u, off_c=v)
+            vt = cv[:, 0]
+            if np.all(vt >= v - eps):
+                return col4row, u, vt.copy(), rnd, "sparse"
+            new_r = np.concatenate([np.repeat(ar, k2), ci.ravel()])
+            new_c = np.concatenate([ri.ravel(), np.repeat(ar, k2)])
+        else:
+            # later rounds: the cheaper c-transform pass, then the violators
+            # of the (few) violated columns only
+            vt = geom.col_min(u)
+            bad_cols = np.flatnonzero(vt < v - eps)
+            if len(bad_cols) == 0:
+                return col4row, u, vt, rnd, "sparse"
+            new_r, new_c = _column_violators(geom, u, v, bad_cols, k2, eps)
+        rows = np.concatenate([rows, new_r])
+        cols = np.concatenate([cols, new_c])
+        costs = np.concatenate([costs, geom.pair_costs(new_r, new_c)])
+    col4row, u, v = _dense_fallback(geom, f"after {max_rounds} rounds")
+    return col4row, u, v, max_rounds, "fallback"
+
+
+#: uniform ``m != n`` problems are replicated to an ``N x N`` assignment,
+#: ``N = lcm(m, n)``, when ``N`` is at most this and at most
+#: :data:`REPLICATION_MAX_FACTOR` times ``max(m, n)``
+REPLICATION_MAX_N = 2048
+REPLICATION_MAX_FACTOR = 8
+
+
+def replication_size(m: int, n: int) -> int | None:
+    """``lcm(m, n)`` if a uniform ``m x n`` problem is worth replicating, else None."""
+    N = m * n // math.gcd(m, n)
+    if N <= REPLICATION_MAX_N and N <= REPLICATION_MAX_FACTOR * max(m, n):
+        return N
+    return None
+
+
+def _solve_replicated(geom, a, N, k, max_rounds, dense_n_max):
+    r"""Uniform ``m != n`` as an ``N x N`` assignment, ``N = lcm(m, n)``.
+
+    Row ``i`` is copied ``N/m`` times and column ``j`` ``N/n`` times; every copy
+    carries mass ``mu/N``. Copies of a row have identical costs, so averaging
+    the assignment duals over the copies of each row and of each column gives a
+    dual that is still feasible (the dual polytope is invariant under
+    permuting copies, and convex) with the same objective: the averages are
+    optimal Kantorovich potentials of the original problem.
+    """
+    m, n = geom.shape
+    rep_r, rep_c = N // m, N // n
+    rows_of = np.repeat(np.arange(m, dtype=np.int64), rep_r)
+    cols_of = np.repeat(np.arange(n, dtype=np.int64), rep_c)
+    col4row, u, v, rounds, _ = solve_assignment(
+        geom.subset(rows_of, cols_of), k=k, max_rounds=max_rounds, dense_n_max=dense_n_max)
+    keys = rows_of * n + cols_of[col4row]
+    pairs, counts = np.unique(keys, return_counts=True)
+    share = float(a.sum()) / N
+    u_mean = u.reshape(m, rep_r).mean(axis=1)
+    v_mean = v.reshape(n, rep_c).mean(axis=1)
+    return pairs // n, pairs % n, counts * share, u_mean, v_mean, rounds
+
+
+def solve_fast(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | None = None,
+               max_rounds: int | None = None, dense_n_max: int | None = None) -> RawSolution:
+    r"""The ``method="fast"`` solver: certified assignment for uniform weights.
+
+    ``m = n``: the problem is an assignment. ``m != n``: replicated to an
+    ``N x N`` assignment with ``N = lcm(m, n)`` (:func:`supports` says when).
+    Other problems are not this solver's: the registry
+    (:func:`otgan.solvers.solve_certified`) hands them to the network simplex.
+
+    Parameters
+    ----------
+    geom : DenseCost or PointCost
+        The cost; a :class:`~otgan.geometry.PointCost` is never densified on
+        the sparse path (``O((m + n) k)`` memory; costs recomputed by the kernels).
+    a, b : ndarray
+        Strictly positive, uniform marginals.
+    k : int, optional
+        Candidates per row and per column (default :data:`DEFAULT_K`).
+    max_rounds : int, optional
+        Check-and-repair rounds before the dense fallback.
+    dense_n_max : int, optional
+        Use the dense solver directly for ``n`` at most this.
+
+    Returns
+    -------
+    RawSolution
+        Plan non-zeros and potentials in cost units; ``method`` is ``"fast"``,
+        ``"fast-fallback"`` or, for a replicated problem, ``"fast-replicated"``.
+
+    Examples
+    --------
+    >>> import numpy as np, otgan
+    >>> res = otgan.solve_ot(np.array([[4.0, 1.0], [2.0, 3.0]]), method="fast")
+    >>> res.value, res.is_optimal
+    (1.5, True)
+    >>> res = otgan.solve_ot(np.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]]), method="fast")
+    >>> round(res.value, 12), res.method
+    (0.333333333333, 'fast-replicated')
+    """
+    m, n = geom.shape
+    if not supports(a, b):
+        raise ValueError("method='fast' needs uniform weights with m = n or a small "
+                         "lcm(m, n); use method='auto'")
+    if m != n:
+        rows, cols, vals, u, v, rounds = _solve_replicated(
+            geom, a, replication_size(m, n), k, max_rounds, dense_n_max)
+        return RawSolution(rows, cols, vals, u, v, rounds, "fast-replicated")
+    col4row, u, v, rounds, path = solve_assignment(
+        geom, k=k, max_rounds=max_rounds, dense_n_max=dense_n_max)
+    rows = np.arange(n, dtype=np.int64)
+    name = "fast-fallback" if path == "fallback" else "fast"
+    return RawSolution(rows, col4row.astype(np.int64), a.astype(np.float64), u, v, rounds,
+                       name)
+
+
+def supports(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether :func:`solve_fast` solves a problem with these (positive) weights."""
+    if not (is_uniform(a) and is_uniform(b)):
+        return False
+    return len(a) == len(b) or replication_size(len(a), len(b)) is not None
+
+
+__all__ = ["solve_assignment", "solve_fast", "supports", "is_uniform", "is_uniform_square",
+           "replication_size", "DENSE_N_MAX", "DEFAULT_K", "DEFAULT_MAX_ROUNDS"]

@@ -1,0 +1,45 @@
+"""What every solver returns: a plan as non-zeros plus potentials."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RawSolution:
+    """A plan as its non-zeros ``(rows, cols, vals)`` plus Kantorovich
+    potentials ``(u, v)``, in the solver's index space, not yet certified.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> raw = RawSolution.from_dense(np.eye(2) / 2, np.zeros(2), np.ones(2), "emd")
+    >>> raw.rows.tolist(), raw.cols.tolist(), raw.vals.tolist()
+    ([0, 1], [0, 1], [0.5, 0.5])
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    n_iter: int | None = None
+    method: str = ""
+
+    @classmethod
+    def from_dense(cls, plan: np.ndarray, u, v, method: str,
+                   n_iter: int | None = None) -> "RawSolution":
+        """From a dense plan (its non-zeros are kept)."""
+        rows, cols = np.nonzero(plan)
+        return cls(rows.astype(np.int64), cols.astype(np.int64),
+                   plan[rows, cols].astype(np.float64), np.asarray(u, dtype=np.float64),
+                   np.asarray(v, dtype=np.float64), n_iter, method)
+
+    def renamed(self, method: str) -> "RawSolution":
+        """The same solution reported under another method name."""
+        return RawSolution(self.rows, self.cols, self.vals, self.u, self.v, self.n_iter,
+                           method)
+
+
+__all__ = ["RawSolution"]

@@ -1,0 +1,212 @@
+"""The registry of exact solvers, ``auto``'s choice, and the certified solve.
+
+Each solver is a :class:`SolverSpec`: a function ``(geom, a, b, **options) ->
+RawSolution`` that only solves, the options it accepts, which problems it
+supports and whether it works from points without forming the ``m x n``
+matrix. :func:`solve_certified` is the one place that
+
+1. picks the method (``auto``: :func:`choose_method`; an explicit method that
+   does not support the problem is handed to the network simplex, which
+   supports every problem),
+2. checks the memory the path needs and builds the dense matrix if it uses one,
+3. removes zero-weight points, solves, and gives those points exact
+   potentials by the c-transform (solvers' own duals for them are often loose),
+4. certifies the answer against the caller's weights (:func:`certify`).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .._validation import balanced, check_size
+from ..geometry import DenseCost, Geometry, PointCost
+from . import assignment
+from ._pot import import_pot
+from .certify import Certificate, certify, require_optimal
+from .emd import solve_emd
+from .lp import solve_lp
+from .memory import check_memory
+from .raw import RawSolution
+
+
+def _run_emd(geom: Geometry, a, b, *, max_iter: int | None = None) -> RawSolution:
+    plan, u, v = solve_emd(geom.dense(), a, b, max_iter=max_iter)
+    return RawSolution.from_dense(plan, u, v, "emd")
+
+
+def _run_lp(geom: Geometry, a, b, *, solver: str | None = None) -> RawSolution:
+    plan, u, v = solve_lp(geom.dense(), a, b, solver=solver)
+    return RawSolution.from_dense(plan, u, v, "lp")
+
+
+def _every_problem(a, b) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class SolverSpec:
+    """An exact method as the registry sees it.
+
+    Attributes
+    ----------
+    name : str
+    solve : callable
+        ``(geom, a, b, **options) -> RawSolution`` on strictly positive weights
+        (``b`` rescaled to ``sum(a)`` exactly).
+    options : frozenset of str
+        Keyword options ``solve`` accepts.
+    supports : callable
+        ``(a, b) -> bool``: whether ``solve`` handles these weights.
+    points_in : bool
+        True if it works from a :class:`~otgan.geometry.PointCost` without
+        forming the ``m x n`` matrix.
+    densify_below : int
+        A points-in method still builds the matrix when it has at most this
+        many entries (one cost pass instead of several), unless the caller
+        passes ``points_in=True``.
+    """
+
+    name: str
+    solve: Callable[..., RawSolution]
+    options: frozenset = field(default_factory=frozenset)
+    supports: Callable[[np.ndarray, np.ndarray], bool] = _every_problem
+    points_in: bool = False
+    densify_below: int = -1
+
+
+SOLVERS: dict[str, SolverSpec] = {
+    "emd": SolverSpec("emd", _run_emd, frozenset({"max_iter"})),
+    "lp": SolverSpec("lp", _run_lp, frozenset({"solver"})),
+    "fast": SolverSpec("fast", assignment.solve_fast,
+                       frozenset({"k", "max_rounds", "dense_n_max"}),
+                       supports=assignment.supports, points_in=True,
+                       densify_below=2 ** 26),
+}
+#: options every method accepts (handled here, not by the solver)
+COMMON_OPTIONS = frozenset({"points_in"})
+
+
+def choose_method(a: np.ndarray, b: np.ndarray) -> str:
+    """The method ``"auto"`` uses for these weights.
+
+    Uniform ``m = n`` is an assignment problem: the certified fast solver beats
+    the network simplex at every size measured (``benchmarks/bench_fast.py``).
+    Uniform ``m != n`` could be replicated to an assignment, but that measured
+    2-10x slower than the network simplex once POT is loaded
+    (``benchmarks/bench_startup.py``), so ``auto`` leaves it to ``emd``.
+    """
+    a_pos, b_pos = a[a > 0], b[b > 0]
+    if len(a) == len(b) and len(a) >= 2 and assignment.is_uniform_square(a_pos, b_pos):
+        return "fast"
+    return "emd"
+
+
+def check_method(method) -> str:
+    """Validate a method name (``"auto"`` or a registered solver)."""
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a string, got {method!r}")
+    name = method.lower()
+    if name != "auto" and name not in SOLVERS:
+        raise ValueError(f"unknown method {method!r}; expected one of "
+                         f"{('auto',) + tuple(SOLVERS)}")
+    return name
+
+
+def _check_options(spec: SolverSpec, options: dict) -> dict:
+    unknown = set(options) - spec.options - COMMON_OPTIONS
+    if unknown:
+        raise TypeError(f"method={spec.name!r} got unknown option(s) {sorted(unknown)}; "
+                        f"it accepts {sorted(spec.options | COMMON_OPTIONS)}")
+    return {k: v for k, v in options.items() if k in spec.options}
+
+
+def resolve(geom: Geometry, a, b, method: str) -> SolverSpec:
+    """The solver that will run: ``auto``'s choice, or the named method if it
+    supports the problem, else the network simplex."""
+    name = check_method(method)
+    if name == "auto":
+        name = choose_method(a, b)
+    spec = SOLVERS[name]
+    if not spec.supports(a[a > 0], b[b > 0]):
+        spec = SOLVERS["emd"]
+    return spec
+
+
+def solve_raw(geom: Geometry, a: np.ndarray, b: np.ndarray, spec: SolverSpec,
+              options: dict) -> tuple[RawSolution, float]:
+    """Solve on the support of the weights and extend the potentials to the
+    zero-weight points; ``(solution in full index space, solve seconds)``.
+
+    ``b`` is rescaled to ``sum(a)`` for the solver (the caller's masses agree
+    to the certificate's tolerance); the certificate uses the caller's ``b``.
+    """
+    if spec.name == "emd":
+        import_pot()  # first use: import time is start-up, not solve time
+    t0 = time.perf_counter()
+    b_solve = balanced(a, b)
+    rows_pos = np.flatnonzero(a > 0)
+    cols_pos = np.flatnonzero(b > 0)
+    if len(rows_pos) == len(a) and len(cols_pos) == len(b):
+        raw = spec.solve(geom, a, b_solve, **options)
+    else:
+        sub = spec.solve(geom.subset(rows_pos, cols_pos), a[rows_pos], b_solve[cols_pos],
+                         **options)
+        raw = _extend(geom, sub, rows_pos, cols_pos, len(a), len(b))
+    return raw, time.perf_counter() - t0
+
+
+def prepare_geometry(geom: Geometry, spec: SolverSpec, a, b, points_in=None) -> Geometry:
+    """Check the memory the path needs; build the dense matrix if it uses one."""
+    from_points = isinstance(geom, PointCost)
+    densify = from_points and (
+        not spec.points_in
+        or (not points_in and geom.shape[0] * geom.shape[1] <= spec.densify_below))
+    check_memory(spec.name, *geom.shape, densify=densify,
+                 uniform_square=choose_method(a, b) == "fast")
+    if densify:
+        check_size(*geom.shape)
+        return DenseCost(geom.dense())  # dense solvers: build the matrix once
+    return geom
+
+
+def solve_certified(geom: Geometry, a: np.ndarray, b: np.ndarray, method: str = "auto",
+                    tol: float = 1e-9, **options) -> tuple[RawSolution, Certificate, float]:
+    """Solve with ``method``, certify against the caller's ``a`` and ``b``.
+
+    ``a`` and ``b`` must have been validated (equal masses to ``tol``
+    relative, :func:`otgan._validation.check_marginals`). Returns
+    ``(RawSolution, Certificate, solve seconds)``. Raises
+    :class:`~otgan.errors.OTSolverError` if the answer does not pass the
+    certificate.
+    """
+    spec = resolve(geom, a, b, method)
+    solver_options = _check_options(spec, options)
+    geom = prepare_geometry(geom, spec, a, b, options.get("points_in"))
+    raw, seconds = solve_raw(geom, a, b, spec, solver_options)
+    cert = certify(geom, a, b, raw, tol)
+    require_optimal(cert, f"method={spec.name!r}'s answer")
+    return raw, cert, seconds
+
+
+def _extend(geom: Geometry, sub: RawSolution, rows_pos, cols_pos, m: int,
+            n: int) -> RawSolution:
+    """Exact potentials for zero-weight points by c-transform; plan unchanged."""
+    u = np.empty(m)
+    v = np.empty(n)
+    u[rows_pos] = sub.u
+    v[cols_pos] = sub.v
+    zero_cols = np.setdiff1d(np.arange(n), cols_pos)
+    if len(zero_cols):
+        v[zero_cols] = geom.subset(rows_pos, zero_cols).c_transform_cols(sub.u)
+    zero_rows = np.setdiff1d(np.arange(m), rows_pos)
+    if len(zero_rows):
+        u[zero_rows] = geom.subset(zero_rows, np.arange(n)).c_transform_rows(v)
+    return RawSolution(rows_pos[sub.rows], cols_pos[sub.cols], sub.vals, u, v,
+                       sub.n_iter, sub.method)
+
+
+__all__ = ["SolverSpec", "SOLVERS", "choose_method", "check_method", "resolve",
+           "solve_raw", "prepare_geometry", "solve_certified"]
