@@ -24,7 +24,7 @@ bench: venv
 	$(PY) benchmarks/run_all.py
 
 figures: venv
-	$(PY) -m otgan.figures docs/figures
+	$(PY) -m otgan.theory.figures docs/figures
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -5,7 +5,7 @@ For many seeds, :func:`otgan.theory.theorem3_cosine` builds a small 2-D problem
 exact batch potentials and measures the cosine similarity between the
 generator's gradient through that critic and the exact gradient of the batch
 Wasserstein cost (envelope theorem). The distribution justifies the threshold
-in ``tests/test_theory.py::test_theorem3_critic_gradient_matches_exact`` and is
+in ``tests/theory/test_critic.py::test_theorem3_critic_gradient_matches_exact`` and is
 reported in ``docs/theory.md``.
 
 Usage::
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from otgan.theory import theorem3_cosine  # noqa: E402
+from otgan.theory.critic import theorem3_cosine  # noqa: E402
 
 #: (label, keyword arguments); the first one is the configuration of the test.
 CONFIGS = [
