@@ -77,6 +77,21 @@ def as_float_array(value, name: str, *, ndim: int | None = None,
     return arr
 
 
+def check_vector(value, name: str, size: int, size_name: str, *,
+                 default: float | None = None) -> np.ndarray:
+    """A float64 C-order vector of length ``size`` (that of ``size_name``).
+
+    ``None`` gives ``np.full(size, default)`` when a ``default`` is set.
+    """
+    if value is None and default is not None:
+        return np.full(size, float(default))
+    arr = as_float_array(value, name).astype(np.float64, copy=False)
+    if arr.shape != (size,):
+        raise ValueError(f"{name} must have shape ({size},) to match {size_name}, "
+                         f"got {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
 def check_points(y, x, name_y: str = "y", name_x: str = "x",
                  *, allow_int: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Validate two batches of points and flatten them to ``(N, d)``."""

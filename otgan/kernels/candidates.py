@@ -23,7 +23,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .._validation import as_float_array, check_points
+from .._validation import as_float_array, check_points, check_vector
 from ._metric import metric_code, pair_cost
 
 _ROWS_PER_TASK = 64
@@ -43,8 +43,15 @@ def _push(vals, idx, r, k, c, j):
     idx[r, pos] = j
 
 
+@nb.njit(inline="always")
+def _cost(dense, M, y, x, i, j, code, p):
+    # a dense matrix entry or a cost from the points; ``dense`` is loop
+    # invariant, so the compiled loops below are specialised for each case
+    return M[i, j] if dense else pair_cost(y, i, x, j, code, p)
+
+
 @nb.njit(cache=True)
-def _scan_rows_dense(M, y, x, code, p, off_r, off_c, kr, kc, i0, i1, rv, ri, cv, ci):
+def _scan_rows(dense, M, y, x, code, p, off_r, off_c, kr, kc, i0, i1, rv, ri, cv, ci):
     # one block of rows; the current k-th best values are kept in a scalar
     # (row) and a contiguous array (columns) so that the common case, no
     # insertion, is a single compare
@@ -56,31 +63,7 @@ def _scan_rows_dense(M, y, x, code, p, off_r, off_c, kr, kc, i0, i1, rv, ri, cv,
         oi = off_r[i]
         thr = rv[i, kr - 1] if kr > 0 else -np.inf
         for j in range(n):
-            c = M[i, j]
-            cr = c - off_c[j]
-            if cr < thr:
-                _push(rv, ri, i, kr, cr, j)
-                thr = rv[i, kr - 1]
-            cc = c - oi
-            if cc < cthr[j]:
-                _push(cv, ci, j, kc, cc, i)
-                cthr[j] = cv[j, kc - 1]
-
-
-@nb.njit(cache=True)
-def _scan_rows_points(M, y, x, code, p, off_r, off_c, kr, kc, i0, i1, rv, ri, cv, ci):
-    # one block of rows; the current k-th best values are kept in a scalar
-    # (row) and a contiguous array (columns) so that the common case, no
-    # insertion, is a single compare
-    n = cv.shape[0]
-    cthr = np.empty(n)
-    for j in range(n):
-        cthr[j] = cv[j, kc - 1] if kc > 0 else -np.inf
-    for i in range(i0, i1):
-        oi = off_r[i]
-        thr = rv[i, kr - 1] if kr > 0 else -np.inf
-        for j in range(n):
-            c = pair_cost(y, i, x, j, code, p)
+            c = _cost(dense, M, y, x, i, j, code, p)
             cr = c - off_c[j]
             if cr < thr:
                 _push(rv, ri, i, kr, cr, j)
@@ -105,12 +88,8 @@ def _topk_impl(get_cost_dense, M, y, x, code, p, off_r, off_c, kr, kc, nblk):
     for b in nb.prange(nblk):
         i0 = b * rows_per
         i1 = min(m, i0 + rows_per)
-        if get_cost_dense:
-            _scan_rows_dense(M, y, x, code, p, off_r, off_c, kr, kc, i0, i1,
-                             rv, ri, bv[b * n:(b + 1) * n], bi[b * n:(b + 1) * n])
-        else:
-            _scan_rows_points(M, y, x, code, p, off_r, off_c, kr, kc, i0, i1,
-                              rv, ri, bv[b * n:(b + 1) * n], bi[b * n:(b + 1) * n])
+        _scan_rows(get_cost_dense, M, y, x, code, p, off_r, off_c, kr, kc, i0, i1,
+                   rv, ri, bv[b * n:(b + 1) * n], bi[b * n:(b + 1) * n])
     if nblk == 1:
         return rv, ri, bv, bi
     cvals = bv[:n].copy()
@@ -138,12 +117,8 @@ def _colmin_impl(get_cost_dense, M, y, x, code, p, off_r, n, nblk):
         acc = part[b]
         for i in range(i0, i1):
             oi = off_r[i]
-            if get_cost_dense:
-                for j in range(n):
-                    acc[j] = min(acc[j], M[i, j] - oi)
-            else:
-                for j in range(n):
-                    acc[j] = min(acc[j], pair_cost(y, i, x, j, code, p) - oi)
+            for j in range(n):
+                acc[j] = min(acc[j], _cost(get_cost_dense, M, y, x, i, j, code, p) - oi)
     out = part[0].copy()
     for b in range(1, nblk):
         for j in range(n):
@@ -161,16 +136,6 @@ def _n_blocks(m: int, n: int, kc: int) -> int:
     by_rows = max(1, m // _ROWS_PER_TASK)
     by_mem = max(1, (1 << 22) // max(1, n * max(kc, 1)))
     return int(max(1, min(by_rows, 2 * threads, by_mem)))
-
-
-def _offsets(off, size, name, size_name):
-    if off is None:
-        return np.zeros(size)
-    arr = as_float_array(off, name).astype(np.float64, copy=False)
-    if arr.shape != (size,):
-        raise ValueError(f"{name} must have shape ({size},) to match {size_name}, "
-                         f"got {arr.shape}")
-    return np.ascontiguousarray(arr)
 
 
 def _check_k(k, name, limit):
@@ -216,8 +181,8 @@ def topk_candidates(M, kr, kc, off_r=None, off_c=None):
     m, n = M.shape
     kr = _check_k(kr, "kr", n)
     kc = _check_k(kc, "kc", m)
-    off_r = _offsets(off_r, m, "off_r", "M rows")
-    off_c = _offsets(off_c, n, "off_c", "M columns")
+    off_r = check_vector(off_r, "off_r", m, "M rows", default=0.0)
+    off_c = check_vector(off_c, "off_c", n, "M columns", default=0.0)
     out = _topk_impl(True, M, _EMPTY2, _EMPTY2, 0, 0.0, off_r, off_c, kr, kc,
                      _n_blocks(m, n, kc))
     return _trim(out, kr, kc)
@@ -243,8 +208,8 @@ def topk_candidates_points(y, x, kr, kc, metric="l1", p=None, off_r=None, off_c=
     m, n = len(y), len(x)
     kr = _check_k(kr, "kr", n)
     kc = _check_k(kc, "kc", m)
-    off_r = _offsets(off_r, m, "off_r", "y")
-    off_c = _offsets(off_c, n, "off_c", "x")
+    off_r = check_vector(off_r, "off_r", m, "y", default=0.0)
+    off_c = check_vector(off_c, "off_c", n, "x", default=0.0)
     out = _topk_impl(False, _EMPTY2, y, x, code, pp, off_r, off_c, kr, kc,
                      _n_blocks(m, n, kc))
     return _trim(out, kr, kc)
@@ -264,7 +229,7 @@ def col_min(M, off_r=None):
         raise ValueError(f"M must be a non-empty 2-D cost matrix, got shape {M.shape}")
     M = np.ascontiguousarray(M, dtype=np.float64)
     m, n = M.shape
-    off_r = _offsets(off_r, m, "off_r", "M rows")
+    off_r = check_vector(off_r, "off_r", m, "M rows", default=0.0)
     return _colmin_impl(True, M, _EMPTY2, _EMPTY2, 0, 0.0, off_r, n, _n_blocks(m, n, 1))
 
 
@@ -281,7 +246,7 @@ def col_min_points(y, x, metric="l1", p=None, off_r=None):
     y, x = check_points(y, x)
     y = np.ascontiguousarray(y, dtype=np.float64)
     x = np.ascontiguousarray(x, dtype=np.float64)
-    off_r = _offsets(off_r, len(y), "off_r", "y")
+    off_r = check_vector(off_r, "off_r", len(y), "y", default=0.0)
     return _colmin_impl(False, _EMPTY2, y, x, code, pp, off_r, len(x),
                         _n_blocks(len(y), len(x), 1))
 

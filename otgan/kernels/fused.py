@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .._validation import as_float_array, check_points
+from .._validation import as_float_array, check_points, check_vector
 from ._metric import (SUM_MATH, metric_code, pair_cost, raise_cost_overflow, threads_for,
                       tile_costs, tile_shape)
 
@@ -94,77 +94,27 @@ def _c_transform_cols_dense(M, u):
     return v, bad.any()
 
 
-# Points kernels: every task owns a band of rows (or columns), computes the
-# costs of one ti x tj tile at a time into an O(ti * tj) scratch buffer with the
-# blocked micro-kernel of ``cost_matrix`` and reduces it at once.
-@nb.njit(parallel=True, cache=True)
-def _dual_violation_points(y, x, u, v, code, p, ti, tj):
-    # also returns max c(y_i, x_j) (costs from points are >= 0) and whether a
-    # cost overflowed: the certificate's cost scale and the overflow guard
-    m = y.shape[0]
-    n = x.shape[0]
-    nbi = (m + ti - 1) // ti
-    res = np.empty(nbi)
-    big = np.empty(nbi)
-    bad = np.zeros(nbi, dtype=np.bool_)
-    for bi in nb.prange(nbi):
-        i0 = bi * ti
-        i1 = min(m, i0 + ti)
-        buf = np.empty((ti, tj))
-        best = -np.inf
-        cmax = 0.0
-        flag = False
-        for j0 in range(0, n, tj):
-            j1 = min(n, j0 + tj)
-            tile_costs(y, x, i0, i1, j0, j1, code, p, 1.0, buf, 0, 0)
-            for i in range(i0, i1):
-                ui = u[i]
-                for j in range(j0, j1):
-                    c = buf[i - i0, j - j0]
-                    flag |= c - c != 0.0
-                    t = ui + v[j] - c
-                    if t > best:
-                        best = t
-                    if c > cmax:
-                        cmax = c
-        res[bi] = best
-        big[bi] = cmax
-        bad[bi] = flag
-    return res.max(), bad.any(), big.max()
+# Points kernels: one generic tiled reduction. Every task owns a band of rows,
+# computes the costs of one ti x tj tile at a time into an O(ti * tj) scratch
+# buffer with the blocked micro-kernel of ``cost_matrix`` and reduces each row
+# of the tile at once; ``op`` picks the reduction (hoisted out of the j loop).
+# Column reductions run on the transposed problem: every metric is symmetric,
+# c(y_i, x_j) = c(x_j, y_i), so they are row reductions with y and x swapped.
+_OP_DUAL, _OP_RATIO, _OP_CTRANSFORM = 0, 1, 2
 
 
 @nb.njit(parallel=True, cache=True)
-def _weight_scaling_ratio(y, x, d_real, d_fake, code, p, ti, tj):
+def _reduce_rows_points(y, x, a, b, op, code, p, ti, tj):
+    """Per row ``i`` of ``y``:
+
+    * ``op=0`` (dual check): ``out_i = max_j (a_i + b_j - c_ij)``, ``big_i = max_j c_ij``;
+    * ``op=1`` (weight scaling): ``out_i = max_{c_ij > 0} (a_i - b_j) / c_ij``;
+    * ``op=2`` (c-transform): ``out_i = min_j (c_ij - b_j)``.
+    """
     m = y.shape[0]
     n = x.shape[0]
-    nbi = (m + ti - 1) // ti
-    res = np.empty(nbi)
-    for bi in nb.prange(nbi):
-        i0 = bi * ti
-        i1 = min(m, i0 + ti)
-        buf = np.empty((ti, tj))
-        best = -np.inf
-        for j0 in range(0, n, tj):
-            j1 = min(n, j0 + tj)
-            tile_costs(y, x, i0, i1, j0, j1, code, p, 1.0, buf, 0, 0)
-            for i in range(i0, i1):
-                di = d_real[i]
-                for j in range(j0, j1):
-                    c = buf[i - i0, j - j0]
-                    if c > 0.0:
-                        t = (di - d_fake[j]) / c
-                        if t > best:
-                            best = t
-        res[bi] = best
-    return res.max()
-
-
-@nb.njit(parallel=True, cache=True)
-def _c_transform_rows_points(y, x, v, code, p, ti, tj):
-    # u_i = min_j (c_ij - v_j)
-    m = y.shape[0]
-    n = x.shape[0]
-    u = np.full(m, np.inf)
+    out = np.full(m, np.inf if op == _OP_CTRANSFORM else -np.inf)
+    big = np.zeros(m)
     nbi = (m + ti - 1) // ti
     for bi in nb.prange(nbi):
         i0 = bi * ti
@@ -174,36 +124,26 @@ def _c_transform_rows_points(y, x, v, code, p, ti, tj):
             j1 = min(n, j0 + tj)
             tile_costs(y, x, i0, i1, j0, j1, code, p, 1.0, buf, 0, 0)
             for i in range(i0, i1):
-                best = u[i]
-                for j in range(j0, j1):
-                    t = buf[i - i0, j - j0] - v[j]
-                    if t < best:
-                        best = t
-                u[i] = best
-    return u
-
-
-@nb.njit(parallel=True, cache=True)
-def _c_transform_cols_points(y, x, u, code, p, ti, tj):
-    # v_j = min_i (c_ij - u_i); tasks own bands of columns, tiles are (rows, cols)
-    m = y.shape[0]
-    n = x.shape[0]
-    v = np.full(n, np.inf)
-    nbj = (n + tj - 1) // tj
-    for bj in nb.prange(nbj):
-        j0 = bj * tj
-        j1 = min(n, j0 + tj)
-        buf = np.empty((ti, tj))
-        for i0 in range(0, m, ti):
-            i1 = min(m, i0 + ti)
-            tile_costs(y, x, i0, i1, j0, j1, code, p, 1.0, buf, 0, 0)
-            for i in range(i0, i1):
-                ui = u[i]
-                for j in range(j0, j1):
-                    t = buf[i - i0, j - j0] - ui
-                    if t < v[j]:
-                        v[j] = t
-    return v
+                ai = a[i]
+                best = out[i]
+                row = buf[i - i0]
+                if op == _OP_DUAL:
+                    cmax = big[i]
+                    for j in range(j0, j1):
+                        c = row[j - j0]
+                        best = max(best, ai + b[j] - c)
+                        cmax = max(cmax, c)
+                    big[i] = cmax
+                elif op == _OP_RATIO:
+                    for j in range(j0, j1):
+                        c = row[j - j0]
+                        if c > 0.0:
+                            best = max(best, (ai - b[j]) / c)
+                else:
+                    for j in range(j0, j1):
+                        best = min(best, row[j - j0] - b[j])
+                out[i] = best
+    return out, big
 
 
 @nb.njit(parallel=True, cache=True, fastmath=SUM_MATH)
@@ -215,14 +155,6 @@ def _pair_costs(y, x, rows, cols, code, p):
 
 
 # --------------------------------------------------------------- checked wrappers
-def _vec(value, name, size, size_name):
-    arr = as_float_array(value, name).astype(np.float64, copy=False)
-    if arr.ndim != 1 or arr.shape[0] != size:
-        raise ValueError(f"{name} must have shape ({size},) to match {size_name}, "
-                         f"got {arr.shape}")
-    return np.ascontiguousarray(arr)
-
-
 def _dense(M, name="M"):
     # Fast path for float arrays: no copy and no separate isfinite pass (the
     # kernels flag non-finite entries themselves, see _raise_nonfinite).
@@ -247,16 +179,17 @@ def _points(y, x):
             np.ascontiguousarray(x, dtype=np.float64))
 
 
+def _reduce(y, x, a, b, op, metric, p):
+    code, pp = metric_code(metric, p)
+    ti, tj = _tiles(len(y), len(x), y.shape[1])
+    with threads_for(len(y) * len(x) * y.shape[1]):
+        return _reduce_rows_points(y, x, a, b, op, code, pp, ti, tj)
+
+
 def _tiles(m, n, d):
     # enough row bands for both cores even on small batches
     ti, tj = tile_shape(d, 8)
     ti = max(2, min(ti, 2 * ((m + 15) // 16)))
-    return ti, tj
-
-
-def _tiles_cols(m, n, d):
-    ti, tj = tile_shape(d, 8)
-    tj = max(4, min(tj, 4 * ((n + 31) // 32)))
     return ti, tj
 
 
@@ -275,8 +208,9 @@ def dual_check(M, u, v) -> tuple[float, float]:
     """
     M = _dense(M)
     with threads_for(M.size):
-        best, bad, big = _dual_violation_dense(M, _vec(u, "u", M.shape[0], "M rows"),
-                                               _vec(v, "v", M.shape[1], "M columns"))
+        best, bad, big = _dual_violation_dense(
+            M, check_vector(u, "u", M.shape[0], "M rows"),
+            check_vector(v, "v", M.shape[1], "M columns"))
     if bad:
         _raise_nonfinite(M)
     return float(best), float(big)
@@ -312,15 +246,13 @@ def dual_check_points(y, x, u, v, metric="l1", p=None) -> tuple[float, float]:
     >>> dual_check_points(y, x, np.zeros(2), np.full(4, 3.5))
     (0.5, 3.0)
     """
-    code, pp = metric_code(metric, p)
     y, x = _points(y, x)
-    ti, tj = _tiles(len(y), len(x), y.shape[1])
-    with threads_for(len(y) * len(x) * y.shape[1]):
-        best, bad, big = _dual_violation_points(y, x, _vec(u, "u", len(y), "y"),
-                                                _vec(v, "v", len(x), "x"), code, pp, ti, tj)
-    if bad:
+    best, big = _reduce(y, x, check_vector(u, "u", len(y), "y"),
+                        check_vector(v, "v", len(x), "x"), _OP_DUAL, metric, p)
+    cmax = float(big.max())
+    if not cmax < np.inf:  # costs from finite points overflow to +inf, never NaN
         raise_cost_overflow(y, x, metric, p)
-    return float(best), float(big)
+    return float(best.max()), cmax
 
 
 def dual_violation_points(y, x, u, v, metric="l1", p=None) -> float:
@@ -349,7 +281,7 @@ def c_transform_rows(M, v) -> np.ndarray:
     """
     M = _dense(M)
     with threads_for(M.size):
-        u, bad = _c_transform_rows_dense(M, _vec(v, "v", M.shape[1], "M columns"))
+        u, bad = _c_transform_rows_dense(M, check_vector(v, "v", M.shape[1], "M columns"))
     if bad:
         _raise_nonfinite(M)
     return u
@@ -366,7 +298,7 @@ def c_transform_cols(M, u) -> np.ndarray:
     """
     M = _dense(M)
     with threads_for(M.size):
-        v, bad = _c_transform_cols_dense(M, _vec(u, "u", M.shape[0], "M rows"))
+        v, bad = _c_transform_cols_dense(M, check_vector(u, "u", M.shape[0], "M rows"))
     if bad:
         _raise_nonfinite(M)
     return v
@@ -381,11 +313,9 @@ def c_transform_rows_points(y, x, v, metric="l1", p=None) -> np.ndarray:
     >>> c_transform_rows_points(np.zeros((1, 2)), np.ones((2, 2)), np.array([0.0, 1.0]))
     array([1.])
     """
-    code, pp = metric_code(metric, p)
     y, x = _points(y, x)
-    ti, tj = _tiles(len(y), len(x), y.shape[1])
-    with threads_for(len(y) * len(x) * y.shape[1]):
-        return _c_transform_rows_points(y, x, _vec(v, "v", len(x), "x"), code, pp, ti, tj)
+    vv = check_vector(v, "v", len(x), "x")
+    return _reduce(y, x, vv, vv, _OP_CTRANSFORM, metric, p)[0]
 
 
 def c_transform_cols_points(y, x, u, metric="l1", p=None) -> np.ndarray:
@@ -397,11 +327,9 @@ def c_transform_cols_points(y, x, u, metric="l1", p=None) -> np.ndarray:
     >>> c_transform_cols_points(np.zeros((2, 2)), np.ones((1, 2)), np.array([0.0, 1.0]))
     array([1.])
     """
-    code, pp = metric_code(metric, p)
     y, x = _points(y, x)
-    ti, tj = _tiles_cols(len(y), len(x), y.shape[1])
-    with threads_for(len(y) * len(x) * y.shape[1]):
-        return _c_transform_cols_points(y, x, _vec(u, "u", len(y), "y"), code, pp, ti, tj)
+    uu = check_vector(u, "u", len(y), "y")
+    return _reduce(x, y, uu, uu, _OP_CTRANSFORM, metric, p)[0]  # c is symmetric
 
 
 def pair_costs(y, x, rows, cols, metric="l1", p=None) -> np.ndarray:
@@ -441,10 +369,7 @@ def weight_scaling_ratio(y, x, d_real, d_fake, metric="l1", p=None) -> float:
     >>> weight_scaling_ratio(np.zeros((1, 1)), np.full((2, 1), 2.0), [3.0], [1.0, 0.0])
     1.5
     """
-    code, pp = metric_code(metric, p)
     y, x = _points(y, x)
-    ti, tj = _tiles(len(y), len(x), y.shape[1])
-    with threads_for(len(y) * len(x) * y.shape[1]):
-        return float(_weight_scaling_ratio(y, x, _vec(d_real, "d_real", len(y), "y"),
-                                           _vec(d_fake, "d_fake", len(x), "x"), code, pp,
-                                           ti, tj))
+    best, _ = _reduce(y, x, check_vector(d_real, "d_real", len(y), "y"),
+                      check_vector(d_fake, "d_fake", len(x), "x"), _OP_RATIO, metric, p)
+    return float(best.max())

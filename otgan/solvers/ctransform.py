@@ -9,15 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_float_array
+from .._validation import check_vector
 from ..geometry import as_geometry
-
-
-def _vector(w, name, size):
-    w = as_float_array(w, name).astype(np.float64)
-    if w.shape != (size,):
-        raise ValueError(f"{name} has shape {w.shape}, expected ({size},)")
-    return np.ascontiguousarray(w)
 
 
 def c_transform(M, u=None, v=None) -> np.ndarray:
@@ -43,8 +36,8 @@ def c_transform(M, u=None, v=None) -> np.ndarray:
     if (u is None) == (v is None):
         raise ValueError("c_transform needs exactly one of u= or v=")
     if u is not None:
-        return geom.c_transform_cols(_vector(u, "u", m))
-    return geom.c_transform_rows(_vector(v, "v", n))
+        return geom.c_transform_cols(check_vector(u, "u", m, "the rows of M"))
+    return geom.c_transform_rows(check_vector(v, "v", n, "the columns of M"))
 
 
 def tighten(M, u, v) -> tuple[np.ndarray, np.ndarray]:
@@ -65,8 +58,8 @@ def tighten(M, u, v) -> tuple[np.ndarray, np.ndarray]:
     """
     geom = as_geometry(M)
     m, n = geom.shape
-    u = _vector(u, "u", m)
-    v = _vector(v, "v", n)
+    u = check_vector(u, "u", m, "the rows of M")
+    v = check_vector(v, "v", n, "the columns of M")
     v_new = geom.c_transform_cols(u)
     u_new = geom.c_transform_rows(v_new)
     return u_new, v_new
