@@ -5,7 +5,8 @@ import importlib
 import pytest
 
 MODULES = ["otgan", "otgan.api", "otgan.result", "otgan.solvers.certify",
-           "otgan.solvers.ctransform", "otgan.kernels.fused"]
+           "otgan.solvers.ctransform", "otgan.kernels.fused", "otgan.torch",
+           "otgan.gan.adapter"]
 
 
 @pytest.mark.parametrize("name", MODULES)
