@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from .result import OTResult
 from .solvers import DEFAULT_TOL, RawSolution, certify, check_method, require_optimal
 from .solvers.certify import Certificate
 from .solvers.registry import resolve, solve_raw
+
+if TYPE_CHECKING:  # pragma: no cover
+    from numpy.typing import ArrayLike
 
 #: largest ``n`` solved by the batched dense assignment kernel
 BATCH_DENSE_N_MAX = 512
@@ -107,10 +111,11 @@ def _fast_stack(M, A, Bw, tol) -> list[OTResult]:
         raise OTSolverError(f"batched assignment failed on problem {int(np.argmin(ok))}")
     q = certify_assignments(M, col4row, U, V, A, Bw, tol)
     rows = np.arange(n, dtype=np.int64)
+    masses = A.sum(axis=1).tolist()
     out = []
     for k, (primal, dual, resid, viol, _, slack, big) in enumerate(q.tolist()):
         cert = Certificate.from_quantities(primal, dual, resid, viol, slack, tol, big,
-                                           float(A[k].sum()))
+                                           masses[k])
         require_optimal(cert, f"problem {k} of the batch")
         raw = RawSolution(rows, col4row[k], A[k].copy(), U[k], V[k], 1, "fast")
         out.append(OTResult.from_solution(raw, cert, A[k], Bw[k], seconds))
@@ -127,7 +132,7 @@ def _pool_stack(M, A, Bw, method, tol) -> list[OTResult]:
     geoms = [DenseCost(M[k]) for k in range(B)]
     specs = [resolve(geoms[k], A[k], Bw[k], method) for k in range(B)]
 
-    def run(k):
+    def run(k: int) -> tuple[RawSolution, float]:
         return solve_raw(geoms[k], A[k], Bw[k], specs[k], {})
 
     threaded = [k for k in range(B)
@@ -145,8 +150,8 @@ def _pool_stack(M, A, Bw, method, tol) -> list[OTResult]:
     return out
 
 
-def solve_ot_batch(M, a=None, b=None, *, method: str = "auto",
-                   tol: float = DEFAULT_TOL) -> list[OTResult]:
+def solve_ot_batch(M: ArrayLike, a: ArrayLike | None = None, b: ArrayLike | None = None, *,
+                   method: str = "auto", tol: float = DEFAULT_TOL) -> list[OTResult]:
     r"""Exact OT for each of ``B`` cost matrices, in parallel, each certified.
 
     For every ``k`` solves
@@ -199,7 +204,8 @@ def _check_point_stack(Z, name):
     return Z
 
 
-def solve_samples_batch(Y, X, a=None, b=None, *, metric: str | Metric = "l1",
+def solve_samples_batch(Y: ArrayLike, X: ArrayLike, a: ArrayLike | None = None,
+                        b: ArrayLike | None = None, *, metric: str | Metric = "l1",
                         p: float | None = None, method: str = "auto",
                         tol: float = DEFAULT_TOL) -> list[OTResult]:
     r"""Exact OT between ``B`` pairs of point batches, in parallel, each certified.

@@ -5,10 +5,15 @@ points, both of shape ``(N,)``; GAN losses take raw logits.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 
 from .adapter import cost_gradient
+
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
 
 __all__ = ["regression_loss", "ts_generator_loss", "ot_regularizer", "ot_penalty",
            "gan_discriminator_loss", "gan_generator_loss", "nsgan_generator_loss",
@@ -21,7 +26,8 @@ def _vec(t: torch.Tensor, name: str) -> torch.Tensor:
     return t.reshape(-1)
 
 
-def regression_loss(d_real, d_fake, t_real, t_fake) -> torch.Tensor:
+def regression_loss(d_real: torch.Tensor, d_fake: torch.Tensor, t_real: torch.Tensor,
+                    t_fake: torch.Tensor) -> torch.Tensor:
     r"""WGAN-TS critic regression onto the potentials (Eq. 8).
 
     .. math::
@@ -36,13 +42,15 @@ def regression_loss(d_real, d_fake, t_real, t_fake) -> torch.Tensor:
     return sq / (d_real.numel() + d_fake.numel())
 
 
-def ts_generator_loss(d_fake) -> torch.Tensor:
+def ts_generator_loss(d_fake: torch.Tensor) -> torch.Tensor:
     r"""WGAN-TS (and WGAN) generator loss :math:`-\frac1n \sum_j D(G(z_j))`."""
     return -_vec(d_fake, "d_fake").mean()
 
 
-def ot_regularizer(critic, x_fake, y_matched, metric: str = "l1", p=None) -> torch.Tensor:
-    r"""The WGAN-TS authors' OT regulariser (SPEC section 4).
+def ot_regularizer(critic: Callable[[torch.Tensor], torch.Tensor], x_fake: torch.Tensor,
+                   y_matched: torch.Tensor, metric: str = "l1",
+                   p: float | None = None) -> torch.Tensor:
+    r"""The WGAN-TS authors' OT regulariser (docs/gan.md).
 
     For generated :math:`x_j` matched by the plan with :math:`y_{\sigma(j)}`,
 
@@ -61,49 +69,60 @@ def ot_regularizer(critic, x_fake, y_matched, metric: str = "l1", p=None) -> tor
     return ot_penalty(grad, x, y_matched, metric, p)
 
 
-def ot_penalty(grad_fake, x_fake, y_matched, metric: str = "l1", p=None) -> torch.Tensor:
-    r"""The OT regulariser from a precomputed critic gradient
-    :math:`
-abla_x D(x_j)` (``grad_fake``, same shape as ``x_fake``):
-    :math:`rac1n\sum_j \|
-abla_x D(x_j) + 
-abla_x c(y_{\sigma(j)}, x_j)\|^2`.
-    Lets a caller reuse one forward pass for the regression loss and the penalty."""
+def ot_penalty(grad_fake: torch.Tensor, x_fake: torch.Tensor, y_matched: torch.Tensor,
+               metric: str = "l1", p: float | None = None) -> torch.Tensor:
+    r"""The OT regulariser from a precomputed critic gradient.
+
+    With ``grad_fake`` :math:`= \nabla_x D(x_j)` (same shape as ``x_fake``),
+
+    .. math::
+        \frac1n \sum_j \big\| \nabla_x D(x_j) + \nabla_x c(y_{\sigma(j)}, x_j) \big\|^2 .
+
+    Lets a caller reuse one forward pass for the regression loss and the penalty.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x, y = torch.zeros(2, 2), torch.ones(2, 2)
+    >>> float(ot_penalty(torch.ones(2, 2), x, y))  # grad_x |y - x|_1 = -1: on target
+    0.0
+    """
     grad = grad_fake.reshape(grad_fake.shape[0], -1)
     diff = (x_fake.detach() - y_matched.detach()).reshape(grad.shape[0], -1)
     target = -cost_gradient(diff, metric, p)
     return (grad - target).pow(2).sum(dim=1).mean()
 
 
-def gan_discriminator_loss(logit_real, logit_fake) -> torch.Tensor:
+def gan_discriminator_loss(logit_real: torch.Tensor, logit_fake: torch.Tensor) -> torch.Tensor:
     r"""Minimax-GAN discriminator loss
     :math:`-\mathbb E \log \sigma(D(y)) - \mathbb E \log(1 - \sigma(D(x)))`."""
     lr, lf = _vec(logit_real, "logit_real"), _vec(logit_fake, "logit_fake")
     return F.softplus(-lr).mean() + F.softplus(lf).mean()
 
 
-def gan_generator_loss(logit_fake) -> torch.Tensor:
+def gan_generator_loss(logit_fake: torch.Tensor) -> torch.Tensor:
     r"""Minimax (saturating) generator loss :math:`\mathbb E \log(1 - \sigma(D(G(z))))
     = -\mathbb E\,\mathrm{softplus}(D(G(z)))`."""
     return -F.softplus(_vec(logit_fake, "logit_fake")).mean()
 
 
-def nsgan_generator_loss(logit_fake) -> torch.Tensor:
+def nsgan_generator_loss(logit_fake: torch.Tensor) -> torch.Tensor:
     r"""Non-saturating generator loss :math:`-\mathbb E \log \sigma(D(G(z)))`."""
     return F.softplus(-_vec(logit_fake, "logit_fake")).mean()
 
 
-def wgan_critic_loss(d_real, d_fake) -> torch.Tensor:
+def wgan_critic_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
     r"""WGAN critic loss (minimised): :math:`\mathbb E D(x) - \mathbb E D(y)`."""
     return _vec(d_fake, "d_fake").mean() - _vec(d_real, "d_real").mean()
 
 
-def wgan_generator_loss(d_fake) -> torch.Tensor:
+def wgan_generator_loss(d_fake: torch.Tensor) -> torch.Tensor:
     r"""WGAN generator loss :math:`-\mathbb E D(G(z))`."""
     return -_vec(d_fake, "d_fake").mean()
 
 
-def gradient_penalty(critic, real, fake, eps) -> torch.Tensor:
+def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
+                     fake: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     r"""WGAN-GP penalty :math:`\mathbb E[(\|\nabla_{\hat x} D(\hat x)\|_2 - 1)^2]`,
     :math:`\hat x = \epsilon y + (1 - \epsilon) x` (multiply by :math:`\lambda`
     outside). ``eps`` has shape ``(N,)`` with values in ``[0, 1]``."""

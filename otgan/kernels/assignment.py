@@ -22,10 +22,15 @@ all pairs is :mod:`otgan.solvers.assignment`. Everything compiles on first use
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numba as nb
 import numpy as np
 
 from ..errors import OTSolverError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from numpy.typing import ArrayLike
 
 
 
@@ -126,14 +131,16 @@ def _lsa_dense_nb(C):
         v[j] = np.inf
     for i in range(n):
         for j in range(n):
-            cij = C[i, j]
-            if not cij - cij == 0.0:
-                # NaN or inf: the shortest paths below would index with -1.
-                # Refuse (ok = False) instead of reading out of bounds.
-                return col4row, u, v, False
-            if cij < v[j]:
-                v[j] = cij
+            if C[i, j] < v[j]:
+                v[j] = C[i, j]
                 argmin[j] = i
+    for j in range(n):
+        if not v[j] < np.inf:
+            # a column of inf/NaN costs has no finite partner: refuse (ok =
+            # False) rather than start from an infinite potential. Single inf
+            # or NaN entries are never relaxed below (comparisons are false),
+            # so every index the search uses stays a valid one.
+            return col4row, u, v, False
     for j in range(n - 1, -1, -1):
         i = argmin[j]
         if col4row[i] == -1:
@@ -167,7 +174,7 @@ def _lsa_batch_nb(Cs):
     return col4row, U, V, ok
 
 
-def lsa_dense(C):
+def lsa_dense(C: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Exact linear assignment with dual potentials, dense shortest augmenting path.
 
     Parameters
@@ -201,7 +208,8 @@ def lsa_dense(C):
 
 # ----------------------------------------------------------------- sparse SAP
 @nb.njit(cache=True)
-def build_csr(rows, cols, costs, m):
+def build_csr(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray, m: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CSR by row with duplicate (row, col) pairs removed (first one kept)."""
     cnt = np.zeros(m + 1, dtype=np.int64)
     for e in range(rows.shape[0]):
@@ -276,7 +284,8 @@ def _heap_pop(hk, hv, size):
 
 
 @nb.njit(cache=True)
-def warm_start(indptr, idx, cost, v, col4row, row4col, slack):
+def warm_start(indptr: np.ndarray, idx: np.ndarray, cost: np.ndarray, v: np.ndarray,
+               col4row: np.ndarray, row4col: np.ndarray, slack: float) -> np.ndarray:
     """Row potentials ``u_i = min_j (c_ij - v_j)`` over the graph; keep only
     matches that stay tight (within ``slack``); match free rows greedily to a
     free tight column."""
@@ -315,7 +324,8 @@ def warm_start(indptr, idx, cost, v, col4row, row4col, slack):
 
 
 @nb.njit(cache=True)
-def auction_start(indptr, idx, cost, v, col4row, row4col, max_steps):
+def auction_start(indptr: np.ndarray, idx: np.ndarray, cost: np.ndarray, v: np.ndarray,
+                  col4row: np.ndarray, row4col: np.ndarray, max_steps: int) -> None:
     """Jonker–Volgenant augmenting row reduction on the graph (auction-like).
 
     A free row takes its best column ``j1`` (reduced cost ``c - v``) and lowers
@@ -379,7 +389,8 @@ def auction_start(indptr, idx, cost, v, col4row, row4col, max_steps):
 
 
 @nb.njit(cache=True)
-def sap_sparse(indptr, idx, cost, n, u, v, col4row, row4col):
+def sap_sparse(indptr: np.ndarray, idx: np.ndarray, cost: np.ndarray, n: int, u: np.ndarray,
+               v: np.ndarray, col4row: np.ndarray, row4col: np.ndarray) -> int:
     """Sparse shortest augmenting path (Dijkstra with a binary heap).
 
     Returns -1 on success or the row that has no augmenting path (the graph
@@ -510,7 +521,7 @@ def _certify_assignments_nb(Cs, col4row, U, V, A, Bw, tol):
     return out
 
 
-def lsa_batch(Cs):
+def lsa_batch(Cs: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Exact assignments of a stack ``(B, n, n)``, one problem per thread.
 
     Returns ``(col4row, U, V, ok)`` with shapes ``(B, n)`` and ``(B,)``."""
@@ -518,7 +529,8 @@ def lsa_batch(Cs):
     return _lsa_batch_nb(Cs)
 
 
-def certify_assignments(Cs, col4row, U, V, A, Bw, tol):
+def certify_assignments(Cs: ArrayLike, col4row: np.ndarray, U: np.ndarray, V: np.ndarray,
+                        A: np.ndarray, Bw: np.ndarray, tol: float) -> np.ndarray:
     """Batched certificate quantities (one row of 7 per problem, see
     :func:`_certify_assignments_nb`); assembled into certificates by
     :meth:`otgan.solvers.certify.Certificate.from_quantities`."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +19,10 @@ from .._validation import as_float_array, check_marginals, check_tol, check_weig
 from ..errors import OTSolverError
 from ..geometry import Geometry, as_geometry
 from .raw import RawSolution
+
+if TYPE_CHECKING:  # pragma: no cover
+    import scipy.sparse
+    from numpy.typing import ArrayLike
 
 #: Default tolerance of the certificate, relative to the problem's own scale:
 #: the total mass for the marginals, the largest |cost| for the dual
@@ -83,7 +89,7 @@ class Certificate:
         r""":math:`C \mu`, the largest cost any transport plan can have."""
         return self.cost_scale * self.mass
 
-    @property
+    @cached_property
     def is_optimal(self) -> bool:
         t = self.tol
         return bool(self.primal_residual <= t * self.mass
@@ -92,15 +98,16 @@ class Certificate:
                     and self.slackness_violation <= t * self.cost_scale)
 
     @classmethod
-    def from_quantities(cls, primal, dual, residual, violation, slackness, tol,
-                        cost_scale, mass) -> "Certificate":
-        """The one place a certificate is assembled from its measured quantities."""
-        cost_scale = float(cost_scale) if cost_scale > 0 else 1.0  # all costs 0
-        mass = float(mass)
-        gap = abs(float(primal) - float(dual))
-        return cls(float(primal), float(dual), float(residual), max(0.0, float(violation)),
-                   gap, gap / (cost_scale * mass), float(slackness), float(tol),
-                   cost_scale, mass)
+    def from_quantities(cls, primal: float, dual: float, residual: float, violation: float,
+                        slackness: float, tol: float, cost_scale: float,
+                        mass: float) -> "Certificate":
+        """The one place a certificate is assembled from its measured quantities
+        (Python or numpy floats; a batch builds thousands, so no conversions)."""
+        if not cost_scale > 0:  # every cost is 0: any scale gives the same verdict
+            cost_scale = 1.0
+        gap = abs(primal - dual)
+        return cls(primal, dual, residual, violation if violation > 0.0 else 0.0, gap,
+                   gap / (cost_scale * mass), slackness, tol, cost_scale, mass)
 
     def summary(self) -> str:
         verdict = "OPTIMAL" if self.is_optimal else "NOT CERTIFIED"
@@ -149,7 +156,9 @@ def require_optimal(cert: Certificate, what: str) -> Certificate:
     return cert
 
 
-def check_optimality(M, a, b, plan, u, v, tol: float = DEFAULT_TOL) -> Certificate:
+def check_optimality(M: ArrayLike | Geometry, a: ArrayLike | None, b: ArrayLike | None,
+                     plan: ArrayLike | scipy.sparse.sparray | scipy.sparse.spmatrix,
+                     u: ArrayLike, v: ArrayLike, tol: float = DEFAULT_TOL) -> Certificate:
     r"""Certify that ``plan`` and ``(u, v)`` solve :math:`\min_P \langle P, M\rangle`.
 
     Parameters
