@@ -7,10 +7,14 @@ argument and shows the offending value.
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .costs import METRICS, Metric
+
+if TYPE_CHECKING:  # pragma: no cover
+    from numpy.typing import ArrayLike
 
 #: Largest ``m * n`` accepted for a dense cost matrix / plan (float64: 8 bytes
 #: each, so 2**28 entries = 2 GiB per matrix). Above it use a points-in mode.
@@ -23,13 +27,13 @@ MASS_RTOL = 1e-9
 
 
 
-def describe(value) -> str:
+def describe(value: object) -> str:
     """A short repr of ``value`` for error messages (at most 80 characters)."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def as_float_array(value, name: str, *, ndim: int | None = None,
+def as_float_array(value: ArrayLike, name: str, *, ndim: int | None = None,
                    allow_int: bool = True) -> np.ndarray:
     """Convert ``value`` to a float64 (or float32) array, rejecting junk.
 
@@ -77,7 +81,7 @@ def as_float_array(value, name: str, *, ndim: int | None = None,
     return arr
 
 
-def check_vector(value, name: str, size: int, size_name: str, *,
+def check_vector(value: ArrayLike | None, name: str, size: int, size_name: str, *,
                  default: float | None = None) -> np.ndarray:
     """A float64 C-order vector of length ``size`` (that of ``size_name``).
 
@@ -92,7 +96,7 @@ def check_vector(value, name: str, size: int, size_name: str, *,
     return np.ascontiguousarray(arr)
 
 
-def check_points(y, x, name_y: str = "y", name_x: str = "x",
+def check_points(y: ArrayLike, x: ArrayLike, name_y: str = "y", name_x: str = "x",
                  *, allow_int: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Validate two batches of points and flatten them to ``(N, d)``."""
     y = as_float_array(y, name_y, allow_int=allow_int)
@@ -113,7 +117,8 @@ def check_points(y, x, name_y: str = "y", name_x: str = "x",
     return y2, x2
 
 
-def check_metric(metric, p):
+def check_metric(metric: str | tuple | Metric,
+                 p: float | None) -> tuple[str, float]:
     """Validate ``metric``/``p``; returns ``(name, p_float)`` (``p`` is 0.0 unless
     ``"lp"``). Prefer :meth:`otgan.costs.Metric.parse`, which returns the value
     object itself."""
@@ -129,7 +134,7 @@ def check_size(m: int, n: int, what: str = "cost matrix") -> None:
             f"({MAX_DENSE_ENTRIES * 8 / 2**30:.0f} GiB in float64)")
 
 
-def check_cost(M, name: str = "M") -> np.ndarray:
+def check_cost(M: ArrayLike, name: str = "M") -> np.ndarray:
     """Validate a cost matrix: 2-D, non-empty, finite, real; returns float64 C-order."""
     M = as_float_array(M, name)
     if M.ndim != 2:
@@ -140,7 +145,7 @@ def check_cost(M, name: str = "M") -> np.ndarray:
     return np.ascontiguousarray(M, dtype=np.float64)
 
 
-def check_weights(w, size: int, name: str, batch_name: str) -> np.ndarray:
+def check_weights(w: ArrayLike | None, size: int, name: str, batch_name: str) -> np.ndarray:
     """Validate a weight vector of length ``size``; ``None`` means uniform."""
     if w is None:
         return np.full(size, 1.0 / size)
@@ -185,7 +190,7 @@ def balanced(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return b if sa == sb else b * (sa / sb)
 
 
-def check_tol(tol, name: str = "tol") -> float:
+def check_tol(tol: float, name: str = "tol") -> float:
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
         raise TypeError(f"{name} must be a positive real number, got {describe(tol)}")
     tol = float(tol)

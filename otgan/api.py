@@ -1,6 +1,8 @@
 """The entry points: :func:`solve_ot`, :func:`solve_samples`, :func:`wasserstein`."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ._validation import check_marginals, check_points, check_tol, check_weights
@@ -8,6 +10,9 @@ from .costs import Metric
 from .geometry import Geometry, PointCost, as_geometry
 from .result import OTResult
 from .solvers import DEFAULT_TOL, check_method, solve_certified
+
+if TYPE_CHECKING:  # pragma: no cover
+    from numpy.typing import ArrayLike
 
 
 def _solve(geom: Geometry, a, b, method, tol, options) -> OTResult:
@@ -21,8 +26,9 @@ def _solve(geom: Geometry, a, b, method, tol, options) -> OTResult:
     return OTResult.from_solution(raw, cert, a, b, seconds)
 
 
-def solve_ot(M, a=None, b=None, *, method: str = "auto", tol: float = DEFAULT_TOL,
-             **options) -> OTResult:
+def solve_ot(M: ArrayLike, a: ArrayLike | None = None, b: ArrayLike | None = None, *,
+             method: str = "auto", tol: float = DEFAULT_TOL,
+             **options: Any) -> OTResult:
     r"""Exact optimal transport for a cost matrix, with an optimality certificate.
 
     Solves the Kantorovich problem and its dual
@@ -73,9 +79,10 @@ def solve_ot(M, a=None, b=None, *, method: str = "auto", tol: float = DEFAULT_TO
     return _solve(as_geometry(M), a, b, method, tol, options)
 
 
-def solve_samples(y, x, a=None, b=None, *, metric: str | Metric = "l1",
+def solve_samples(y: ArrayLike, x: ArrayLike, a: ArrayLike | None = None,
+                  b: ArrayLike | None = None, *, metric: str | Metric = "l1",
                   p: float | None = None, method: str = "auto", tol: float = DEFAULT_TOL,
-                  **options) -> OTResult:
+                  **options: Any) -> OTResult:
     r"""Exact OT between two batches of points (flattened per sample).
 
     The ground cost is :math:`c(y_i, x_j)` with ``metric``:
@@ -111,9 +118,10 @@ def solve_samples(y, x, a=None, b=None, *, metric: str | Metric = "l1",
     return _solve(geom, a, b, method, tol, options)
 
 
-def wasserstein(y, x, a=None, b=None, *, metric: str | Metric = "l1",
+def wasserstein(y: ArrayLike, x: ArrayLike, a: ArrayLike | None = None,
+                b: ArrayLike | None = None, *, metric: str | Metric = "l1",
                 p: float | None = None, method: str = "auto", tol: float = DEFAULT_TOL,
-                **options) -> float:
+                **options: Any) -> float:
     r"""The exact, certified Wasserstein distance between two batches.
 
     Same arguments as :func:`solve_samples`; returns ``solve_samples(...).value``.

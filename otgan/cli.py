@@ -9,11 +9,15 @@ import os
 import sys
 import time
 import warnings
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
 from .costs import METRICS
 from .errors import OTGANError, OTSolverError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .result import OTResult
 
 
 class CLIError(OTGANError):
@@ -57,7 +61,7 @@ def _certificate_dict(cert) -> dict:
             "cost_scale": cert.cost_scale, "mass": cert.mass}
 
 
-def report(res, call_seconds: float, metric: str, as_json: bool,
+def report(res: OTResult, call_seconds: float, metric: str, as_json: bool,
            startup_seconds: float = float("nan")) -> str:
     """The result of ``otgan distance``: the solver's own time is shown apart
     from the call's first-use costs (POT import, numba cache load) and from the
@@ -82,7 +86,7 @@ _POT_BACKENDS_OFF = ("POT_BACKEND_DISABLE_PYTORCH", "POT_BACKEND_DISABLE_JAX",
                      "POT_BACKEND_DISABLE_CUPY", "POT_BACKEND_DISABLE_TENSORFLOW")
 
 
-def cmd_distance(args) -> int:
+def cmd_distance(args: argparse.Namespace) -> int:
     startup = _startup_seconds()  # interpreter + imports, before any work
     if "ot" not in sys.modules:
         for key in _POT_BACKENDS_OFF:
@@ -165,7 +169,8 @@ def _print_metrics(metrics: dict) -> None:
 def _one_line_warnings(command: str):
     """Show warnings raised inside as ``otgan <command>: warning: ...`` on one
     stderr line (e.g. an old checkpoint loaded without an integrity check)."""
-    def show(message, category, filename, lineno, file=None, line=None):
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:
         print(f"otgan {command}: warning: {message}", file=sys.stderr)
 
     with warnings.catch_warnings():
@@ -196,7 +201,7 @@ def _train_iters(args) -> int:
     return TRAIN_ITERS
 
 
-def cmd_train(args) -> int:
+def cmd_train(args: argparse.Namespace) -> int:
     from .gan.config import TrainConfig
     from .gan.rundir import check_out_dir
     from .gan.run import RunError, train_run
@@ -218,7 +223,7 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_compare(args) -> int:
+def cmd_compare(args: argparse.Namespace) -> int:
     from .gan.config import METHODS
     from .gan.run import RunError, compare
 
@@ -248,7 +253,7 @@ DEMO_ITERS = 3000
 DEMO_BATCH = 64
 
 
-def cmd_demo(args) -> int:
+def cmd_demo(args: argparse.Namespace) -> int:
     from .gan.config import TrainConfig
     from .gan.run import RunError, train_run
 
@@ -364,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -68,10 +68,15 @@ from __future__ import annotations
 import numbers
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import OTSolverError, solve_ot
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from numpy.typing import ArrayLike
 
 __all__ = ["emd", "emd2", "center_ot_dual", "MismatchError"]
 
@@ -146,7 +151,7 @@ class _Inputs:
     dtype: object           # numpy dtype or torch dtype of the answers
     device: object = None   # torch device of the answers
 
-    def out(self, x):
+    def out(self, x: ArrayLike) -> np.ndarray | torch.Tensor:
         """``x`` (numpy) in the caller's backend, dtype and device."""
         if self.torch:
             return _torch().as_tensor(np.ascontiguousarray(x), dtype=self.dtype,
@@ -177,7 +182,7 @@ def _parse(a, b, M, *, multi_b: bool) -> _Inputs:
     use_torch = kinds == {True}
     first = arrays[0][1] if arrays else None  # lists take the first array's dtype
 
-    def convert(x):
+    def convert(x: ArrayLike | None) -> ArrayLike | None:
         if not isinstance(x, (list, tuple)) or len(x) == 0:
             return x
         arr = np.asarray(x, dtype=np.float64)
@@ -264,7 +269,8 @@ def _uniform_square(a: np.ndarray, b: np.ndarray) -> bool:
 # the solve
 # --------------------------------------------------------------------------
 
-def center_ot_dual(u, v, a, b):
+def center_ot_dual(u: ArrayLike, v: ArrayLike, a: ArrayLike,
+                   b: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     r"""Shift potentials to :math:`(u + c, v - c)` so that :math:`a^T u = b^T v`.
 
     :math:`c = (b^T v - a^T u) / (\sum a + \sum b)`; the objective
@@ -342,8 +348,11 @@ def _log(p: _Inputs, sol: _Solution, cost) -> dict:
             "method": sol.result.method}
 
 
-def emd(a, b, M, numItermax=None, log=False, center_dual=True, numThreads=1,
-        check_marginals=True, potentials_init=None, *, method="auto", tol=1e-9):
+def emd(a: ArrayLike | None, b: ArrayLike | None, M: ArrayLike,
+        numItermax: int | float | None = None, log: bool = False, center_dual: bool = True,
+        numThreads: int | str | None = 1, check_marginals: bool = True,
+        potentials_init: tuple | None = None, *, method: str = "auto", tol: float = 1e-9
+        ) -> np.ndarray | torch.Tensor | tuple[np.ndarray | torch.Tensor, dict]:
     r"""Optimal transport plan, POT's ``ot.emd`` signature, exact and certified.
 
     .. math::
@@ -428,9 +437,12 @@ def emd(a, b, M, numItermax=None, log=False, center_dual=True, numThreads=1,
     return G
 
 
-def emd2(a, b, M, processes=1, numItermax=None, log=False, return_matrix=False,
-         center_dual=True, numThreads=1, check_marginals=True, potentials_init=None,
-         *, method="auto", tol=1e-9):
+def emd2(a: ArrayLike | None, b: ArrayLike | None, M: ArrayLike, processes: int = 1,
+         numItermax: int | float | None = None, log: bool = False,
+         return_matrix: bool = False, center_dual: bool = True,
+         numThreads: int | str | None = 1, check_marginals: bool = True,
+         potentials_init: tuple | None = None, *, method: str = "auto", tol: float = 1e-9
+         ) -> float | torch.Tensor | list:
     r"""Optimal transport cost, POT's ``ot.emd2`` signature, exact and certified.
 
     .. math::
@@ -498,7 +510,7 @@ def emd2(a, b, M, processes=1, numItermax=None, log=False, return_matrix=False,
     want_log = bool(log or return_matrix)
     kw = dict(num_iter=num_iter, center_dual=center_dual, method=method, tol=tol)
 
-    def one(b64, b_in):
+    def one(b64: np.ndarray, b_in: ArrayLike | None) -> float | torch.Tensor | list:
         if p.torch:
             sol, cost = _emd2_torch(p, b64, b_in, kw)
         else:
@@ -537,7 +549,8 @@ def _emd2_function():
         and device. Backward: ``(g (u - mean u), g (v - mean v), g G)``."""
 
         @staticmethod
-        def forward(ctx, a, b, M, job):
+        def forward(ctx, a: torch.Tensor | None, b: torch.Tensor | None, M: torch.Tensor,
+                    job: _Job) -> torch.Tensor:
             sol = _solve_one(job.a, job.b, job.M, **job.kw)
             job.solution = sol
             grads = []
@@ -550,7 +563,7 @@ def _emd2_function():
             return torch.as_tensor(sol.value, dtype=job.dtype, device=job.device)
 
         @staticmethod
-        def backward(ctx, grad_output):
+        def backward(ctx, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
             out = []
             for g in ctx.grads:
                 out.append(None if g is None else grad_output.to(g) * g)

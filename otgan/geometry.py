@@ -20,12 +20,16 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import kernels
 from ._validation import check_cost
 from .costs import Metric
+
+if TYPE_CHECKING:  # pragma: no cover
+    from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,7 +62,9 @@ class DenseCost:
         """``v_j = min_i (M_ij - u_i)``."""
         return kernels.c_transform_cols(self.M, u)
 
-    def topk(self, kr: int, kc: int, off_r=None, off_c=None):
+    def topk(self, kr: int, kc: int, off_r: np.ndarray | None = None,
+             off_c: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The ``kr`` smallest ``M_ij - off_c_j`` of each row and the ``kc``
         smallest ``M_ij - off_r_i`` of each column, with their indices."""
         return kernels.topk_candidates(self.M, kr, kc, off_r, off_c)
@@ -125,7 +131,9 @@ class PointCost:
         """``v_j = min_i (c_ij - u_i)``."""
         return kernels.c_transform_cols_points(self.y, self.x, u, self.metric)
 
-    def topk(self, kr: int, kc: int, off_r=None, off_c=None):
+    def topk(self, kr: int, kc: int, off_r: np.ndarray | None = None,
+             off_c: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """As :meth:`DenseCost.topk`, from the points."""
         return kernels.topk_candidates_points(self.y, self.x, kr, kc, self.metric, None,
                                               off_r, off_c)
@@ -147,7 +155,7 @@ class PointCost:
 Geometry = DenseCost | PointCost
 
 
-def as_geometry(M) -> Geometry:
+def as_geometry(M: ArrayLike | Geometry) -> Geometry:
     """Wrap a cost matrix (validated by :func:`otgan._validation.check_cost`),
     or pass a geometry through."""
     if isinstance(M, (DenseCost, PointCost)):

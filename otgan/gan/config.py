@@ -5,8 +5,12 @@ import json
 import math
 import numbers
 from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING
 
 from ..costs import METRICS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Collection
 
 #: How the critic is rescaled after its regressions (``otgan.gan.scaling``);
 #: defined here so that the command line can list it without importing torch.
@@ -105,19 +109,20 @@ class TrainConfig:
     eval_n: int = 2500
 
     def __post_init__(self):
-        def choice(name, options):
+        def choice(name: str, options: tuple[str, ...]) -> None:
             v = getattr(self, name)
             if not isinstance(v, str) or v not in options:
                 raise ValueError(f"{name} must be one of {options}, got {v!r}")
 
-        def integer(name, lo, allow_none=False):
+        def integer(name: str, lo: int, allow_none: bool = False) -> None:
             v = getattr(self, name)
             if v is None and allow_none:
                 return
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
                 raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
 
-        def real(name, lo, hi=math.inf, lo_open=True, allow_none=False):
+        def real(name: str, lo: float, hi: float = math.inf, lo_open: bool = True,
+                 allow_none: bool = False) -> None:
             v = getattr(self, name)
             if v is None and allow_none:
                 return
@@ -187,7 +192,8 @@ class TrainConfig:
             raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
         return cls(**d)
 
-    def differences(self, other: "TrainConfig", ignore=RUNTIME_FIELDS) -> list[str]:
+    def differences(self, other: "TrainConfig",
+                    ignore: Collection[str] = RUNTIME_FIELDS) -> list[str]:
         """``"field: self -> other"`` for every field (outside ``ignore``) that differs."""
         a, b = self.to_dict(), other.to_dict()
         return [f"{k}: {a[k]!r} -> {b[k]!r}" for k in a if k not in ignore and a[k] != b[k]]

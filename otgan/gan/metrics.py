@@ -18,15 +18,21 @@ from __future__ import annotations
 
 import time
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..api import solve_samples
 
+if TYPE_CHECKING:  # pragma: no cover
+    from numpy.typing import ArrayLike
+
+    from .data import Dataset
+
 __all__ = ["exact_w1", "noise_floor", "mode_metrics", "digit_metrics", "evaluate"]
 
 
-def exact_w1(real, fake, metric: str = "l1") -> dict:
+def exact_w1(real: ArrayLike, fake: ArrayLike, metric: str = "l1") -> dict:
     r"""Exact :math:`W_1` between two sample sets (uniform weights), certified.
 
     Returns ``{"w1": float, "certified": bool, "seconds": float}``.
@@ -44,12 +50,12 @@ def _floor(name: str, n: int, metric: str, dataset_obj) -> float:
     return exact_w1(real, other, metric)["w1"]
 
 
-def noise_floor(dataset, n: int = 2500, metric: str = "l1") -> float:
+def noise_floor(dataset: Dataset, n: int = 2500, metric: str = "l1") -> float:
     """Exact W1 between two independent real sets of size ``n`` (cached)."""
     return _floor(dataset.name, int(n), metric, dataset)
 
 
-def mode_metrics(samples, modes, std: float) -> dict:
+def mode_metrics(samples: ArrayLike, modes: ArrayLike, std: float) -> dict:
     r"""Modes captured and percentage of high-quality samples.
 
     Parameters
@@ -87,7 +93,7 @@ def _classifier(dataset):
     return _CLASSIFIERS[key]
 
 
-def digit_metrics(dataset, samples) -> dict:
+def digit_metrics(dataset: Dataset, samples: ArrayLike) -> dict:
     """Class coverage and confidence of generated digits.
 
     A logistic regression is fit on the training split (its held-out accuracy is
@@ -107,7 +113,7 @@ def digit_metrics(dataset, samples) -> dict:
             "clf_accuracy": float(acc)}
 
 
-def evaluate(dataset, fake: np.ndarray, n: int = 2500, metric: str = "l1") -> dict:
+def evaluate(dataset: Dataset, fake: np.ndarray, n: int = 2500, metric: str = "l1") -> dict:
     """All metrics for ``fake`` (at least ``n`` generated samples) against ``dataset``."""
     real = dataset.heldout(n, 0)
     n_eff = len(real)

@@ -6,8 +6,14 @@ WGAN-TS weight scaling can divide it exactly, and returns shape ``(N,)``.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from torch import nn
+
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Sequence
+
+    import torch
 
 __all__ = ["MLPGenerator", "MLPCritic", "DigitsGenerator", "DigitsCritic", "build_nets"]
 
@@ -29,7 +35,7 @@ class MLPGenerator(nn.Module):
         self.body = nn.Sequential(*_mlp([z_dim] + [hidden] * depth, nn.ReLU),
                                   nn.Linear(hidden, out))
 
-    def forward(self, z):
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.body(z).reshape((z.shape[0],) + self.out_shape)
 
 
@@ -42,7 +48,7 @@ class MLPCritic(nn.Module):
         self.body = nn.Sequential(*_mlp([d] + [hidden] * depth, nn.ReLU))
         self.final = nn.Linear(hidden, 1)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.final(self.body(x.reshape(x.shape[0], -1))).squeeze(1)
 
 
@@ -56,7 +62,7 @@ class DigitsGenerator(nn.Module):
         self.deconv = nn.ConvTranspose2d(32, 1, kernel_size=4, stride=2, padding=1)
         self.out_shape = (1, 8, 8)
 
-    def forward(self, z):
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
         h = self.fc(z).reshape(z.shape[0], 32, 4, 4)
         return self.deconv(h).tanh()
 
@@ -72,11 +78,12 @@ class DigitsCritic(nn.Module):
             nn.Flatten(), nn.Linear(64 * 4 * 4, hidden), nn.LeakyReLU(0.2))
         self.final = nn.Linear(hidden, 1)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.final(self.body(x.reshape(x.shape[0], 1, 8, 8))).squeeze(1)
 
 
-def build_nets(shape, z_dim: int, hidden: int, depth: int):
+def build_nets(shape: Sequence[int], z_dim: int, hidden: int,
+               depth: int) -> tuple[nn.Module, nn.Module]:
     """Generator and critic for data of per-sample ``shape`` (digits get the conv nets)."""
     shape = tuple(shape)
     if shape == (1, 8, 8):

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .trainer import Trainer
 
 
 def _plt():
@@ -13,7 +17,7 @@ def _plt():
     return plt
 
 
-def plot_samples(trainer, path: str, n: int = 1000) -> None:
+def plot_samples(trainer: Trainer, path: str, n: int = 1000) -> None:
     """Generated samples over held-out data (2-D) or an 8x8 grid of images."""
     plt = _plt()
     fake = trainer.sample(n)
@@ -41,7 +45,7 @@ def plot_samples(trainer, path: str, n: int = 1000) -> None:
     plt.close(fig)
 
 
-def plot_w_curve(trainer, path: str) -> None:
+def plot_w_curve(trainer: Trainer, path: str) -> None:
     """Exact batch W (LP) and the critic's estimate mean D(y) - mean D(x) per logged iteration."""
     plt = _plt()
     h = trainer.history
@@ -59,6 +63,6 @@ def plot_w_curve(trainer, path: str) -> None:
     plt.close(fig)
 
 
-def plot_run(trainer, out: str) -> None:
+def plot_run(trainer: Trainer, out: str) -> None:
     plot_samples(trainer, os.path.join(out, "samples.png"))
     plot_w_curve(trainer, os.path.join(out, "w_curve.png"))

@@ -260,7 +260,8 @@ class Trainer:
     def _step_gp(self) -> dict:
         c = self.cfg
 
-        def loss_fn(y, x, d_real, d_fake):
+        def loss_fn(y: torch.Tensor, x: torch.Tensor, d_real: torch.Tensor,
+                    d_fake: torch.Tensor) -> torch.Tensor:
             eps = torch.rand(len(y), generator=self.gen_noise, device=self.device)
             return (L.wgan_critic_loss(d_real, d_fake)
                     + c.gp_lambda * L.gradient_penalty(self.D, y, x, eps))

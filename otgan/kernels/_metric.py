@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Callable, Iterator, NoReturn
 
 import numba as nb
 import numpy as np
@@ -11,8 +12,13 @@ from numba.core.extending import intrinsic
 
 from ..costs import L1, L2, LP, SQEUCLIDEAN, Metric  # noqa: F401 (re-exported codes)
 
+if TYPE_CHECKING:  # pragma: no cover
+    from numba.core.base import BaseContext
+    from numba.core.typing.context import BaseContext as TypingContext
+    from numba.core.typing.templates import Signature
 
-def metric_code(metric, p=None) -> tuple[int, float]:
+
+def metric_code(metric: str | tuple | Metric, p: float | None = None) -> tuple[int, float]:
     """The kernel code and exponent of ``metric`` (a :class:`~otgan.costs.Metric`
     or anything :meth:`Metric.parse` accepts)."""
     parsed = Metric.parse(metric, p)
@@ -20,7 +26,7 @@ def metric_code(metric, p=None) -> tuple[int, float]:
 
 
 @nb.njit(inline="always", cache=True, fastmath=False)
-def lp_distance(y, i, x, j, p, one):
+def lp_distance(y: np.ndarray, i: int, x: np.ndarray, j: int, p: float, one: float) -> float:
     """:math:`\\|y_i - x_j\\|_p` computed scaled, :math:`m (\\sum_k (|d_k| / m)^p)^{1/p}`
     with :math:`m = \\max_k |d_k|`: no term overflows or underflows to a wrong
     value at any finite ``p >= 1`` (the largest term is exactly 1), and
@@ -40,7 +46,7 @@ def lp_distance(y, i, x, j, p, one):
 
 
 @nb.njit(inline="always", cache=True, fastmath=False)
-def pair_cost(y, i, x, j, code, p):
+def pair_cost(y: np.ndarray, i: int, x: np.ndarray, j: int, code: int, p: float) -> float:
     """Ground cost c(y_i, x_j) for flattened points (rows of ``y`` and ``x``)."""
     d = y.shape[1]
     s = 0.0
@@ -64,7 +70,8 @@ SUM_MATH = {"reassoc", "nsz", "contract"}
 
 
 @intrinsic
-def fmuladd(typingctx, a, b, c):
+def fmuladd(typingctx: TypingContext, a: types.Type, b: types.Type, c: types.Type
+            ) -> tuple[Signature, Callable] | None:
     """``a * b + c`` as ``llvm.fmuladd`` (a fused FMA on x86-64 with FMA3).
 
     Used as ``fmuladd(t, one, s)`` with a *runtime* ``one``: the result is
@@ -77,7 +84,8 @@ def fmuladd(typingctx, a, b, c):
         return None
     sig = a(a, b, c)
 
-    def codegen(context, builder, signature, args):
+    def codegen(context: BaseContext, builder: ir.IRBuilder, signature: Signature,
+                args: list[ir.Value]) -> ir.Value:
         ty = args[0].type
         fn = builder.module.declare_intrinsic(
             "llvm.fmuladd", [ty], ir.FunctionType(ty, [ty, ty, ty]))
@@ -87,7 +95,8 @@ def fmuladd(typingctx, a, b, c):
 
 
 @nb.njit(cache=True, fastmath=SUM_MATH)
-def tile_costs(y, x, i0, i1, j0, j1, code, p, one, dst, di, dj):
+def tile_costs(y: np.ndarray, x: np.ndarray, i0: int, i1: int, j0: int, j1: int, code: int,
+               p: float, one: float, dst: np.ndarray, di: int, dj: int) -> None:
     """Costs of the tile ``y[i0:i1] x x[j0:j1]`` into ``dst[di + i - i0, dj + j - j0]``.
 
     Direct computation (no GEMM identity): exact zeros for identical points.
@@ -181,7 +190,8 @@ def tile_costs(y, x, i0, i1, j0, j1, code, p, one, dst, di, dj):
         i += 2
 
 
-def raise_cost_overflow(y, x, metric, p=None):
+def raise_cost_overflow(y: np.ndarray, x: np.ndarray, metric: str | Metric,
+                        p: float | None = None) -> NoReturn:
     """Raise the error for costs that overflowed to inf from finite points."""
     big = max(float(np.max(np.abs(y))), float(np.max(np.abs(x))))
     what = f"metric={str(Metric.parse(metric, p))!r}"
@@ -192,7 +202,8 @@ def raise_cost_overflow(y, x, metric, p=None):
         f"scale the distance back (W scales like the metric)")
 
 
-def cost_upper_bound(y, x, metric, p=None) -> float:
+def cost_upper_bound(y: np.ndarray, x: np.ndarray, metric: str | Metric,
+                     p: float | None = None) -> float:
     """An upper bound on every ``|c(y_i, x_j)|`` (and on the intermediate sums of
     the kernels) from the coordinates alone, in ``O((m + n) d)``: a finite bound
     proves that no cost can overflow."""
@@ -227,7 +238,7 @@ PARALLEL_MIN_WORK = 1 << 18
 
 
 @contextmanager
-def threads_for(work: int):
+def threads_for(work: int) -> Iterator[None]:
     """Run the enclosed numba kernels serially when ``work`` is small."""
     if work >= PARALLEL_MIN_WORK:
         yield

@@ -20,11 +20,18 @@ Nothing is compiled at import; kernels compile on first use (``cache=True``).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numba as nb
 import numpy as np
 
 from .._validation import as_float_array, check_points, check_vector
 from ._metric import metric_code, pair_cost
+
+if TYPE_CHECKING:  # pragma: no cover
+    from numpy.typing import ArrayLike
+
+    from ..costs import Metric
 
 _ROWS_PER_TASK = 64
 
@@ -146,7 +153,9 @@ def _check_k(k, name, limit):
     return int(min(k, limit))
 
 
-def topk_candidates(M, kr, kc, off_r=None, off_c=None):
+def topk_candidates(M: ArrayLike, kr: int, kc: int, off_r: ArrayLike | None = None,
+                    off_c: ArrayLike | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     r"""The ``kr`` cheapest columns of each row and ``kc`` cheapest rows of each column.
 
     Parameters
@@ -188,7 +197,10 @@ def topk_candidates(M, kr, kc, off_r=None, off_c=None):
     return _trim(out, kr, kc)
 
 
-def topk_candidates_points(y, x, kr, kc, metric="l1", p=None, off_r=None, off_c=None):
+def topk_candidates_points(y: ArrayLike, x: ArrayLike, kr: int, kc: int,
+                           metric: str | Metric = "l1", p: float | None = None,
+                           off_r: ArrayLike | None = None, off_c: ArrayLike | None = None
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     r""":func:`topk_candidates` for the costs :math:`c(y_i, x_j)`, never stored.
 
     Memory is ``O((m + n) k)``; every cost is computed once.
@@ -215,7 +227,7 @@ def topk_candidates_points(y, x, kr, kc, metric="l1", p=None, off_r=None, off_c=
     return _trim(out, kr, kc)
 
 
-def col_min(M, off_r=None):
+def col_min(M: ArrayLike, off_r: ArrayLike | None = None) -> np.ndarray:
     r"""Column c-transform :math:`v_j = \min_i (M_{ij} - \text{off\_r}_i)` (parallel, blocked).
 
     Examples
@@ -233,7 +245,8 @@ def col_min(M, off_r=None):
     return _colmin_impl(True, M, _EMPTY2, _EMPTY2, 0, 0.0, off_r, n, _n_blocks(m, n, 1))
 
 
-def col_min_points(y, x, metric="l1", p=None, off_r=None):
+def col_min_points(y: ArrayLike, x: ArrayLike, metric: str | Metric = "l1",
+                   p: float | None = None, off_r: ArrayLike | None = None) -> np.ndarray:
     r""":func:`col_min` for the costs :math:`c(y_i, x_j)`, ``O(m + n)`` memory.
 
     Examples
@@ -273,7 +286,8 @@ def _batch_cost(Y, X, code, p, out):
     return out
 
 
-def batch_cost_matrix(Y, X, metric="l1", p=None):
+def batch_cost_matrix(Y: np.ndarray, X: np.ndarray, metric: str | Metric = "l1",
+                      p: float | None = None) -> np.ndarray:
     r"""Stack of cost matrices ``C[b, i, j] = c(Y[b, i], X[b, j])``, parallel over all rows.
 
     Parameters

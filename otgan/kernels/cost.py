@@ -19,12 +19,19 @@ disk (``cache=True``).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numba as nb
 import numpy as np
 
 from .._validation import describe, check_points, check_size
 from ._metric import (L2, LP, SQEUCLIDEAN, SUM_MATH, metric_code, threads_for, tile_costs,
                       tile_shape)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from numpy.typing import ArrayLike, DTypeLike
+
+    from ..costs import Metric
 
 #: Relative accuracy the GEMM route guarantees against the direct sum, per dtype.
 GEMM_RTOL = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-2}
@@ -87,7 +94,7 @@ def _gemm_fixup(y, x, ny, nx, rho, sqrt, one, out):
 
 
 # ------------------------------------------------------------------------ helpers
-def gemm_recompute_ratio(d: int, dtype) -> float:
+def gemm_recompute_ratio(d: int, dtype: DTypeLike) -> float:
     r"""Threshold ``rho`` below which the GEMM route recomputes an entry directly.
 
     With :math:`u` the unit roundoff and :math:`\gamma_d = d u / (1 - d u)`,
@@ -158,7 +165,8 @@ def _check_out(out, shape, dt, inputs):
 
 
 # --------------------------------------------------------------------------- API
-def cost_matrix(y, x, metric="l1", p=None, *, dtype=None, out=None):
+def cost_matrix(y: ArrayLike, x: ArrayLike, metric: str | Metric = "l1", p: float | None = None,
+                *, dtype: DTypeLike | None = None, out: np.ndarray | None = None) -> np.ndarray:
     r"""Ground-cost matrix :math:`C_{ij} = c(y_i, x_j)` between two batches.
 
     Points of any shape are flattened per sample (images ``(N, C, H, W)``

@@ -8,12 +8,19 @@ fly so that no ``m x n`` array is ever allocated. All are compiled on first use
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numba as nb
 import numpy as np
 
 from .._validation import as_float_array, check_points, check_vector
 from ._metric import (SUM_MATH, metric_code, pair_cost, raise_cost_overflow, threads_for,
                       tile_costs, tile_shape)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from numpy.typing import ArrayLike
+
+    from ..costs import Metric
 
 _BLOCK = 64  # columns per parallel task in column-wise reductions
 
@@ -193,7 +200,7 @@ def _tiles(m, n, d):
     return ti, tj
 
 
-def dual_check(M, u, v) -> tuple[float, float]:
+def dual_check(M: ArrayLike, u: ArrayLike, v: ArrayLike) -> tuple[float, float]:
     r"""``(max_ij (u_i + v_j - M_ij), max_ij |M_ij|)`` in one parallel pass over ``M``.
 
     The first is non-positive iff ``(u, v)`` is dual feasible; the second is
@@ -216,7 +223,7 @@ def dual_check(M, u, v) -> tuple[float, float]:
     return float(best), float(big)
 
 
-def dual_violation(M, u, v) -> float:
+def dual_violation(M: ArrayLike, u: ArrayLike, v: ArrayLike) -> float:
     r"""Largest dual-constraint violation :math:`\max_{ij} (u_i + v_j - M_{ij})`.
 
     Non-positive iff ``(u, v)`` is dual feasible. One parallel pass over ``M``
@@ -231,7 +238,8 @@ def dual_violation(M, u, v) -> float:
     return dual_check(M, u, v)[0]
 
 
-def dual_check_points(y, x, u, v, metric="l1", p=None) -> tuple[float, float]:
+def dual_check_points(y: ArrayLike, x: ArrayLike, u: ArrayLike, v: ArrayLike,
+                      metric: str | Metric = "l1", p: float | None = None) -> tuple[float, float]:
     r"""``(max_ij (u_i + v_j - c(y_i, x_j)), max_ij c(y_i, x_j))`` from the points.
 
     Costs are computed tile by tile (blocked micro-kernel of
@@ -255,7 +263,8 @@ def dual_check_points(y, x, u, v, metric="l1", p=None) -> tuple[float, float]:
     return float(best.max()), cmax
 
 
-def dual_violation_points(y, x, u, v, metric="l1", p=None) -> float:
+def dual_violation_points(y: ArrayLike, x: ArrayLike, u: ArrayLike, v: ArrayLike,
+                          metric: str | Metric = "l1", p: float | None = None) -> float:
     r""":math:`\max_{ij} (u_i + v_j - c(y_i, x_j))` without forming the cost matrix.
 
     See :func:`dual_check_points`.
@@ -270,7 +279,7 @@ def dual_violation_points(y, x, u, v, metric="l1", p=None) -> float:
     return dual_check_points(y, x, u, v, metric, p)[0]
 
 
-def c_transform_rows(M, v) -> np.ndarray:
+def c_transform_rows(M: ArrayLike, v: ArrayLike) -> np.ndarray:
     r"""Best row potentials for given column potentials: :math:`u_i = \min_j (M_{ij} - v_j)`.
 
     Examples
@@ -287,7 +296,7 @@ def c_transform_rows(M, v) -> np.ndarray:
     return u
 
 
-def c_transform_cols(M, u) -> np.ndarray:
+def c_transform_cols(M: ArrayLike, u: ArrayLike) -> np.ndarray:
     r"""Best column potentials for given row potentials: :math:`v_j = \min_i (M_{ij} - u_i)`.
 
     Examples
@@ -304,7 +313,8 @@ def c_transform_cols(M, u) -> np.ndarray:
     return v
 
 
-def c_transform_rows_points(y, x, v, metric="l1", p=None) -> np.ndarray:
+def c_transform_rows_points(y: ArrayLike, x: ArrayLike, v: ArrayLike,
+                            metric: str | Metric = "l1", p: float | None = None) -> np.ndarray:
     r""":math:`u_i = \min_j (c(y_i, x_j) - v_j)` from the points, O(m + n) memory.
 
     Examples
@@ -318,7 +328,8 @@ def c_transform_rows_points(y, x, v, metric="l1", p=None) -> np.ndarray:
     return _reduce(y, x, vv, vv, _OP_CTRANSFORM, metric, p)[0]
 
 
-def c_transform_cols_points(y, x, u, metric="l1", p=None) -> np.ndarray:
+def c_transform_cols_points(y: ArrayLike, x: ArrayLike, u: ArrayLike,
+                            metric: str | Metric = "l1", p: float | None = None) -> np.ndarray:
     r""":math:`v_j = \min_i (c(y_i, x_j) - u_i)` from the points, O(m + n) memory.
 
     Examples
@@ -332,7 +343,8 @@ def c_transform_cols_points(y, x, u, metric="l1", p=None) -> np.ndarray:
     return _reduce(x, y, uu, uu, _OP_CTRANSFORM, metric, p)[0]  # c is symmetric
 
 
-def pair_costs(y, x, rows, cols, metric="l1", p=None) -> np.ndarray:
+def pair_costs(y: ArrayLike, x: ArrayLike, rows: ArrayLike, cols: ArrayLike,
+               metric: str | Metric = "l1", p: float | None = None) -> np.ndarray:
     """Costs ``c(y[rows[k]], x[cols[k]])`` for a list of index pairs.
 
     Examples
@@ -355,7 +367,8 @@ def pair_costs(y, x, rows, cols, metric="l1", p=None) -> np.ndarray:
         return _pair_costs(y, x, rows, cols, code, pp)
 
 
-def weight_scaling_ratio(y, x, d_real, d_fake, metric="l1", p=None) -> float:
+def weight_scaling_ratio(y: ArrayLike, x: ArrayLike, d_real: ArrayLike, d_fake: ArrayLike,
+                         metric: str | Metric = "l1", p: float | None = None) -> float:
     r"""WGAN-TS weight-scaling ratio (Eq. 15) without an ``m x n`` matrix.
 
     .. math:: r = \max_{(i,j):\, c_{ij} > 0} \frac{D(y_i) - D(x_j)}{c(y_i, x_j)}

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from types import ModuleType
 
 
-def import_pot():
+def import_pot() -> ModuleType:
     """The ``ot`` module (imported now if it is not loaded yet)."""
     module = sys.modules.get("ot")
     if module is None:

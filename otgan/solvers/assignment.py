@@ -86,7 +86,8 @@ def _check_positive_int(value, name: str) -> int:
 
 
 def solve_assignment(geom: Geometry, *, k: int | None = None, max_rounds: int | None = None,
-                     dense_n_max: int | None = None):
+                     dense_n_max: int | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, str]:
     r"""Exact assignment ``(col4row, u, v, rounds, path)`` for a square geometry.
 
     ``path`` is ``"dense"`` (small ``n``), ``"sparse"`` (candidate graph proven

@@ -7,13 +7,21 @@ In Kantorovich form the best column potentials for given row potentials are
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._validation import check_vector
 from ..geometry import as_geometry
 
+if TYPE_CHECKING:  # pragma: no cover
+    from numpy.typing import ArrayLike
 
-def c_transform(M, u=None, v=None) -> np.ndarray:
+    from ..geometry import Geometry
+
+
+def c_transform(M: ArrayLike | Geometry, u: ArrayLike | None = None,
+                v: ArrayLike | None = None) -> np.ndarray:
     r"""c-transform of one potential: returns the best partner potential.
 
     Give exactly one of ``u`` (row potentials, length ``m``) or ``v`` (column
@@ -40,7 +48,8 @@ def c_transform(M, u=None, v=None) -> np.ndarray:
     return geom.c_transform_rows(check_vector(v, "v", n, "the columns of M"))
 
 
-def tighten(M, u, v) -> tuple[np.ndarray, np.ndarray]:
+def tighten(M: ArrayLike | Geometry, u: ArrayLike,
+            v: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     r"""Make a dual pair tight by one round of c-transforms.
 
     Returns :math:`(u', v')` with :math:`v' = u^c`, :math:`u' = v'^c`. If

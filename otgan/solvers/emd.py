@@ -19,7 +19,7 @@ def default_max_iter(m: int, n: int) -> int:
     return int(min(2**31 - 1, max(10**6, 50 * m * n)))
 
 
-def check_max_iter(max_iter, m: int, n: int) -> int:
+def check_max_iter(max_iter: int | None, m: int, n: int) -> int:
     """``None`` (the default cap) or a positive integer that fits POT's int."""
     if max_iter is None:
         return default_max_iter(m, n)
@@ -30,7 +30,8 @@ def check_max_iter(max_iter, m: int, n: int) -> int:
     return int(max_iter)
 
 
-def solve_emd(M: np.ndarray, a: np.ndarray, b: np.ndarray, max_iter: int | None = None):
+def solve_emd(M: np.ndarray, a: np.ndarray, b: np.ndarray, max_iter: int | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact OT by network simplex.
 
     The problem is normalised first (:mod:`otgan.solvers.normalise`: POT's

@@ -26,7 +26,8 @@ def _pick_solver(cp) -> str:
     raise OTSolverError(f"no LP solver available to cvxpy (installed: {installed})")
 
 
-def solve_lp(M: np.ndarray, a: np.ndarray, b: np.ndarray, solver: str | None = None):
+def solve_lp(M: np.ndarray, a: np.ndarray, b: np.ndarray, solver: str | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Solve the WGAN-TS dual LP literally; returns ``(plan, u, v)``.
 
     ``u = T_I`` and ``v = -T_J`` (Kantorovich sign convention). The LP is

@@ -11,8 +11,12 @@ original ``M``, ``a`` and ``b``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,8 @@ class Normalised:
     cost_scale: float
     mass: float
 
-    def restore(self, plan, u, v):
+    def restore(self, plan: np.ndarray, u: ArrayLike,
+                v: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return (plan * self.mass,
                 np.asarray(u, dtype=np.float64) * self.cost_scale + self.shift,
                 np.asarray(v, dtype=np.float64) * self.cost_scale)

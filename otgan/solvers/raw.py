@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class RawSolution:
     method: str = ""
 
     @classmethod
-    def from_dense(cls, plan: np.ndarray, u, v, method: str,
+    def from_dense(cls, plan: np.ndarray, u: ArrayLike, v: ArrayLike, method: str,
                    n_iter: int | None = None) -> "RawSolution":
         """From a dense plan (its non-zeros are kept)."""
         rows, cols = np.nonzero(plan)

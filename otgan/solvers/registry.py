@@ -104,7 +104,7 @@ def choose_method(a: np.ndarray, b: np.ndarray) -> str:
     return "emd"
 
 
-def check_method(method) -> str:
+def check_method(method: str) -> str:
     """Validate a method name (``"auto"`` or a registered solver)."""
     if not isinstance(method, str):
         raise TypeError(f"method must be a string, got {method!r}")
@@ -123,7 +123,7 @@ def _check_options(spec: SolverSpec, options: dict) -> dict:
     return {k: v for k, v in options.items() if k in spec.options}
 
 
-def resolve(geom: Geometry, a, b, method: str) -> SolverSpec:
+def resolve(geom: Geometry, a: np.ndarray, b: np.ndarray, method: str) -> SolverSpec:
     """The solver that will run: ``auto``'s choice, or the named method if it
     supports the problem, else the network simplex."""
     name = check_method(method)
@@ -158,7 +158,8 @@ def solve_raw(geom: Geometry, a: np.ndarray, b: np.ndarray, spec: SolverSpec,
     return raw, time.perf_counter() - t0
 
 
-def prepare_geometry(geom: Geometry, spec: SolverSpec, a, b, points_in=None) -> Geometry:
+def prepare_geometry(geom: Geometry, spec: SolverSpec, a: np.ndarray, b: np.ndarray,
+                     points_in: bool | None = None) -> Geometry:
     """Check the memory the path needs; build the dense matrix if it uses one."""
     from_points = isinstance(geom, PointCost)
     densify = from_points and (

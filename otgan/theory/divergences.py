@@ -267,7 +267,7 @@ def parallel_lines_histograms(theta: float, *, x_edges: ArrayLike | None = None,
     if isinstance(z_bins, bool) or not isinstance(z_bins, (int, np.integer)) or z_bins < 1:
         raise ValueError(f"z_bins must be a positive integer, got {z_bins!r}")
 
-    def column(t):
+    def column(t: float) -> np.ndarray:
         k = np.searchsorted(x_edges, t, side="right") - 1
         if not 0 <= k < x_edges.size - 1:
             raise ValueError(f"theta = {t} lies outside x_edges "

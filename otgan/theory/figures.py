@@ -29,12 +29,16 @@ import math
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..api import solve_samples
 from .divergences import (js_divergence, kl_divergence, parallel_lines,
                           parallel_lines_histograms, total_variation)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
 
 __all__ = ["fig_parallel_lines", "fig_gan_vs_wgan_1d", "fig_batch_matching",
            "fig_critic_regression", "make_all", "main"]
@@ -116,7 +120,7 @@ def fig_parallel_lines(out_dir: str | os.PathLike, fast: bool = False) -> str:
     ax.set_title(r"$W(P_0, P_\theta)$: continuous")
     ax.legend(fontsize=8, loc="upper center")
 
-    def jumpy(ax, vals, top, title, label):
+    def jumpy(ax: Axes, vals: np.ndarray, top: float, title: str, label: str) -> None:
         zero = thetas == 0
         ax.plot(thetas[~zero], vals[~zero], "o", ms=4, color="tab:red")
         ax.plot(thetas[zero], vals[zero], "o", ms=6, color="tab:green")
