@@ -1,5 +1,12 @@
 """Command-line interface: ``otgan distance``, ``otgan train``, ``otgan compare``
-and ``otgan demo`` (the main job: WGAN-TS on the embedded ``ring`` data)."""
+and ``otgan demo`` (the main job: WGAN-TS on the embedded ``ring`` data).
+
+Examples
+--------
+>>> args = build_parser().parse_args(["distance", "y.npy", "x.csv", "--metric", "l2"])
+>>> args.A, args.B, args.metric
+('y.npy', 'x.csv', 'l2')
+"""
 from __future__ import annotations
 
 import argparse

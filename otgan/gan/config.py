@@ -1,4 +1,11 @@
-"""Validated, frozen training configuration (saved as JSON with every run)."""
+"""Validated, frozen training configuration (saved as JSON with every run).
+
+Examples
+--------
+>>> cfg = TrainConfig(method="wgan-ts", data="ring", iters=10)
+>>> cfg.method, cfg.batch > 0, cfg.n_critic >= 1
+('wgan-ts', True, True)
+"""
 from __future__ import annotations
 
 import json

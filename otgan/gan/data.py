@@ -17,6 +17,12 @@ Finite sets: ``digits`` (scikit-learn's 1 797 8x8 handwritten digits, scaled to
 
 All sampling uses an explicit ``torch.Generator`` so runs are reproducible and
 resumable.
+
+Examples
+--------
+>>> ring = load_dataset("ring")
+>>> ring.shape, ring.modes.shape
+((2,), (8, 2))
 """
 from __future__ import annotations
 

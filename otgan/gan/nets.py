@@ -2,6 +2,13 @@
 
 Every critic exposes its output layer as ``.final`` (an ``nn.Linear``) so that
 WGAN-TS weight scaling can divide it exactly, and returns shape ``(N,)``.
+
+Examples
+--------
+>>> import torch
+>>> G, D = build_nets((2,), z_dim=2, hidden=16, depth=2)
+>>> tuple(G(torch.zeros(5, 2)).shape), tuple(D(torch.zeros(5, 2)).shape)
+((5, 2), (5,))
 """
 from __future__ import annotations
 

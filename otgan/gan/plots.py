@@ -1,4 +1,15 @@
-"""PNG plots of a run (matplotlib, non-interactive Agg backend)."""
+"""PNG plots of a run (matplotlib, non-interactive Agg backend).
+
+Examples
+--------
+>>> import os, tempfile
+>>> from otgan.gan.config import TrainConfig
+>>> from otgan.gan.trainer import Trainer
+>>> path = os.path.join(tempfile.mkdtemp(), "samples.png")
+>>> plot_samples(Trainer(TrainConfig(method="gan", data="ring", iters=1, batch=8)), path, n=50)
+>>> os.path.getsize(path) > 0
+True
+"""
 from __future__ import annotations
 
 import os

@@ -18,6 +18,16 @@ Layout of ``out/``::
 Rules: every argument and the directory's state are validated before anything
 is created; a run holds an exclusive lock on its directory for its lifetime;
 every file except the append-only ``metrics.jsonl`` is written atomically.
+
+Examples
+--------
+>>> import os, tempfile
+>>> from otgan.gan.config import TrainConfig
+>>> out = os.path.join(tempfile.mkdtemp(), "run")
+>>> metrics = train_run(TrainConfig(method="gan", data="ring", iters=3, batch=16), out,
+...                     progress=False, evaluate=False)
+>>> sorted(f for f in os.listdir(out) if f.endswith(".json"))[:1]
+['config.json']
 """
 from __future__ import annotations
 

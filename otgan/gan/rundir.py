@@ -10,6 +10,18 @@ Used by :mod:`otgan.gan.run`; kept apart so that the rules are in one place:
   however it exits, so there are no stale locks to clean up;
 * **no half-written files** — :func:`write_text_atomic` writes a temporary
   file beside the target, fsyncs it and ``os.replace``-s it over the target.
+
+Examples
+--------
+>>> import os, tempfile
+>>> out = os.path.join(tempfile.mkdtemp(), "run")
+>>> check_out_dir(out, "--out")  # validates, creates nothing
+>>> os.path.exists(out)
+False
+>>> make_out_dir(out); write_text_atomic(os.path.join(out, "a.txt"), "hello")
+>>> with RunLock(out):
+...     open(os.path.join(out, "a.txt")).read()
+'hello'
 """
 from __future__ import annotations
 

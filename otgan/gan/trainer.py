@@ -15,6 +15,14 @@ One :meth:`Trainer.step` is one generator iteration of the configured method:
 
 Networks are plain modules (:mod:`otgan.gan.nets`); losses are pure functions
 (:mod:`otgan.gan.losses`).
+
+Examples
+--------
+>>> from otgan.gan.config import TrainConfig
+>>> trainer = Trainer(TrainConfig(method="gan", data="ring", iters=2, batch=16))
+>>> logs = [trainer.step() for _ in range(2)]
+>>> trainer.sample(5).shape
+(5, 2)
 """
 from __future__ import annotations
 

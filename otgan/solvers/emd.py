@@ -1,4 +1,12 @@
-"""POT's network simplex (``ot.emd``) with its status checked."""
+"""POT's network simplex (``ot.emd``) with its status checked.
+
+Examples
+--------
+>>> import numpy as np
+>>> plan, u, v = solve_emd(np.array([[0.0, 1.0], [1.0, 0.0]]), np.full(2, 0.5), np.full(2, 0.5))
+>>> plan.tolist(), float(0.5 * (u.sum() + v.sum()))
+([[0.5, 0.0], [0.0, 0.5]], 0.0)
+"""
 from __future__ import annotations
 
 import warnings

@@ -5,6 +5,13 @@ r"""The literal WGAN-TS dual LP in cvxpy — the slow reference.
     \quad\text{s.t.}\quad T_i - T_j \le c_{ij}\ \ \forall (i, j)
 
 The plan is the multiplier of the ``m x n`` constraint block.
+
+Examples
+--------
+>>> import numpy as np
+>>> plan, u, v = solve_lp(np.array([[0.0, 2.0], [2.0, 0.0]]), np.full(2, 0.5), np.full(2, 0.5))
+>>> np.round(plan, 6).tolist()
+[[0.5, 0.0], [0.0, 0.5]]
 """
 from __future__ import annotations
 

@@ -9,6 +9,13 @@ POT's C++ code aborts the interpreter (``std::bad_alloc``) and loses every
 result of the session, so the bytes a path needs are compared with the memory
 this process can still get (``MemAvailable`` and the address-space limit)
 first.
+
+Examples
+--------
+>>> required_memory("emd", 1000, 1000, densify=True) // 10**6  # MB: 41 + 8 bytes per entry
+49
+>>> available_memory() is None or available_memory() > 0
+True
 """
 from __future__ import annotations
 

@@ -7,6 +7,13 @@ given a normalised problem — costs shifted to be non-negative and divided by
 their largest value, weights divided by the total mass — and the answer is
 mapped back to the caller's units, where the certificate checks it against the
 original ``M``, ``a`` and ``b``.
+
+Examples
+--------
+>>> import numpy as np
+>>> norm = normalise(np.array([[-1.0, 3.0]]), np.array([2.0]), np.array([1.0, 1.0]))
+>>> norm.M.tolist(), norm.shift, norm.cost_scale, norm.a.tolist()
+([[0.0, 1.0]], -1.0, 4.0, [1.0])
 """
 from __future__ import annotations
 

@@ -12,6 +12,14 @@ matrix. :func:`solve_certified` is the one place that
 3. removes zero-weight points, solves, and gives those points exact
    potentials by the c-transform (solvers' own duals for them are often loose),
 4. certifies the answer against the caller's weights (:func:`certify`).
+
+Examples
+--------
+>>> import numpy as np
+>>> choose_method(np.full(4, 0.25), np.full(4, 0.25)), choose_method(np.full(4, 0.25), np.full(2, 0.5))
+('fast', 'emd')
+>>> sorted(SOLVERS)
+['emd', 'fast', 'lp']
 """
 from __future__ import annotations
 
