@@ -73,6 +73,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import OTSolverError, solve_ot
+from .errors import OTGANError
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -88,7 +89,7 @@ MASS_ATOL = 1.5e-6
 _MAX_ITER_CAP = 2 ** 31 - 1
 
 
-class MismatchError(ValueError, AssertionError):
+class MismatchError(OTGANError, ValueError, AssertionError):
     """Dimension or mass mismatch between ``a``, ``b`` and ``M``.
 
     Both a :class:`ValueError` (otgan's convention for bad input) and an

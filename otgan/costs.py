@@ -136,7 +136,7 @@ class Metric:
         return np.where(big > 0, big * ((d / safe[..., None]) ** self.p).sum(axis=2)
                         ** (1.0 / self.p), 0.0)
 
-    def torch_cost(self, y, x):
+    def torch_cost(self, y: "torch.Tensor", x: "torch.Tensor") -> "torch.Tensor":
         """Differentiable cost matrix ``(m, n)`` of two torch batches (flattened
         per sample), on their device and dtype. Its autograd is the cost's
         gradient (a subgradient where the cost has a kink, e.g. ``l1`` at

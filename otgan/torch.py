@@ -69,6 +69,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 # the real torch, although this module is ``otgan.torch``: imports are absolute
@@ -78,7 +79,6 @@ from torch import nn
 from .api import solve_ot
 from .costs import Metric
 from .errors import ScalingError
-from .gan.config import SCALING_MODES
 from .kernels import cost_matrix as _kernel_cost_matrix
 from .kernels import dual_violation_points, threads_for, weight_scaling_ratio
 from .result import OTResult
@@ -86,6 +86,11 @@ from .result import OTResult
 __all__ = ["wasserstein_from_costs", "ExactOTFunction", "cost_matrix", "wasserstein",
            "ot_targets", "OTTargets", "scale_critic", "ScalingResult", "ScalingError",
            "final_linear", "SCALING_MODES"]
+
+#: How :func:`scale_critic` rescales the critic (``otgan.gan.config`` keeps the
+#: same names for the command line, which must not import torch; a test checks
+#: that they agree).
+SCALING_MODES = ("final", "power", "none")
 
 #: Metrics with ``c(y, x) = c(0, x - y)``: their cost on the plan's support is
 #: evaluated pair by pair (``O((m + n) d)`` memory instead of ``O(m n d)``).
@@ -105,7 +110,7 @@ def _check_tensor(t, name: str) -> torch.Tensor:
     return t
 
 
-def _flat_pair(y, x) -> tuple[torch.Tensor, torch.Tensor]:
+def flatten_batches(y: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate two batches and flatten them to ``(m, d)``, ``(n, d)``."""
     y = _check_tensor(y, "y")
     x = _check_tensor(x, "x")
@@ -171,14 +176,16 @@ class ExactOTFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, M, a, b, method, tol, options, result):
+    def forward(ctx, M: torch.Tensor, a: torch.Tensor | None, b: torch.Tensor | None,
+                method: str, tol: float, options: dict,
+                result: "OTResult | None") -> torch.Tensor:
         res = result if result is not None else _solve(_host(M), a, b, method, tol, options)
         ctx.result = res
         ctx.specs = [(t.dtype, t.device) if t is not None else None for t in (M, a, b)]
         return torch.tensor(res.value, dtype=M.dtype, device=M.device)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad: torch.Tensor) -> tuple:
         res = ctx.result
         (m_dtype, dev), a_spec, b_spec = ctx.specs
         g_M = g_a = g_b = None
@@ -262,7 +269,8 @@ def wasserstein_from_costs(M: torch.Tensor, a: torch.Tensor | None = None,
 
 
 # ---------------------------------------------------------------- costs from points
-def cost_matrix(y: torch.Tensor, x: torch.Tensor, metric="l1", p=None) -> torch.Tensor:
+def cost_matrix(y: torch.Tensor, x: torch.Tensor, metric: str | Metric = "l1",
+                p: float | None = None) -> torch.Tensor:
     r"""The ground-cost matrix :math:`C_{ij} = c(y_i, x_j)`, differentiable, in torch.
 
     :meth:`otgan.costs.Metric.torch_cost` on the flattened batches, in their
@@ -285,14 +293,15 @@ def cost_matrix(y: torch.Tensor, x: torch.Tensor, metric="l1", p=None) -> torch.
     tensor([[5.]])
     """
     metric = Metric.parse(metric, p)
-    y2, x2 = _flat_pair(y, x)
+    y2, x2 = flatten_batches(y, x)
     if y2.dtype != x2.dtype:
         dt = torch.promote_types(y2.dtype, x2.dtype)
         y2, x2 = y2.to(dt), x2.to(dt)
     return metric.torch_cost(y2, x2)
 
 
-def _host_costs(metric: Metric, y2: torch.Tensor, x2: torch.Tensor):
+def host_costs(metric: Metric, y2: torch.Tensor,
+               x2: torch.Tensor) -> tuple[np.ndarray, torch.Tensor]:
     """The float64 cost matrix of the LP: ``(host array, tensor on the device)``.
 
     CPU: the numba kernels (measured faster than the torch form for every metric
@@ -326,8 +335,9 @@ def _support_costs(metric: Metric, y2, x2, rows, cols) -> torch.Tensor:
 
 
 def wasserstein(y: torch.Tensor, x: torch.Tensor, a: torch.Tensor | None = None,
-                b: torch.Tensor | None = None, *, metric="l1", p=None,
-                method: str = "auto", tol: float | None = None, **options) -> torch.Tensor:
+                b: torch.Tensor | None = None, *, metric: str | Metric = "l1",
+                p: float | None = None, method: str = "auto", tol: float | None = None,
+                **options: Any) -> torch.Tensor:
     r"""Exact Wasserstein cost between two batches, as a differentiable loss.
 
     .. math::
@@ -375,13 +385,13 @@ def wasserstein(y: torch.Tensor, x: torch.Tensor, a: torch.Tensor | None = None,
     (4.0, [[0.0, 2.0], [0.0, 2.0]])
     """
     metric = Metric.parse(metric, p)
-    y2, x2 = _flat_pair(y, x)
+    y2, x2 = flatten_batches(y, x)
     m, n = y2.shape[0], x2.shape[0]
     a = _check_weights(a, "a", m, y2.device, "y")
     b = _check_weights(b, "b", n, y2.device, "x")
     out_dtype = torch.promote_types(y2.dtype, x2.dtype)
     with threads_for(m * n):
-        C_host, C = _host_costs(metric, y2, x2)
+        C_host, C = host_costs(metric, y2, x2)
         res = _solve(C_host, a, b, method, tol, options)
     if torch.is_grad_enabled() and (y2.requires_grad or x2.requires_grad):
         if metric.name in _TRANSLATION_INVARIANT:
@@ -422,14 +432,14 @@ class OTTargets:
         return self.result.value
 
 
-def ot_targets(y: torch.Tensor, x: torch.Tensor, metric="l1", p=None,
-               method: str = "auto", *, a: torch.Tensor | None = None,
-               b: torch.Tensor | None = None, tol: float | None = None,
-               **options) -> OTTargets:
+def ot_targets(y: torch.Tensor, x: torch.Tensor, metric: str | Metric = "l1",
+               p: float | None = None, method: str = "auto", *,
+               a: torch.Tensor | None = None, b: torch.Tensor | None = None,
+               tol: float | None = None, **options: Any) -> OTTargets:
     r"""Solve the batch LP exactly and return the centred WGAN-TS targets.
 
     Solves :math:`\max_T \sum_i a_i T_i - \sum_j b_j T_j` subject to
-    :math:`T_i - T_j \le c(y_i, x_j)` (SPEC section 2; uniform weights by
+    :math:`T_i - T_j \le c(y_i, x_j)` (docs/theory.md, A.2; uniform weights by
     default) via the Kantorovich potentials :math:`T_I = u`, :math:`T_J = -v`,
     then subtracts the mean of all ``m + n`` values (Algorithm 1, line 9).
     No autograd: the targets are regression labels.
@@ -461,12 +471,12 @@ def ot_targets(y: torch.Tensor, x: torch.Tensor, metric="l1", p=None,
     (2.0, torch.float32, (3,))
     """
     metric = Metric.parse(metric, p)
-    y2, x2 = _flat_pair(y, x)
+    y2, x2 = flatten_batches(y, x)
     m, n = y2.shape[0], x2.shape[0]
     a = _check_weights(a, "a", m, y2.device, "y")
     b = _check_weights(b, "b", n, y2.device, "x")
     with threads_for(m * n):
-        C, _ = _host_costs(metric, y2, x2)
+        C, _ = host_costs(metric, y2, x2)
         res = _solve(C, a, b, method, tol, options)
     t_real, t_fake = res.critic_targets()
     dev, dt = y.device, y.dtype
@@ -508,8 +518,9 @@ def _outputs(critic, y, x):
         return _np(critic(y)).ravel(), _np(critic(x)).ravel()
 
 
-def scale_critic(critic: nn.Module, y: torch.Tensor, x: torch.Tensor, metric="l1",
-                 p=None, mode: str = "final", rtol: float = 1e-4) -> ScalingResult:
+def scale_critic(critic: nn.Module, y: torch.Tensor, x: torch.Tensor,
+                 metric: str | Metric = "l1", p: float | None = None, mode: str = "final",
+                 rtol: float = 1e-4) -> ScalingResult:
     r"""Rescale ``critic`` in place so that :math:`D(y_i) - D(x_j) \le c(y_i, x_j)`.
 
     WGAN-TS weight scaling (Eq. 15): with
@@ -568,7 +579,7 @@ def scale_critic(critic: nn.Module, y: torch.Tensor, x: torch.Tensor, metric="l1
     if mode not in SCALING_MODES:
         raise ValueError(f"mode must be one of {SCALING_MODES}, got {mode!r}")
     metric = Metric.parse(metric, p)
-    y2, x2 = _flat_pair(y, x)
+    y2, x2 = flatten_batches(y, x)
     with threads_for(y2.shape[0] * x2.shape[0]):
         return _scale(critic, y, x, metric, mode, rtol)
 

@@ -417,7 +417,7 @@ def test_layer_through_the_device_cost_path(monkeypatch):
     expected = []
     for patched in (False, True):
         if patched:
-            monkeypatch.setattr(ott, "_host_costs", lambda metric, y2, x2: (
+            monkeypatch.setattr(ott, "host_costs", lambda metric, y2, x2: (
                 lambda C: (C.cpu().numpy(), C))(ott._device_costs(metric, y2, x2)))
         xx = x.clone().requires_grad_(True)
         aa = a.clone().requires_grad_(True)
@@ -460,3 +460,9 @@ def test_cuda_matches_cpu(metric, p):
     w = ott.wasserstein_from_costs(M.requires_grad_(True))
     w.backward()
     assert M.grad.device.type == "cuda" and w.device.type == "cuda"
+
+
+def test_scaling_modes_agree_with_the_command_line():
+    from otgan.gan.config import SCALING_MODES as CLI_MODES
+    import otgan.torch
+    assert otgan.torch.SCALING_MODES == CLI_MODES

@@ -21,24 +21,27 @@ plan-weighted autograd of the metric (:func:`otgan.torch.wasserstein`),
 """
 from __future__ import annotations
 
+from typing import ContextManager
+
 import numpy as np
 import torch
 
 from ..costs import Metric
 from ..kernels import threads_for
-from ..torch import OTTargets, _flat_pair, _host_costs, ot_targets, wasserstein
+from ..torch import OTTargets, flatten_batches, host_costs, ot_targets, wasserstein
 
 __all__ = ["batch_cost", "ot_targets", "OTTargets", "WassersteinFunction",
            "wasserstein_loss", "cost_gradient"]
 
 
-def small_problem_threads(m: int, n: int):
+def small_problem_threads(m: int, n: int) -> ContextManager[None]:
     """Run a whole ``m x n`` solve (cost, solver, certificate) on one numba
     thread when it is small (see :func:`otgan.kernels.threads_for`)."""
     return threads_for(m * n)
 
 
-def batch_cost(y: torch.Tensor, x: torch.Tensor, metric="l1", p=None) -> np.ndarray:
+def batch_cost(y: torch.Tensor, x: torch.Tensor, metric: str | Metric = "l1",
+               p: float | None = None) -> np.ndarray:
     r"""The ground-cost matrix :math:`C_{ij} = c(y_i, x_j)` as a float64 host array.
 
     The matrix the LP of :func:`ot_targets` sees: CPU tensors go through the
@@ -58,11 +61,12 @@ def batch_cost(y: torch.Tensor, x: torch.Tensor, metric="l1", p=None) -> np.ndar
         Exponent for ``metric="lp"``.
     """
     metric = Metric.parse(metric, p)
-    y2, x2 = _flat_pair(y, x)
-    return _host_costs(metric, y2, x2)[0]
+    y2, x2 = flatten_batches(y, x)
+    return host_costs(metric, y2, x2)[0]
 
 
-def cost_gradient(diff: torch.Tensor, metric="l1", p=None) -> torch.Tensor:
+def cost_gradient(diff: torch.Tensor, metric: str | Metric = "l1",
+                  p: float | None = None) -> torch.Tensor:
     r"""Gradient of :math:`c(y, x)` with respect to ``x`` given ``diff = x - y``.
 
     Computed by torch's autograd of :meth:`otgan.costs.Metric.torch_cost` at
@@ -91,8 +95,8 @@ def cost_gradient(diff: torch.Tensor, metric="l1", p=None) -> torch.Tensor:
     return grad.reshape(diff.shape)
 
 
-def wasserstein_loss(y: torch.Tensor, x: torch.Tensor, metric="l1", p=None,
-                     method: str = "auto") -> torch.Tensor:
+def wasserstein_loss(y: torch.Tensor, x: torch.Tensor, metric: str | Metric = "l1",
+                     p: float | None = None, method: str = "auto") -> torch.Tensor:
     r"""Differentiable exact batch Wasserstein cost :math:`W(y, x)` (uniform weights).
 
     :func:`otgan.torch.wasserstein` ``(y, x, metric=metric, p=p, method=method)``.
@@ -115,5 +119,6 @@ class WassersteinFunction:
     :func:`otgan.torch.wasserstein`)."""
 
     @staticmethod
-    def apply(y, x, metric="l1", p=None, method="auto") -> torch.Tensor:
+    def apply(y: torch.Tensor, x: torch.Tensor, metric: str | Metric = "l1",
+              p: float | None = None, method: str = "auto") -> torch.Tensor:
         return wasserstein_loss(y, x, metric, p, method)

@@ -105,7 +105,7 @@ class Dataset:
 def _mixture(centres: np.ndarray, std: float):
     c = torch.as_tensor(centres, dtype=torch.float32)
 
-    def sample(n, g):
+    def sample(n: int, g: torch.Generator) -> torch.Tensor:
         idx = torch.randint(len(c), (n,), generator=g)
         return c[idx] + std * torch.randn(n, c.shape[1], generator=g)
     return sample

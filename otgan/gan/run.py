@@ -35,6 +35,7 @@ import json
 import os
 import statistics
 import time
+from typing import Any, Sequence
 
 from .config import RUNTIME_FIELDS, TrainConfig
 from .rundir import (RunError, RunLock, check_out_dir, make_out_dir, replace_atomic,
@@ -310,8 +311,8 @@ def _compare_worker(cfg_dict: dict, run_dir: str, overwrite: bool) -> dict:
     return m
 
 
-def compare(methods, seeds, out: str, *, progress: bool = True, jobs: int = 1,
-            overwrite: bool = False, **options) -> str:
+def compare(methods: Sequence[str], seeds: Sequence[int], out: str, *, progress: bool = True,
+            jobs: int = 1, overwrite: bool = False, **options: Any) -> str:
     """Train every method for every seed on the same budget; write ``out/compare.md``
     and ``out/compare.json``; return the markdown table.
 
