@@ -28,6 +28,9 @@ from ..errors import InsufficientMemoryError
 BYTES_PER_ENTRY = {"emd": 8 + 33, "lp": 0, "fast": 0}
 #: bytes per entry of a cost matrix built from points
 DENSE_BYTES = 8
+#: needs below this are not checked: reading the system's memory state costs
+#: more than a small solve, and no machine that runs Python lacks 64 MiB
+CHECK_ABOVE_BYTES = 64 * 2**20
 
 
 def available_memory() -> int | None:
@@ -64,7 +67,7 @@ def check_memory(method: str, m: int, n: int, *, densify: bool,
                  uniform_square: bool = False) -> None:
     """Raise :class:`InsufficientMemoryError` if the solve would not fit."""
     need = required_memory(method, m, n, densify=densify)
-    if need == 0:
+    if need <= CHECK_ABOVE_BYTES:
         return
     have = available_memory()
     if have is None or need <= have:

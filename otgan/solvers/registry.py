@@ -36,7 +36,7 @@ from ._pot import import_pot
 from .certify import Certificate, certify, require_optimal
 from .emd import solve_emd
 from .lp import solve_lp
-from .memory import check_memory
+from .memory import CHECK_ABOVE_BYTES, check_memory, required_memory
 from .raw import RawSolution
 
 
@@ -136,7 +136,7 @@ def resolve(geom: Geometry, a: np.ndarray, b: np.ndarray, method: str) -> Solver
     supports the problem, else the network simplex."""
     name = check_method(method)
     if name == "auto":
-        name = choose_method(a, b)
+        return SOLVERS[choose_method(a, b)]  # auto only picks what supports the problem
     spec = SOLVERS[name]
     if not spec.supports(a[a > 0], b[b > 0]):
         spec = SOLVERS["emd"]
@@ -173,8 +173,9 @@ def prepare_geometry(geom: Geometry, spec: SolverSpec, a: np.ndarray, b: np.ndar
     densify = from_points and (
         not spec.points_in
         or (not points_in and geom.shape[0] * geom.shape[1] <= spec.densify_below))
-    check_memory(spec.name, *geom.shape, densify=densify,
-                 uniform_square=choose_method(a, b) == "fast")
+    if required_memory(spec.name, *geom.shape, densify=densify) > CHECK_ABOVE_BYTES:
+        check_memory(spec.name, *geom.shape, densify=densify,
+                     uniform_square=choose_method(a, b) == "fast")
     if densify:
         check_size(*geom.shape)
         return DenseCost(geom.dense())  # dense solvers: build the matrix once

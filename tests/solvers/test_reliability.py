@@ -272,9 +272,9 @@ def test_memory_is_checked_before_allocating(monkeypatch):
     monkeypatch.setattr(memory, "available_memory", lambda: 10 * 2**20)  # 10 MiB
     rng = np.random.default_rng(0)
     with pytest.raises(InsufficientMemoryError, match=r"needs about .* GiB"):
-        otgan.solve_samples(rng.random((600, 2)), rng.random((601, 2)))
+        otgan.solve_samples(rng.random((1300, 2)), rng.random((1301, 2)))  # 83 MB
     # the fast path on a uniform square problem needs no dense matrix
-    res = otgan.solve_samples(rng.random((600, 2)), rng.random((600, 2)), points_in=True)
+    res = otgan.solve_samples(rng.random((1300, 2)), rng.random((1300, 2)), points_in=True)
     assert res.certificate.is_optimal
 
 
