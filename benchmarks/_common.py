@@ -19,24 +19,35 @@ def best_of(fn, repeat: int = 3) -> float:
     return best
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), or what ``platform`` knows."""
     try:
         with open("/proc/cpuinfo") as fh:
             for line in fh:
                 if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine() -> str:
     import numba
     import numpy
     import ot
     import scipy
     import torch
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+    return (f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"numpy {numpy.__version__}, scipy {scipy.__version__}, POT {ot.__version__}, "
             f"numba {numba.__version__}, torch {torch.__version__}")
+
+
+def write_atomic(path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
 
 
 def write_table(name: str, title: str, table: str, notes: str = "") -> Path:
@@ -45,7 +56,5 @@ def write_table(name: str, title: str, table: str, notes: str = "") -> Path:
     text = (f"## {title}\n\nMachine: {machine()}  \n"
             f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n"
             f"{table}\n" + (f"\n{notes}\n" if notes else ""))
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_atomic(path, text)
     return path

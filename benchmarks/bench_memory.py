@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 
+from _common import write_atomic
+
 CHILD = r"""
 import resource, sys, warnings
 import numpy as np, ot
@@ -36,10 +38,9 @@ def main() -> None:
     import ot
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
     os.makedirs(here, exist_ok=True)
-    with open(os.path.join(here, "memory.json.tmp"), "w") as fh:
-        json.dump({"emd_bytes_per_entry_beyond_M": rows, "pot": ot.__version__,
-                   "command": "python benchmarks/bench_memory.py"}, fh, indent=1)
-    os.replace(os.path.join(here, "memory.json.tmp"), os.path.join(here, "memory.json"))
+    write_atomic(os.path.join(here, "memory.json"),
+                 json.dumps({"emd_bytes_per_entry_beyond_M": rows, "pot": ot.__version__,
+                             "command": "python benchmarks/bench_memory.py"}, indent=1))
 
 
 if __name__ == "__main__":

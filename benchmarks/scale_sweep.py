@@ -33,6 +33,7 @@ import os
 import numpy as np
 
 import otgan
+from _common import write_atomic
 from otgan.errors import OTSolverError
 
 KS = list(range(-12, 13))
@@ -176,10 +177,7 @@ def write_table(path: str) -> None:
     lines += ["", "Commands: " + "; ".join(
         f"`{runs[x]['command']}` ({x}, otgan at commit {runs[x].get('otgan_commit', '?')})"
         for x in ("before", "after")), ""]
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        fh.write("\n".join(lines))
-    os.replace(tmp, path)
+    write_atomic(path, "\n".join(lines))
 
 
 def _commit_of_otgan() -> str:
@@ -215,9 +213,7 @@ def main() -> None:
                        f"{args.problems} --seed {args.seed} --label {args.label}")
     text = json.dumps(out, indent=1, sort_keys=True)
     if args.out:
-        with open(args.out + ".tmp", "w") as fh:
-            fh.write(text + "\n")
-        os.replace(args.out + ".tmp", args.out)
+        write_atomic(args.out, text + "\n")
     for key, c in sorted(out["counts"].items()):
         print(f"{key:16s} {c}")
 
