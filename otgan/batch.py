@@ -27,9 +27,6 @@ from ._validation import MAX_DENSE_ENTRIES, as_float_array, check_tol, check_wei
 from .costs import Metric
 from .errors import OTSolverError
 from .geometry import DenseCost
-from .kernels import raise_cost_overflow
-from .kernels.assignment import certify_assignments, lsa_batch
-from .kernels.candidates import batch_cost_matrix
 from .result import OTResult
 from .solvers import DEFAULT_TOL, RawSolution, certify, check_method, require_optimal
 from .solvers.certify import Certificate
@@ -103,6 +100,7 @@ def _solve_stack(M, a, b, method, tol) -> list[OTResult]:
 
 
 def _fast_stack(M, A, Bw, tol) -> list[OTResult]:
+    from .kernels.assignment import certify_assignments, lsa_batch  # numba: on first use
     B, n, _ = M.shape
     t0 = time.perf_counter()
     col4row, U, V, ok = lsa_batch(M)
@@ -251,11 +249,12 @@ def solve_samples_batch(Y: ArrayLike, X: ArrayLike, a: ArrayLike | None = None,
         raise ValueError(f"{B} problems of shape ({m}, {n}) need {B * m * n} cost "
                          f"entries, above MAX_DENSE_ENTRIES = {MAX_DENSE_ENTRIES}; "
                          f"split the batch")
+    from .kernels.candidates import batch_cost_matrix  # numba: on first use
     Y2, X2 = Y.reshape(B, m, -1), X.reshape(B, n, -1)
     C = batch_cost_matrix(Y2, X2, metric)
     if not np.isfinite(C).all():  # finite points whose costs overflowed
         k = int(np.argmax(~np.isfinite(C).reshape(B, -1).all(axis=1)))
-        raise_cost_overflow(Y2[k], X2[k], metric)
+        metric.raise_overflow(Y2[k], X2[k])
     return _solve_stack(C, a, b, method, tol)
 
 

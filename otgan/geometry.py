@@ -103,7 +103,7 @@ class PointCost:
         # squared); solvers must never see them. The coordinate bound settles
         # almost every case in O((m + n) d); only when it overflows itself are
         # the costs computed (one pass, no m x n memory) to decide.
-        if not np.isfinite(kernels.cost_upper_bound(self.y, self.x, self.metric)):
+        if not np.isfinite(self.metric.cost_upper_bound(self.y, self.x)):
             m, n = self.shape
             kernels.dual_check_points(self.y, self.x, np.zeros(m), np.zeros(n), self.metric)
 

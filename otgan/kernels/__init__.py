@@ -3,13 +3,36 @@
 Nothing is compiled at import; every kernel compiles on first use and is cached
 on disk (``cache=True``).
 """
-from .candidates import (batch_cost_matrix, col_min, col_min_points, topk_candidates,
-                         topk_candidates_points)
-from .cost import cost_matrix
-from .fused import (c_transform_cols, c_transform_cols_points, c_transform_rows,
-                    c_transform_rows_points, dual_check, dual_check_points,
-                    dual_violation, dual_violation_points, pair_costs, weight_scaling_ratio)
-from ._metric import cost_upper_bound, metric_code, raise_cost_overflow, threads_for
+import importlib
+
+# Submodules load on first attribute access (PEP 562): importing numba takes
+# ~0.2 s, which ``import otgan`` and ``otgan distance`` should not pay before a
+# kernel is actually needed.
+_WHERE = {
+    "batch_cost_matrix": "candidates", "col_min": "candidates",
+    "col_min_points": "candidates", "topk_candidates": "candidates",
+    "topk_candidates_points": "candidates", "cost_matrix": "cost",
+    "c_transform_cols": "fused", "c_transform_cols_points": "fused",
+    "c_transform_rows": "fused", "c_transform_rows_points": "fused",
+    "dual_check": "fused", "dual_check_points": "fused", "dual_violation": "fused",
+    "dual_violation_points": "fused", "pair_costs": "fused",
+    "weight_scaling_ratio": "fused", "cost_upper_bound": "_metric",
+    "metric_code": "_metric", "raise_cost_overflow": "_metric", "threads_for": "_metric",
+}
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'otgan.kernels' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __all__ = [
     "cost_matrix", "dual_violation", "dual_violation_points", "c_transform_rows",

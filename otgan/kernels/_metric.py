@@ -191,33 +191,15 @@ def tile_costs(y: np.ndarray, x: np.ndarray, i0: int, i1: int, j0: int, j1: int,
 
 
 def raise_cost_overflow(y: np.ndarray, x: np.ndarray, metric: str | Metric,
-                        p: float | None = None) -> NoReturn:
-    """Raise the error for costs that overflowed to inf from finite points."""
-    big = max(float(np.max(np.abs(y))), float(np.max(np.abs(x))))
-    what = f"metric={str(Metric.parse(metric, p))!r}"
-    raise ValueError(
-        f"the costs overflowed: c(y_i, x_j) with {what} is inf for these points "
-        f"(largest |coordinate| {big:.3g}) although the points are finite; rescale "
-        f"the data (e.g. divide y and x by a common factor such as {big:.3g}) and "
-        f"scale the distance back (W scales like the metric)")
+                        p: float | None = None) -> None:
+    """:meth:`otgan.costs.Metric.raise_overflow` (the kernels' name for it)."""
+    Metric.parse(metric, p).raise_overflow(y, x)
 
 
 def cost_upper_bound(y: np.ndarray, x: np.ndarray, metric: str | Metric,
                      p: float | None = None) -> float:
-    """An upper bound on every ``|c(y_i, x_j)|`` (and on the intermediate sums of
-    the kernels) from the coordinates alone, in ``O((m + n) d)``: a finite bound
-    proves that no cost can overflow."""
-    d = y.shape[1]
-    # >= any |y_ik - x_jk|; max/min instead of abs: no temporary array
-    r = max(float(y.max()), -float(y.min())) + max(float(x.max()), -float(x.min()))
-    name = Metric.parse(metric, p).name
-    with np.errstate(over="ignore"):
-        if name == "l1":
-            return d * r
-        if name in ("l2", "sqeuclidean"):
-            # the L2 route of cost_matrix forms |y|^2 + |x|^2 - 2 y.x: bound that too
-            return 4.0 * d * r * r
-        return d * r  # lp: never above the L1 distance
+    """:meth:`otgan.costs.Metric.cost_upper_bound` (the kernels' name for it)."""
+    return Metric.parse(metric, p).cost_upper_bound(y, x)
 
 
 def tile_shape(d: int, itemsize: int) -> tuple[int, int]:

@@ -34,8 +34,6 @@ import numpy as np
 from .._validation import check_size
 from ..errors import OTSolverError
 from ..geometry import Geometry
-from ..kernels.assignment import (auction_start, build_csr, lsa_dense, sap_sparse,
-                                  warm_start)
 from .raw import RawSolution
 
 #: at or below this ``n`` the dense solver is used directly
@@ -76,6 +74,7 @@ def _dense_fallback(geom: Geometry, reason: str):
         raise OTSolverError(f"fast solver could not certify its candidate graph "
                             f"({reason}) and the dense fallback does not fit: "
                             f"{exc}") from None
+    from ..kernels.assignment import lsa_dense  # numba: loaded on first use
     return lsa_dense(geom.dense())
 
 
@@ -94,6 +93,8 @@ def solve_assignment(geom: Geometry, *, k: int | None = None, max_rounds: int | 
     optimal after ``rounds`` solves) or ``"fallback"`` (dense solver after the
     candidate graph failed to certify within ``max_rounds``).
     """
+    # numba (0.2 s to import) loads with the first solve, not with ``import otgan``
+    from ..kernels.assignment import auction_start, build_csr, sap_sparse, warm_start
     m, n = geom.shape
     if m != n:
         raise ValueError(f"assignment needs a square problem, got shape {(m, n)}")
