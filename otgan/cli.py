@@ -156,7 +156,8 @@ def _parse_seeds(text: str) -> list[int]:
 #: CLI option -> TrainConfig field, for the options shared by train and compare.
 _CONFIG_OPTS = ("data", "iters", "batch", "device", "metric", "p", "z_dim", "hidden", "depth",
                 "lr_g", "lr_d", "beta1", "beta2", "n_critic", "n_r", "ot_reg", "scaling",
-                "gp_lambda", "clip", "lr_decay", "log_every", "ckpt_every", "eval_n")
+                "gp_lambda", "clip", "gen_noise", "lr_decay", "log_every", "ckpt_every",
+                "eval_n")
 
 
 def _config_kwargs(args) -> dict:
@@ -190,22 +191,27 @@ def _one_line_warnings(command: str):
 TRAIN_ITERS = 2000
 
 
-def _train_iters(args) -> int:
-    """``--iters`` as given; omitted, the resumed run's budget or :data:`TRAIN_ITERS`.
+#: Options that, omitted with ``--resume``, take the resumed run's value
+#: instead of the default of a fresh run: ``iters`` (a resume accepts a changed
+#: budget) and ``gen_noise`` (its default changed; a run saved before it
+#: existed drew fresh noise).
+_RESUME_OWN = ("iters", "gen_noise")
 
-    A resume now accepts a changed budget, so an omitted ``--iters`` must not
-    silently become the default of a fresh run.
-    """
+
+def _resumed_values(args) -> dict:
+    """The :data:`_RESUME_OWN` options omitted on the command line: the
+    resumed run's values with ``--resume``, else ``iters`` = :data:`TRAIN_ITERS`."""
     from .gan.run import RunError, read_run_config
 
-    if args.iters is not None:
-        return args.iters
-    if args.resume:
+    omitted = [k for k in _RESUME_OWN if getattr(args, k, None) is None]
+    out = {"iters": TRAIN_ITERS} if "iters" in omitted else {}
+    if args.resume and omitted:
         try:
-            return read_run_config(args.out).iters
+            saved = read_run_config(args.out)
         except RunError:
-            pass  # train_run reports the missing/invalid run with its own message
-    return TRAIN_ITERS
+            return out  # train_run reports the missing/invalid run with its own message
+        out.update({k: getattr(saved, k) for k in omitted})
+    return out
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -217,7 +223,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         # validate first (arguments, then the output path), create last (train_run)
         cfg = TrainConfig(method=args.method, seed=args.seed,
-                          **{**_config_kwargs(args), "iters": _train_iters(args)})
+                          **{**_config_kwargs(args), **_resumed_values(args)})
         check_out_dir(args.out, "--out")
         with _one_line_warnings(args.command):
             metrics = train_run(cfg, args.out, resume=args.resume, progress=not args.quiet,
@@ -238,8 +244,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     bad = [m for m in methods if m not in METHODS]
     if not methods or bad:
-        raise CLIError(f"--methods must be a comma-separated subset of {', '.join(METHODS)}, "
-                       f"got {args.methods!r}")
+        raise CLIError(f"--methods must be a comma-separated subset of the registered "
+                       f"methods {', '.join(METHODS)}, got {args.methods!r}")
     seeds = _parse_seeds(args.seeds)
     try:
         from .gan.rundir import check_out_dir
@@ -287,6 +293,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _add_config_options(p, *, iters_default, iters_help="generator iterations"):
     from .gan.config import SCALING_MODES
+    from .gan.methods import GEN_NOISE
 
     p.add_argument("--data", default="ring",
                    help="8gaussians, 25gaussians, swissroll, ring, grid, lines, digits "
@@ -315,6 +322,11 @@ def _add_config_options(p, *, iters_default, iters_help="generator iterations"):
                    help="learning-rate schedule (default linear decay to 0)")
     p.add_argument("--gp-lambda", dest="gp_lambda", type=float, default=None)
     p.add_argument("--clip", type=float, default=None, help="wgan clipping bound")
+    p.add_argument("--gen-noise", dest="gen_noise", default=None, choices=GEN_NOISE,
+                   help="noise of the generator step: 'same' reuses the last critic "
+                        "batch's z (Algorithm 1; wgan-ts default), 'fresh' draws new "
+                        "noise (default of the other methods); with --resume, omitted: "
+                        "the run's own")
     p.add_argument("--log-every", dest="log_every", type=int, default=None)
     p.add_argument("--ckpt-every", dest="ckpt_every", type=int, default=None)
     p.add_argument("--eval-n", dest="eval_n", type=int, default=None,
@@ -336,10 +348,16 @@ def build_parser() -> argparse.ArgumentParser:
     dist.add_argument("--json", action="store_true", help="machine-readable output")
     dist.set_defaults(func=cmd_distance)
 
-    from .gan.config import METHODS
+    from .gan.methods import METHODS, describe_methods
 
-    train = sub.add_parser("train", help="train a GAN (wgan-ts or a baseline)")
-    train.add_argument("--method", default="wgan-ts", choices=METHODS)
+    methods_epilog = ("registered methods (otgan.gan.methods.METHODS) and their "
+                      "defaults:\n" + "\n".join("  " + line for line in
+                                                describe_methods().splitlines()))
+    train = sub.add_parser("train", help="train a GAN (wgan-ts or a baseline)",
+                           epilog=methods_epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    train.add_argument("--method", default="wgan-ts", choices=tuple(METHODS),
+                       help="training method (default wgan-ts; listed below)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", required=True, help="run directory")
     train.add_argument("--resume", action="store_true",
@@ -352,8 +370,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    f"--resume, the run's own: pass a larger value to extend)")
     train.set_defaults(func=cmd_train)
 
-    comp = sub.add_parser("compare", help="several methods x seeds on one budget -> markdown table")
-    comp.add_argument("--methods", default="wgan-ts,wgan-gp,wgan,gan")
+    comp = sub.add_parser("compare", help="several methods x seeds on one budget -> markdown table",
+                          epilog=methods_epilog,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    comp.add_argument("--methods", default="wgan-ts,wgan-gp,wgan,gan",
+                      help=f"comma-separated registered methods ({', '.join(METHODS)}; "
+                           f"default wgan-ts,wgan-gp,wgan,gan)")
     comp.add_argument("--overwrite", action="store_true",
                       help="replace runs already in OUT (refused otherwise)")
     comp.add_argument("--seeds", default="0,1,2")

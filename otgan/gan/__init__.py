@@ -18,6 +18,7 @@ _LAZY = {
     "adapter": ("WassersteinFunction", "batch_cost", "cost_gradient", "wasserstein_loss"),
     "config": ("METHODS", "TrainConfig"),
     "data": ("DATASETS", "Dataset", "load_dataset"),
+    "methods": ("Method", "MethodDefaults", "StepContext", "register"),
     "losses": ("gan_discriminator_loss", "gan_generator_loss", "gradient_penalty",
                "nsgan_generator_loss", "ot_regularizer", "regression_loss",
                "ts_generator_loss", "wgan_critic_loss", "wgan_generator_loss"),
@@ -45,4 +46,5 @@ __all__ = ["OTTargets", "WassersteinFunction", "batch_cost", "cost_gradient", "o
            "load_dataset", "regression_loss", "ts_generator_loss", "ot_regularizer",
            "gan_discriminator_loss", "gan_generator_loss", "nsgan_generator_loss",
            "wgan_critic_loss", "wgan_generator_loss", "gradient_penalty", "ScalingError",
-           "ScalingResult", "scale_critic", "CheckpointError", "Trainer"]
+           "ScalingResult", "scale_critic", "CheckpointError", "Trainer", "Method",
+           "MethodDefaults", "StepContext", "register"]

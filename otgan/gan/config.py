@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING
 
 from ..costs import METRICS
+from .methods import GEN_NOISE, METHODS
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Collection
@@ -23,35 +24,34 @@ if TYPE_CHECKING:  # pragma: no cover
 #: defined here so that the command line can list it without importing torch.
 SCALING_MODES = ("final", "power", "none")
 
-__all__ = ["TrainConfig", "METHODS", "RUNTIME_FIELDS"]
+__all__ = ["TrainConfig", "METHODS", "RUNTIME_FIELDS", "LEGACY_GEN_NOISE"]
 
-METHODS = ("wgan-ts", "wgan-gp", "wgan", "gan", "nsgan")
+#: ``METHODS`` is the registry of :mod:`otgan.gan.methods` (name -> Method;
+#: iterating gives the names): every registered method is a valid ``method``.
 DEVICES = ("auto", "cpu", "cuda")
 LR_DECAYS = ("linear", "none")
 #: Fields that do not change the training trajectory: a resumed run may differ in them.
 #: (``iters`` may change on resume too, under its own rules: see ``Trainer.load_state_dict``.)
 RUNTIME_FIELDS = ("device", "log_every", "ckpt_every", "eval_n")
 
-# method -> (optimiser, lr_g, lr_d, beta1, beta2, n_critic)
-_DEFAULTS = {
-    "wgan-ts": ("adam", 1e-3, 1e-3, 0.5, 0.999, 1),
-    "wgan-gp": ("adam", 1e-4, 1e-4, 0.5, 0.9, 5),
-    "wgan": ("rmsprop", 5e-5, 5e-5, 0.0, 0.0, 5),
-    "gan": ("adam", 2e-4, 2e-4, 0.5, 0.999, 1),
-    "nsgan": ("adam", 2e-4, 2e-4, 0.5, 0.999, 1),
-}
+#: The value of ``gen_noise`` in a configuration saved before the field existed:
+#: every method then drew fresh noise for the generator step.
+LEGACY_GEN_NOISE = "fresh"
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     r"""Everything that defines a training run.
 
-    ``None`` fields take the method's default when the config is built (so the
-    saved JSON is always explicit).
+    ``None`` fields take the method's default (its
+    :class:`~otgan.gan.methods.MethodDefaults`) when the config is built (so
+    the saved JSON is always explicit).
 
     Parameters
     ----------
-    method : {"wgan-ts", "wgan-gp", "wgan", "gan", "nsgan"}
+    method : str
+        A registered method (:data:`otgan.gan.methods.METHODS`): ``"wgan-ts"``,
+        ``"wgan-gp"``, ``"wgan"``, ``"gan"``, ``"nsgan"``, ``"ot"``.
     data : str
         An embedded data set (:data:`otgan.gan.data.DATASETS`) or a ``.npy`` path.
     iters : int
@@ -62,8 +62,9 @@ class TrainConfig:
         Seeds network initialisation, data sampling and noise.
     device : {"auto", "cpu", "cuda"}
     metric, p : ground cost of the LP (WGAN-TS) and of the exact-W metrics.
-    z_dim, hidden, depth : network sizes (``z_dim`` defaults to 2 for 2-D data,
-        32 for images; ``hidden`` to 256 resp. 128).
+    z_dim, hidden, depth : network sizes (``z_dim`` defaults to 2 for flat data,
+        32 for images; ``hidden`` to 256 resp. 128; image data is what
+        :attr:`otgan.gan.data.Dataset.is_image` says).
     lr_g, lr_d, beta1, beta2 : optimiser settings (Adam; RMSProp for WGAN).
     n_critic : int
         WGAN-TS: LPs per generator step (:math:`n_c`); others: critic steps.
@@ -85,6 +86,13 @@ class TrainConfig:
         WGAN-GP penalty weight.
     clip : float
         WGAN weight-clipping bound.
+    gen_noise : {"same", "fresh"}
+        Noise of the generator step: ``"same"`` reuses the :math:`z_j` of the
+        last critic batch, on which WGAN-TS has just enforced the batch
+        constraint (Algorithm 1, line 16; the default of ``wgan-ts``);
+        ``"fresh"`` draws a new batch (the default of the other methods, as in
+        their papers, and of every configuration saved before this field
+        existed). Methods without a critic take ``"fresh"`` only.
     log_every, ckpt_every, eval_n : logging period, checkpoint period and the
         number of samples for the final exact-W1 evaluation.
     """
@@ -111,6 +119,7 @@ class TrainConfig:
     lr_decay: str = "linear"
     gp_lambda: float = 10.0
     clip: float = 0.01
+    gen_noise: str | None = None
     log_every: int = 10
     ckpt_every: int = 500
     eval_n: int = 2500
@@ -139,7 +148,7 @@ class TrainConfig:
                 br = "(" if lo_open else "["
                 raise ValueError(f"{name} must be a finite number in {br}{lo}, {hi}], got {v!r}")
 
-        choice("method", METHODS)
+        choice("method", tuple(METHODS))
         if not isinstance(self.data, str) or not self.data:
             raise ValueError(f"data must be a data-set name or .npy path, got {self.data!r}")
         choice("device", DEVICES)
@@ -168,20 +177,31 @@ class TrainConfig:
         real("ot_reg", 0.0, lo_open=False, allow_none=True)
         real("gp_lambda", 0.0, lo_open=False)
         real("clip", 0.0)
-        _, lr_g, lr_d, b1, b2, nc = _DEFAULTS[self.method]
-        image = self.data == "digits"
-        for name, default in (("lr_g", lr_g), ("lr_d", lr_d), ("beta1", b1), ("beta2", b2),
-                              ("n_critic", nc), ("z_dim", 32 if image else 2),
-                              ("hidden", 128 if image else 256),
-                              ("ot_reg", 10.0 if self.method == "wgan-ts" else 0.0)):
+        if self.gen_noise is not None:
+            choice("gen_noise", GEN_NOISE)
+        spec = METHODS[self.method]
+        for name, default in spec.defaults.config_fields().items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, default)
+        if not spec.has_critic and self.gen_noise != "fresh":
+            raise ValueError(f"gen_noise={self.gen_noise!r} needs a critic batch to reuse; "
+                             f"method {self.method!r} has no critic (use 'fresh')")
+        if self.z_dim is None or self.hidden is None:
+            from .data import data_is_image  # the one image rule (imports torch)
+
+            image = data_is_image(self.data)
+            for name, default in (("z_dim", 32 if image else 2),
+                                  ("hidden", 128 if image else 256)):
+                if getattr(self, name) is None:
+                    object.__setattr__(self, name, default)
         if self.p is not None:
             object.__setattr__(self, "p", float(self.p))
 
     @property
     def optimizer(self) -> str:
-        return _DEFAULTS[self.method][0]
+        """The method's optimiser (:attr:`MethodDefaults.optimizer
+        <otgan.gan.methods.MethodDefaults>`), ``"adam"`` or ``"rmsprop"``."""
+        return METHODS[self.method].defaults.optimizer
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -191,12 +211,21 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
+        """Read a saved configuration (``config.json``, a checkpoint's ``"config"``).
+
+        A dict without ``gen_noise`` was saved before that field existed, when
+        every method drew fresh noise for the generator step: it gets
+        ``gen_noise="fresh"`` (:data:`LEGACY_GEN_NOISE`), so an old run
+        resumes on its own trajectory.
+        """
         if not isinstance(d, dict):
             raise TypeError(f"config must be a dict, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
+        if "gen_noise" not in d:
+            d = dict(d, gen_noise=LEGACY_GEN_NOISE)
         return cls(**d)
 
     def differences(self, other: "TrainConfig",

@@ -18,24 +18,40 @@ Finite sets: ``digits`` (scikit-learn's 1 797 8x8 handwritten digits, scaled to
 All sampling uses an explicit ``torch.Generator`` so runs are reproducible and
 resumable.
 
+Image data: a sample of shape ``(C, H, W)`` is an image
+(:func:`is_image_shape`, :attr:`Dataset.is_image`); that one rule picks the
+network sizes (:class:`otgan.gan.config.TrainConfig`), the networks
+(:func:`otgan.gan.nets.build_nets`) and the plots. Image values are expected in
+``[-1, 1]`` (the image generator ends in ``tanh``). :func:`data_shape` gives
+the per-sample shape of a data name without loading the data.
+
 Examples
 --------
 >>> ring = load_dataset("ring")
->>> ring.shape, ring.modes.shape
-((2,), (8, 2))
+>>> ring.shape, ring.modes.shape, ring.is_image
+((2,), (8, 2), False)
+>>> data_shape("digits"), data_is_image("digits")
+((1, 8, 8), True)
 """
 from __future__ import annotations
 
 import math
 import os
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
-__all__ = ["Dataset", "load_dataset", "TOY_SETS", "DATASETS"]
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Sequence
+
+__all__ = ["Dataset", "load_dataset", "TOY_SETS", "DATASETS", "is_image_shape",
+           "data_shape", "data_is_image"]
 
 TOY_SETS = ("8gaussians", "25gaussians", "swissroll", "ring", "grid", "lines")
 DATASETS = TOY_SETS + ("digits",)
+_SHAPES = {**{name: (2,) for name in TOY_SETS}, "digits": (1, 8, 8)}
 _HELDOUT_SEED = 1_000_003
 _SPLIT_SEED = 0
 _HELDOUT_FRACTION = 0.2
@@ -75,6 +91,11 @@ class Dataset:
     @property
     def finite(self) -> bool:
         return self.train is not None
+
+    @property
+    def is_image(self) -> bool:
+        """Whether a sample is an image ``(C, H, W)`` (:func:`is_image_shape`)."""
+        return is_image_shape(self.shape)
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """``n`` training points as a float32 CPU tensor of shape ``(n, *shape)``."""
@@ -134,6 +155,59 @@ def _split(arr: np.ndarray, labels=None):
     return arr[tr], arr[te], labels[tr], labels[te]
 
 
+def is_image_shape(shape: Sequence[int]) -> bool:
+    """The image rule: a per-sample shape ``(C, H, W)`` is an image.
+
+    Examples
+    --------
+    >>> is_image_shape((1, 8, 8)), is_image_shape((2,)), is_image_shape((4, 3))
+    (True, False, False)
+    """
+    return len(tuple(shape)) == 3
+
+
+def _unknown(name: str) -> ValueError:
+    return ValueError(f"unknown data {name!r}; expected one of {DATASETS} or a path to a "
+                      f".npy file")
+
+
+def _read_npy(name: str, mmap: bool = False) -> np.ndarray:
+    if not os.path.isfile(name):
+        raise ValueError(f"data file {name!r} does not exist")
+    try:
+        arr = np.load(name, allow_pickle=False, mmap_mode="r" if mmap else None)
+    except Exception as exc:  # numpy raises several types for bad files
+        raise ValueError(f"data file {name!r} cannot be read as .npy: {exc}") from None
+    if arr.dtype.kind not in "iuf" or arr.ndim < 2 or len(arr) < 2:
+        raise ValueError(f"data file {name!r} must hold a numeric array (N, d...) with "
+                         f"N >= 2, got dtype {arr.dtype}, shape {arr.shape}")
+    return arr
+
+
+def data_shape(name: str) -> tuple[int, ...]:
+    """The per-sample shape of data ``name`` (as :func:`load_dataset` takes it)
+    without loading it: a table for the embedded sets, the header of a ``.npy``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name or an unusable ``.npy`` file (the messages of
+        :func:`load_dataset`).
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"data must be a string, got {type(name).__name__}")
+    if name in _SHAPES:
+        return _SHAPES[name]
+    if name.lower().endswith(".npy"):
+        return tuple(int(k) for k in _read_npy(name, mmap=True).shape[1:])
+    raise _unknown(name)
+
+
+def data_is_image(name: str) -> bool:
+    """:func:`is_image_shape` of :func:`data_shape`: whether ``name`` holds images."""
+    return is_image_shape(data_shape(name))
+
+
 def load_dataset(name: str) -> Dataset:
     """The data set ``name`` (one of :data:`DATASETS`) or a path to a ``.npy`` file.
 
@@ -172,17 +246,9 @@ def load_dataset(name: str) -> Dataset:
         tr, te, ltr, lte = _split(imgs, d.target)
         return Dataset(name, (1, 8, 8), train=tr, test=te, labels_train=ltr, labels_test=lte)
     if name.lower().endswith(".npy"):
-        if not os.path.isfile(name):
-            raise ValueError(f"data file {name!r} does not exist")
-        try:
-            arr = np.load(name, allow_pickle=False)
-        except Exception as exc:  # numpy raises several types for bad files
-            raise ValueError(f"data file {name!r} cannot be read as .npy: {exc}") from None
-        if arr.dtype.kind not in "iuf" or arr.ndim < 2 or len(arr) < 2:
-            raise ValueError(f"data file {name!r} must hold a numeric array (N, d...) with "
-                             f"N >= 2, got dtype {arr.dtype}, shape {arr.shape}")
+        arr = _read_npy(name)
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"data file {name!r} contains NaN or inf")
         tr, te, _, _ = _split(arr.astype(np.float32))
         return Dataset(name, arr.shape[1:], train=tr, test=te)
-    raise ValueError(f"unknown data {name!r}; expected one of {DATASETS} or a path to a .npy file")
+    raise _unknown(name)

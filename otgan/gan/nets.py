@@ -2,6 +2,8 @@
 
 Every critic exposes its output layer as ``.final`` (an ``nn.Linear``) so that
 WGAN-TS weight scaling can divide it exactly, and returns shape ``(N,)``.
+:func:`build_nets` gives MLPs for flat data and small conv nets for images
+(:func:`otgan.gan.data.is_image_shape`: samples of shape ``(C, H, W)``).
 
 Examples
 --------
@@ -16,6 +18,8 @@ import math
 from typing import TYPE_CHECKING
 
 from torch import nn
+
+from .data import is_image_shape
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Sequence
@@ -59,40 +63,63 @@ class MLPCritic(nn.Module):
         return self.final(self.body(x.reshape(x.shape[0], -1))).squeeze(1)
 
 
-class DigitsGenerator(nn.Module):
-    """``z -> (1, 8, 8)`` image in ``[-1, 1]``: MLP then a small transposed conv."""
+def _image_shape(shape) -> tuple[int, int, int]:
+    c, h, w = (int(k) for k in shape)
+    if h % 2 or w % 2:
+        raise ValueError(f"image data of per-sample shape {(c, h, w)} needs an even height "
+                         f"and width (the conv nets halve them once); flatten the data to "
+                         f"(N, {c * h * w}) to train the MLPs instead")
+    return c, h, w
 
-    def __init__(self, z_dim: int = 32, hidden: int = 128):
+
+class DigitsGenerator(nn.Module):
+    """``z -> (C, H, W)`` image in ``[-1, 1]`` (default ``(1, 8, 8)``, the
+    digits): MLP to ``(32, H/2, W/2)``, then a transposed conv and ``tanh``."""
+
+    def __init__(self, z_dim: int = 32, hidden: int = 128, shape=(1, 8, 8)):
         super().__init__()
+        c, h, w = _image_shape(shape)
         self.fc = nn.Sequential(nn.Linear(z_dim, hidden), nn.ReLU(),
-                                nn.Linear(hidden, 32 * 4 * 4), nn.ReLU())
-        self.deconv = nn.ConvTranspose2d(32, 1, kernel_size=4, stride=2, padding=1)
-        self.out_shape = (1, 8, 8)
+                                nn.Linear(hidden, 32 * (h // 2) * (w // 2)), nn.ReLU())
+        self.deconv = nn.ConvTranspose2d(32, c, kernel_size=4, stride=2, padding=1)
+        self.out_shape = (c, h, w)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        h = self.fc(z).reshape(z.shape[0], 32, 4, 4)
-        return self.deconv(h).tanh()
+        _, h, w = self.out_shape
+        hid = self.fc(z).reshape(z.shape[0], 32, h // 2, w // 2)
+        return self.deconv(hid).tanh()
 
 
 class DigitsCritic(nn.Module):
-    """``(1, 8, 8) -> D``: two convolutions (no batch norm, as in WGAN-TS), linear output."""
+    """``(C, H, W) -> D`` (default ``(1, 8, 8)``): two convolutions (no batch
+    norm, as in WGAN-TS), linear output."""
 
-    def __init__(self, hidden: int = 128):
+    def __init__(self, hidden: int = 128, shape=(1, 8, 8)):
         super().__init__()
+        c, h, w = _image_shape(shape)
+        self.in_shape = (c, h, w)
         self.body = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(c, 32, 3, padding=1), nn.LeakyReLU(0.2),
             nn.Conv2d(32, 64, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
-            nn.Flatten(), nn.Linear(64 * 4 * 4, hidden), nn.LeakyReLU(0.2))
+            nn.Flatten(), nn.Linear(64 * (h // 2) * (w // 2), hidden), nn.LeakyReLU(0.2))
         self.final = nn.Linear(hidden, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.final(self.body(x.reshape(x.shape[0], 1, 8, 8))).squeeze(1)
+        return self.final(self.body(x.reshape((x.shape[0],) + self.in_shape))).squeeze(1)
 
 
 def build_nets(shape: Sequence[int], z_dim: int, hidden: int,
                depth: int) -> tuple[nn.Module, nn.Module]:
-    """Generator and critic for data of per-sample ``shape`` (digits get the conv nets)."""
+    """Generator and critic for data of per-sample ``shape``: the conv nets for
+    images (:func:`~otgan.gan.data.is_image_shape`; even height and width), the
+    MLPs otherwise (``depth`` applies to the MLPs only).
+
+    Raises
+    ------
+    ValueError
+        For an image shape with an odd height or width.
+    """
     shape = tuple(shape)
-    if shape == (1, 8, 8):
-        return DigitsGenerator(z_dim, hidden), DigitsCritic(hidden)
+    if is_image_shape(shape):
+        return DigitsGenerator(z_dim, hidden, shape), DigitsCritic(hidden, shape)
     return (MLPGenerator(z_dim, shape, hidden, depth), MLPCritic(shape, hidden, depth))

@@ -29,16 +29,22 @@ def _plt():
 
 
 def plot_samples(trainer: Trainer, path: str, n: int = 1000) -> None:
-    """Generated samples over held-out data (2-D) or an 8x8 grid of images."""
+    """Generated samples over held-out data (flat data: the first two
+    coordinates) or an 8x8 grid of images (:attr:`Dataset.is_image
+    <otgan.gan.data.Dataset.is_image>`)."""
     plt = _plt()
     fake = trainer.sample(n)
     shape = trainer.data.shape
-    if len(shape) == 3:
-        k = 8
-        imgs = fake[:k * k].reshape(k, k, shape[-2], shape[-1])
+    if trainer.data.is_image:
+        k = int(min(8, np.sqrt(len(fake))))
+        c, h, w = shape
+        imgs = fake[:k * k].reshape(k, k, c, h, w).transpose(0, 1, 3, 4, 2)  # (k, k, H, W, C)
         grid = np.concatenate([np.concatenate(list(row), axis=1) for row in imgs], axis=0)
         fig, ax = plt.subplots(figsize=(5, 5))
-        ax.imshow(grid, cmap="gray", vmin=-1, vmax=1)
+        if c == 3:  # RGB in [-1, 1]
+            ax.imshow(np.clip((grid + 1) / 2, 0, 1))
+        else:  # one channel (the first, if there are several) in grey
+            ax.imshow(grid[..., 0], cmap="gray", vmin=-1, vmax=1)
         ax.axis("off")
     else:
         real = trainer.data.heldout(n, 0).reshape(-1, int(np.prod(shape)))
@@ -57,14 +63,17 @@ def plot_samples(trainer: Trainer, path: str, n: int = 1000) -> None:
 
 
 def plot_w_curve(trainer: Trainer, path: str) -> None:
-    """Exact batch W (LP) and the critic's estimate mean D(y) - mean D(x) per logged iteration."""
+    """Exact batch W (LP) and, for a method with a critic, the critic's estimate
+    mean D(y) - mean D(x) per logged iteration."""
     plt = _plt()
     h = trainer.history
     fig, ax = plt.subplots(figsize=(6, 3.5))
     if h:
         it = [e["iter"] for e in h]
         ax.plot(it, [e.get("batch_w", np.nan) for e in h], label="exact batch W (LP)")
-        ax.plot(it, [e["critic"] for e in h], label="critic estimate", alpha=0.8)
+        if any("critic" in e for e in h):  # a method without a critic has no estimate
+            ax.plot(it, [e.get("critic", np.nan) for e in h], label="critic estimate",
+                    alpha=0.8)
     ax.set_xlabel("generator iteration")
     ax.set_ylabel(trainer.cfg.metric + " cost")
     ax.legend(fontsize=8)

@@ -214,8 +214,10 @@ def _train_locked(trainer: Trainer, out: str, *, resume: bool, overwrite: bool,
                 log.write(json.dumps(entry) + "\n")
                 log.flush()
                 if bar is not None:
-                    bar.set_postfix(W=f"{entry.get('batch_w', float('nan')):.4f}",
-                                    critic=f"{entry['critic']:.4f}", refresh=False)
+                    post = {"W": f"{entry.get('batch_w', float('nan')):.4f}"}
+                    if "critic" in entry:  # a method without a critic has no estimate
+                        post["critic"] = f"{entry['critic']:.4f}"
+                    bar.set_postfix(post, refresh=False)
             if bar is not None:
                 bar.update(1)
             if it % config.ckpt_every == 0 or it == end:

@@ -1,20 +1,15 @@
-r"""The trainer: owns the networks' optimisers, the random generators and the loop.
+r"""The trainer: the generic loop around a registered method.
 
-One :meth:`Trainer.step` is one generator iteration of the configured method:
-
-* ``wgan-ts`` (Liu, Gu & Samaras 2018, Algorithm 1): ``n_critic`` times — draw
-  real and generated batches, solve the batch LP exactly (c = L1 by default),
-  regress the critic onto the centred potentials for ``n_r`` Adam steps (Eq. 8,
-  optionally plus the OT regulariser), weight-scale it (Eq. 15) — then one Adam
-  step on :math:`-\frac1n\sum_j D(G(z_j))`.
-* ``wgan-gp``: ``n_critic`` critic steps on :math:`\mathbb E D(x) - \mathbb E D(y)
-  + \lambda\,\mathrm{GP}`, Adam; then a generator step.
-* ``wgan``: the same without penalty, RMSProp and weight clipping to ``[-c, c]``.
-* ``gan`` / ``nsgan``: ``n_critic`` discriminator steps on the logistic loss,
-  then a minimax resp. non-saturating generator step.
-
-Networks are plain modules (:mod:`otgan.gan.nets`); losses are pure functions
-(:mod:`otgan.gan.losses`).
+One :meth:`Trainer.step` is one generator iteration: ``n_critic`` critic steps
+of the configured method on fresh batches (real ``y``, noise ``z``,
+``x = G(z)``), then one optimiser step of the generator on the method's loss,
+on the last critic batch's ``z`` (``gen_noise="same"``, the WGAN-TS default,
+Algorithm 1) or on fresh noise (``"fresh"``). The methods — WGAN-TS, WGAN-GP,
+WGAN, GAN, NSGAN, the exact mini-batch OT generator — are the classes of
+:data:`otgan.gan.methods.METHODS`; the trainer knows none of them by name. It
+owns the networks (:mod:`otgan.gan.nets`), the optimisers, the random
+generators, the learning-rate schedule, the logs, the checkpoints and the
+evaluation; the losses are pure functions (:mod:`otgan.gan.losses`).
 
 Examples
 --------
@@ -35,14 +30,12 @@ import warnings
 import numpy as np
 import torch
 
-from . import losses as L
-from .adapter import ot_targets
 from .config import RUNTIME_FIELDS, TrainConfig
 from .data import load_dataset
+from .methods import METHODS, StepContext
 from .metrics import evaluate
 from .nets import build_nets
-from .scaling import scale_critic
-from ..kernels import dual_violation_points, weight_scaling_ratio
+from ..torch import ot_targets
 
 __all__ = ["Trainer", "CheckpointError", "CheckpointWarning", "resolve_device",
            "state_digest", "CHECKPOINT_FORMAT"]
@@ -128,8 +121,14 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def _optimizer(kind: str, params, lr: float, betas: tuple[float, float]):
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
 class Trainer:
-    """Training state and one-step logic for every method.
+    """Training state and the generic generator iteration.
 
     Parameters
     ----------
@@ -140,32 +139,38 @@ class Trainer:
     Attributes
     ----------
     G, D : nn.Module
-        Generator and critic/discriminator.
+        Generator and critic/discriminator (``D`` is ``None`` for a method
+        without a critic, e.g. ``"ot"``).
+    method : Method
+        The configured method (:data:`otgan.gan.methods.METHODS`).
     iteration : int
         Generator iterations done.
     train_seconds : float
         Wall-clock seconds spent inside :meth:`step` (logging/evaluation excluded).
     history : list of dict
         The log entries (every ``log_every`` iterations).
+    last_batch : tuple of torch.Tensor or None
+        ``(y, x)`` of the last critic batch (for the exact batch W that
+        :meth:`log_entry` adds when the method did not solve it).
     """
 
     def __init__(self, config: TrainConfig, dataset=None):
         if not isinstance(config, TrainConfig):
             raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
         self.cfg = c = config
+        self.method = METHODS[c.method](c)
         self.device = resolve_device(c.device)
         self.data = dataset if dataset is not None else load_dataset(c.data)
         # Initialisation from the seed without touching the global RNG.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(c.seed)
             G, D = build_nets(self.data.shape, c.z_dim, c.hidden, c.depth)
-        self.G, self.D = G.to(self.device), D.to(self.device)
-        if c.optimizer == "rmsprop":
-            self.opt_g = torch.optim.RMSprop(self.G.parameters(), lr=c.lr_g)
-            self.opt_d = torch.optim.RMSprop(self.D.parameters(), lr=c.lr_d)
-        else:
-            self.opt_g = torch.optim.Adam(self.G.parameters(), lr=c.lr_g, betas=(c.beta1, c.beta2))
-            self.opt_d = torch.optim.Adam(self.D.parameters(), lr=c.lr_d, betas=(c.beta1, c.beta2))
+        self.G = G.to(self.device)
+        self.D = D.to(self.device) if self.method.has_critic else None
+        betas = (c.beta1, c.beta2)
+        self.opt_g = _optimizer(c.optimizer, self.G.parameters(), c.lr_g, betas)
+        self.opt_d = (None if self.D is None else
+                      _optimizer(c.optimizer, self.D.parameters(), c.lr_d, betas))
         self.gen_data = torch.Generator().manual_seed(c.seed)
         self.gen_noise = torch.Generator(device=self.device).manual_seed(c.seed + 1)
         self.iteration = 0
@@ -176,21 +181,8 @@ class Trainer:
         self.lr_plan: dict | None = None
         #: The configuration stored in the last checkpoint loaded (``None`` before).
         self.checkpoint_config: TrainConfig | None = None
-        self._last = None
-        if c.method == "wgan-ts":
-            self._warm_up()
-        self._step_fn = {"wgan-ts": self._step_ts, "wgan-gp": self._step_gp,
-                         "wgan": self._step_wgan, "gan": self._step_gan,
-                         "nsgan": self._step_gan}[c.method]
-
-    def _warm_up(self) -> None:
-        # Load the numba kernels now so that JIT/cache loading is not timed as training.
-        y = torch.zeros(2, *self.data.shape)
-        x = torch.ones(2, *self.data.shape)
-        ot_targets(y, x, self.cfg.metric, self.cfg.p)
-        yn, xn = y.reshape(2, -1).double().numpy(), x.reshape(2, -1).double().numpy()
-        weight_scaling_ratio(yn, xn, np.zeros(2), np.zeros(2), self.cfg.metric, self.cfg.p)
-        dual_violation_points(yn, xn, np.zeros(2), np.zeros(2), self.cfg.metric, self.cfg.p)
+        self.last_batch: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.method.prepare(self)
 
     # ------------------------------------------------------------------ sampling
     def _real(self) -> torch.Tensor:
@@ -209,96 +201,50 @@ class Trainer:
         out = [self.G(self._z(min(4096, n - k), g)).cpu() for k in range(0, n, 4096)]
         return torch.cat(out).numpy().astype(np.float64)
 
-    # ------------------------------------------------------------------ methods
-    def _gen_step(self, loss_fn) -> float:
-        x = self.G(self._z(self.cfg.batch))
-        loss = loss_fn(self.D(x))
+    # ------------------------------------------------------------------ loop
+    def _optimizers(self):
+        yield self.opt_g, self.cfg.lr_g
+        if self.opt_d is not None:
+            yield self.opt_d, self.cfg.lr_d
+
+    def _iteration(self) -> dict:
+        """The generator iteration of docs/gan.md ("Methods"); no method names."""
+        c, method = self.cfg, self.method
+        ctx = StepContext(c, self.G, self.D, self.opt_d, self.gen_noise, self._real, self._z)
+        logs: dict = {}
+        if method.has_critic:
+            for _ in range(c.n_critic):
+                ctx.y = self._real()
+                ctx.z = self._z(c.batch)
+                with torch.no_grad():
+                    ctx.x = self.G(ctx.z)
+                logs = method.critic_step(ctx)
+            self.last_batch = (ctx.y, ctx.x.detach())
+        ctx.z_gen = ctx.z if c.gen_noise == "same" else self._z(c.batch)
+        ctx.x_gen = self.G(ctx.z_gen)
+        loss = method.generator_loss(ctx)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
-        return float(loss.detach())
+        loss_g = float(loss.detach())
+        stats = {k: float(v) for k, v in logs.items()}
+        stats["loss_g"] = loss_g
+        stats.update({k: float(v) for k, v in method.generator_logs(ctx, loss_g).items()})
+        return stats
 
-    def _step_ts(self) -> dict:
-        c = self.cfg
-        for _ in range(c.n_critic):
-            y = self._real()
-            with torch.no_grad():
-                x = self.G(self._z(c.batch))
-            tg = ot_targets(y, x, c.metric, c.p)
-            y_match = y[tg.sigma] if c.ot_reg > 0 else None
-            if c.ot_reg > 0:
-                x = x.requires_grad_(True)
-            for _ in range(c.n_r):
-                # separate passes: the OT penalty's double backward then runs
-                # over the generated half only (measured faster at batch 256)
-                d_real, d_fake = self.D(y), self.D(x)
-                loss = L.regression_loss(d_real, d_fake, tg.real, tg.fake)
-                if c.ot_reg > 0:
-                    (grad,) = torch.autograd.grad(d_fake.sum(), x, create_graph=True)
-                    loss = loss + c.ot_reg * L.ot_penalty(grad, x, y_match, c.metric, c.p)
-                self.opt_d.zero_grad(set_to_none=True)
-                loss.backward()
-                self.opt_d.step()
-            x = x.detach()
-            sc = scale_critic(self.D, y, x, c.metric, c.p, mode=c.scaling)
-        with torch.no_grad():
-            est = float(self.D(y).mean() - self.D(x).mean())
-        loss_g = self._gen_step(L.ts_generator_loss)
-        return {"batch_w": tg.value, "critic": est, "loss_d": float(loss.detach()),
-                "loss_g": loss_g, "beta": sc.beta}
-
-    def _critic_steps(self, loss_fn, clip=None):
-        c = self.cfg
-        for _ in range(c.n_critic):
-            y = self._real()
-            with torch.no_grad():
-                x = self.G(self._z(c.batch))
-            d_real, d_fake = self.D(y), self.D(x)
-            loss = loss_fn(y, x, d_real, d_fake)
-            self.opt_d.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt_d.step()
-            if clip is not None:
-                with torch.no_grad():
-                    for prm in self.D.parameters():
-                        prm.clamp_(-clip, clip)
-        self._last = (y, x)
-        return float(loss.detach()), float((d_real.mean() - d_fake.mean()).detach())
-
-    def _step_gp(self) -> dict:
-        c = self.cfg
-
-        def loss_fn(y: torch.Tensor, x: torch.Tensor, d_real: torch.Tensor,
-                    d_fake: torch.Tensor) -> torch.Tensor:
-            eps = torch.rand(len(y), generator=self.gen_noise, device=self.device)
-            return (L.wgan_critic_loss(d_real, d_fake)
-                    + c.gp_lambda * L.gradient_penalty(self.D, y, x, eps))
-        loss_d, est = self._critic_steps(loss_fn)
-        return {"critic": est, "loss_d": loss_d, "loss_g": self._gen_step(L.wgan_generator_loss)}
-
-    def _step_wgan(self) -> dict:
-        loss_d, est = self._critic_steps(lambda y, x, dr, df: L.wgan_critic_loss(dr, df),
-                                         clip=self.cfg.clip)
-        return {"critic": est, "loss_d": loss_d, "loss_g": self._gen_step(L.wgan_generator_loss)}
-
-    def _step_gan(self) -> dict:
-        loss_d, est = self._critic_steps(lambda y, x, dr, df: L.gan_discriminator_loss(dr, df))
-        gl = L.gan_generator_loss if self.cfg.method == "gan" else L.nsgan_generator_loss
-        return {"critic": est, "loss_d": loss_d, "loss_g": self._gen_step(gl)}
-
-    # ------------------------------------------------------------------ loop
     def step(self) -> dict:
-        """One generator iteration; returns its statistics (``batch_w`` only for
-        WGAN-TS, where the LP is part of the step; see :meth:`log_entry`)."""
+        """One generator iteration; returns its statistics (``batch_w`` when the
+        method solved the batch LP in the step; see :meth:`log_entry`)."""
         self.G.train()
-        self.D.train()
+        if self.D is not None:
+            self.D.train()
         t0 = time.perf_counter()
         if self.cfg.lr_decay == "linear":
             frac = self.lr_factor(self.iteration)
-            for opt, lr in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+            for opt, lr in self._optimizers():
                 for group in opt.param_groups:
                     group["lr"] = lr * frac
-        stats = self._step_fn()
+        stats = self._iteration()
         self.train_seconds += time.perf_counter() - t0
         self.iteration += 1
         return stats
@@ -310,11 +256,12 @@ class Trainer:
         return _lr_factor(self.lr_plan, self.cfg.iters, i)
 
     def log_entry(self, stats: dict) -> dict:
-        """A JSON-able log line; for the baselines the exact batch W of the last
-        critic batch is computed here, outside the timed step."""
+        """A JSON-able log line; when the method did not solve the batch LP in
+        its step, the exact batch W of the last critic batch is computed here,
+        outside the timed step."""
         entry = {"iter": self.iteration, "seconds": self.train_seconds}
-        if "batch_w" not in stats and self._last is not None:
-            y, x = self._last
+        if "batch_w" not in stats and self.last_batch is not None:
+            y, x = self.last_batch
             stats = dict(stats, batch_w=ot_targets(y, x, self.cfg.metric, self.cfg.p).value)
         entry.update({k: float(v) for k, v in stats.items()})
         return entry
@@ -340,8 +287,10 @@ class Trainer:
                  "config": self.cfg.to_dict(), "iteration": self.iteration,
                  "train_seconds": self.train_seconds, "history": list(self.history),
                  "lr_plan": None if self.lr_plan is None else dict(self.lr_plan),
-                 "G": self.G.state_dict(), "D": self.D.state_dict(),
-                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                 "G": self.G.state_dict(),
+                 "D": None if self.D is None else self.D.state_dict(),
+                 "opt_g": self.opt_g.state_dict(),
+                 "opt_d": None if self.opt_d is None else self.opt_d.state_dict(),
                  "gen_data": self.gen_data.get_state(),
                  "gen_noise": self.gen_noise.get_state()}
         state = copy.deepcopy(state)
@@ -402,11 +351,12 @@ class Trainer:
                                   f"pass iters >= {iteration}")
         try:
             self.G.load_state_dict(state["G"])
-            self.D.load_state_dict(state["D"])
             # copies: optimisers keep the given tensors, and stepping would then
             # change the caller's state behind its digest
             self.opt_g.load_state_dict(copy.deepcopy(state["opt_g"]))
-            self.opt_d.load_state_dict(copy.deepcopy(state["opt_d"]))
+            if self.D is not None:
+                self.D.load_state_dict(state["D"])
+                self.opt_d.load_state_dict(copy.deepcopy(state["opt_d"]))
             self.gen_data.set_state(state["gen_data"])
             self.gen_noise.set_state(state["gen_noise"].to(self.gen_noise.get_state().device))
             self.iteration = iteration

@@ -1,0 +1,240 @@
+r"""The interface between the generic trainer and one training method.
+
+A *method* (WGAN-TS, WGAN-GP, ..., the exact mini-batch OT generator) is a
+subclass of :class:`Method` that declares
+
+* ``name`` — what ``TrainConfig(method=...)`` and ``otgan train --method`` take;
+* ``summary`` — one line for ``otgan train --help``;
+* ``defaults`` — a :class:`MethodDefaults`: the optimiser and the values that
+  ``None`` fields of :class:`~otgan.gan.config.TrainConfig` resolve to;
+* ``has_critic`` — whether the trainer runs ``n_critic`` critic steps per
+  generator step (``False``: the networks are the generator alone);
+* ``family`` — ``"critic"`` (a real-valued critic), ``"logistic"`` (a
+  discriminator returning logits) or ``None`` (no critic);
+
+and implements :meth:`Method.critic_step` (when it has a critic) and
+:meth:`Method.generator_loss`, optionally :meth:`Method.prepare` and
+:meth:`Method.generator_logs`. The trainer (:class:`otgan.gan.trainer.Trainer`)
+draws the batches, owns the optimisers, the schedule, the logs, the
+checkpoints and the evaluation, and knows no method by name; the losses are the
+pure functions of :mod:`otgan.gan.losses`.
+
+One generator iteration, as the trainer runs it (docs/gan.md, "Methods")::
+
+    repeat n_critic times (has_critic only):
+        ctx.y = real batch, ctx.z = noise batch, ctx.x = G(ctx.z) (no graph)
+        logs = method.critic_step(ctx)
+    ctx.z_gen = ctx.z            if gen_noise == "same"   (the last critic batch's z)
+                a fresh z batch  if gen_noise == "fresh"
+    ctx.x_gen = G(ctx.z_gen)     (with graph)
+    loss = method.generator_loss(ctx); one optimiser step of G on it
+
+This module imports no torch at run time: the registry (names and defaults)
+is read by the command line without loading torch; the methods import torch
+inside their steps.
+
+Examples
+--------
+>>> d = MethodDefaults(optimizer="adam", lr_g=1e-3, lr_d=1e-3, beta1=0.5, beta2=0.999,
+...                    n_critic=1)
+>>> d.gen_noise, d.ot_reg
+('fresh', 0.0)
+>>> d.describe()
+'adam lr_g 0.001 lr_d 0.001 betas (0.5, 0.999) n_critic 1 gen_noise fresh'
+"""
+from __future__ import annotations
+
+import abc
+import math
+import numbers
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+
+    import torch
+    from torch import nn
+
+    from ..config import TrainConfig
+    from ..trainer import Trainer
+
+__all__ = ["Method", "MethodDefaults", "StepContext", "OPTIMIZERS", "GEN_NOISE",
+           "FAMILIES", "descend"]
+
+#: The optimisers a method may ask for (``MethodDefaults.optimizer``).
+OPTIMIZERS = ("adam", "rmsprop")
+#: The noise of the generator step: the last critic batch's ``z`` or a fresh draw.
+GEN_NOISE = ("same", "fresh")
+#: What the critic returns: a real value, logits, or there is no critic.
+FAMILIES = ("critic", "logistic", None)
+
+
+@dataclass(frozen=True)
+class MethodDefaults:
+    """A method's named defaults.
+
+    Every field but ``optimizer`` is a :class:`~otgan.gan.config.TrainConfig`
+    field of the same name; a ``None`` there takes the value here when the
+    configuration is built (so the saved ``config.json`` is explicit).
+
+    Attributes
+    ----------
+    optimizer : {"adam", "rmsprop"}
+        Of both networks; fixed per method (not a configuration field).
+        RMSProp ignores the betas.
+    lr_g, lr_d : float
+        Learning rates of the generator and of the critic.
+    beta1, beta2 : float
+        Adam's betas.
+    n_critic : int
+        Critic steps per generator step (WGAN-TS: LPs, :math:`n_c`).
+    ot_reg : float
+        Weight of the WGAN-TS OT regulariser (0 for the other methods).
+    gen_noise : {"same", "fresh"}
+        Noise of the generator step (see the module docstring).
+    """
+
+    optimizer: str
+    lr_g: float
+    lr_d: float
+    beta1: float
+    beta2: float
+    n_critic: int
+    ot_reg: float = 0.0
+    gen_noise: str = "fresh"
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.gen_noise not in GEN_NOISE:
+            raise ValueError(f"gen_noise must be one of {GEN_NOISE}, got {self.gen_noise!r}")
+        for name in ("lr_g", "lr_d", "beta1", "beta2", "ot_reg"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+                raise ValueError(f"{name} must be a finite number, got {v!r}")
+        if isinstance(self.n_critic, bool) or not isinstance(self.n_critic, int) \
+                or self.n_critic < 1:
+            raise ValueError(f"n_critic must be an integer >= 1, got {self.n_critic!r}")
+
+    def config_fields(self) -> dict[str, Any]:
+        """The defaults of :class:`~otgan.gan.config.TrainConfig` fields (all but
+        ``optimizer``)."""
+        d = asdict(self)
+        del d["optimizer"]
+        return d
+
+    def describe(self, critic: bool = True) -> str:
+        """One line for ``--help`` (without a ``critic``, only the generator's
+        settings)."""
+        betas = "" if self.optimizer == "rmsprop" else f" betas ({self.beta1:g}, {self.beta2:g})"
+        if not critic:
+            return f"{self.optimizer} lr_g {self.lr_g:g}{betas}"
+        s = (f"{self.optimizer} lr_g {self.lr_g:g} lr_d {self.lr_d:g}{betas} "
+             f"n_critic {self.n_critic} gen_noise {self.gen_noise}")
+        return s + (f" ot_reg {self.ot_reg:g}" if self.ot_reg else "")
+
+
+class StepContext:
+    """What a method sees of one generator iteration (built by the trainer).
+
+    Attributes
+    ----------
+    cfg : TrainConfig
+    G, D : nn.Module
+        The generator and the critic (``D`` is ``None`` without a critic).
+    opt_d : torch.optim.Optimizer or None
+        The critic's optimiser (the generator's belongs to the trainer).
+    gen_noise : torch.Generator
+        The trainer's noise generator, for a method's own random draws (e.g.
+        WGAN-GP's interpolation weights): reproducible and checkpointed.
+    y, z, x : torch.Tensor or None
+        The current critic batch: real points, noise, and ``G(z)`` computed
+        without a graph. Set before each :meth:`Method.critic_step`.
+    z_gen, x_gen : torch.Tensor or None
+        The generator step's noise and ``G(z_gen)`` with its graph. Set before
+        :meth:`Method.generator_loss`.
+    """
+
+    __slots__ = ("cfg", "G", "D", "opt_d", "gen_noise", "_real", "_noise",
+                 "y", "z", "x", "z_gen", "x_gen")
+
+    def __init__(self, cfg: TrainConfig, G: nn.Module, D: nn.Module | None,
+                 opt_d: torch.optim.Optimizer | None, gen_noise: torch.Generator,
+                 real: Callable[[], torch.Tensor], noise: Callable[[int], torch.Tensor]):
+        self.cfg, self.G, self.D, self.opt_d, self.gen_noise = cfg, G, D, opt_d, gen_noise
+        self._real, self._noise = real, noise
+        self.y = self.z = self.x = self.z_gen = self.x_gen = None
+
+    def real(self) -> torch.Tensor:
+        """A fresh real batch of ``cfg.batch`` points (the trainer's data stream)."""
+        return self._real()
+
+    def noise(self, n: int | None = None) -> torch.Tensor:
+        """A fresh noise batch of ``n`` (default ``cfg.batch``) latent points."""
+        return self._noise(self.cfg.batch if n is None else n)
+
+
+def descend(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One optimiser step on ``loss``: zero the gradients, backward, step."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
+class Method(abc.ABC):
+    """One training method: its defaults, its critic step and its generator loss.
+
+    Instances are built by the trainer with the configuration
+    (``method = cls(cfg)``) and may keep state in attributes; that state is
+    *not* checkpointed, so a method must keep none that changes the
+    trajectory (the networks, optimisers and random generators are the
+    trainer's and are checkpointed).
+    """
+
+    name: ClassVar[str]
+    summary: ClassVar[str] = ""
+    defaults: ClassVar[MethodDefaults]
+    has_critic: ClassVar[bool] = True
+    family: ClassVar[str | None] = "critic"
+
+    def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg
+
+    def prepare(self, trainer: Trainer) -> None:
+        """Called once when the trainer is built (e.g. to load JIT kernels, so
+        that their compilation is not timed as training). Default: nothing."""
+
+    def critic_step(self, ctx: StepContext) -> dict[str, Any]:
+        """One critic step on the batch ``ctx.y, ctx.z, ctx.x``; returns its log
+        values (floats or 0-dim tensors; those of the last step are logged).
+
+        For WGAN-TS one "critic step" is one LP, ``n_r`` regressions and the
+        weight scaling (Algorithm 1, lines 5–14)."""
+        raise NotImplementedError(f"method {self.name!r} has no critic step")
+
+    @abc.abstractmethod
+    def generator_loss(self, ctx: StepContext) -> torch.Tensor:
+        """The generator's loss on ``ctx.x_gen = G(ctx.z_gen)`` (a 0-dim tensor
+        with its graph); the trainer back-propagates it and steps ``G``."""
+
+    def generator_logs(self, ctx: StepContext, loss_g: float) -> dict[str, Any]:
+        """Extra log values of the generator step (default: none)."""
+        return {}
+
+    @classmethod
+    def check(cls) -> None:
+        """Raise ``TypeError`` unless the class declares what the registry needs."""
+        name = getattr(cls, "name", None)
+        if not isinstance(name, str) or not name or name != name.strip() or "," in name:
+            raise TypeError(f"{cls.__name__}.name must be a non-empty string without "
+                            f"commas or surrounding spaces, got {name!r}")
+        if not isinstance(getattr(cls, "defaults", None), MethodDefaults):
+            raise TypeError(f"{cls.__name__}.defaults must be a MethodDefaults")
+        if cls.family not in FAMILIES:
+            raise TypeError(f"{cls.__name__}.family must be one of {FAMILIES}")
+        if cls.has_critic and cls.critic_step is Method.critic_step:
+            raise TypeError(f"{cls.__name__} has a critic but does not define critic_step")
+        if not cls.has_critic and cls.defaults.gen_noise != "fresh":
+            raise TypeError(f"{cls.__name__} has no critic: its gen_noise default must "
+                            f"be 'fresh'")
