@@ -51,10 +51,14 @@ def _push(vals, idx, r, k, c, j):
 
 
 @nb.njit(inline="always")
-def _cost(dense, M, y, x, i, j, code, p):
-    # a dense matrix entry or a cost from the points; ``dense`` is loop
-    # invariant, so the compiled loops below are specialised for each case
-    return M[i, j] if dense else pair_cost(y, i, x, j, code, p)
+def _row_costs(dense, M, y, x, i, code, p, buf):
+    # row i of the costs: a view of the dense matrix, or computed from the
+    # points into ``buf``; the scans below then run one loop for both kinds
+    if dense:
+        return M[i]
+    for j in range(buf.shape[0]):
+        buf[j] = pair_cost(y, i, x, j, code, p)
+    return buf
 
 
 @nb.njit(cache=True)
@@ -64,13 +68,15 @@ def _scan_rows(dense, M, y, x, code, p, off_r, off_c, kr, kc, i0, i1, rv, ri, cv
     # insertion, is a single compare
     n = cv.shape[0]
     cthr = np.empty(n)
+    buf = np.empty(n)
     for j in range(n):
         cthr[j] = cv[j, kc - 1] if kc > 0 else -np.inf
     for i in range(i0, i1):
         oi = off_r[i]
         thr = rv[i, kr - 1] if kr > 0 else -np.inf
+        row = _row_costs(dense, M, y, x, i, code, p, buf)
         for j in range(n):
-            c = _cost(dense, M, y, x, i, j, code, p)
+            c = row[j]
             cr = c - off_c[j]
             if cr < thr:
                 _push(rv, ri, i, kr, cr, j)
@@ -122,10 +128,12 @@ def _colmin_impl(get_cost_dense, M, y, x, code, p, off_r, n, nblk):
         i0 = b * rows_per
         i1 = min(m, i0 + rows_per)
         acc = part[b]
+        buf = np.empty(n)
         for i in range(i0, i1):
             oi = off_r[i]
+            row = _row_costs(get_cost_dense, M, y, x, i, code, p, buf)
             for j in range(n):
-                acc[j] = min(acc[j], _cost(get_cost_dense, M, y, x, i, j, code, p) - oi)
+                acc[j] = min(acc[j], row[j] - oi)
     out = part[0].copy()
     for b in range(1, nblk):
         for j in range(n):
