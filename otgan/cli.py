@@ -157,7 +157,7 @@ def _parse_seeds(text: str) -> list[int]:
 _CONFIG_OPTS = ("data", "iters", "batch", "device", "metric", "p", "z_dim", "hidden", "depth",
                 "lr_g", "lr_d", "beta1", "beta2", "n_critic", "n_r", "ot_reg", "scaling",
                 "gp_lambda", "clip", "gen_noise", "lr_decay", "log_every", "ckpt_every",
-                "eval_n")
+                "eval_n", "eval_every", "jc", "jc_eps", "jc_min", "jc_max", "lens", "lens_k")
 
 
 def _config_kwargs(args) -> dict:
@@ -166,7 +166,8 @@ def _config_kwargs(args) -> dict:
 
 def _print_metrics(metrics: dict) -> None:
     keys = ("modes", "n_modes", "pct_hq", "w1", "noise_floor", "w1_over_floor", "w1_certified",
-            "classes_covered", "confidence", "iter", "s_per_iter")
+            "classes_covered", "confidence", "log_condition_number_mean", "iter",
+            "s_per_iter")
     for k in keys:
         if k in metrics:
             v = metrics[k]
@@ -193,9 +194,10 @@ TRAIN_ITERS = 2000
 
 #: Options that, omitted with ``--resume``, take the resumed run's value
 #: instead of the default of a fresh run: ``iters`` (a resume accepts a changed
-#: budget) and ``gen_noise`` (its default changed; a run saved before it
-#: existed drew fresh noise).
-_RESUME_OWN = ("iters", "gen_noise")
+#: budget), ``gen_noise`` (its default changed; a run saved before it
+#: existed drew fresh noise), the add-on switches and ``lens_k`` (its default
+#: follows ``iters``).
+_RESUME_OWN = ("iters", "gen_noise", "jc", "lens", "lens_k")
 
 
 def _resumed_values(args) -> dict:
@@ -230,22 +232,31 @@ def cmd_train(args: argparse.Namespace) -> int:
                                 overwrite=args.overwrite)
     except (ValueError, TypeError, RunError) as exc:
         raise CLIError(str(exc)) from None
-    print(f"{cfg.method} on {cfg.data}: {metrics.get('iter')} iterations")
+    from .gan.addons import method_spec
+
+    print(f"{method_spec(cfg.method, cfg.addons)} on {cfg.data}: {metrics.get('iter')} "
+          f"iterations")
     _print_metrics(metrics)
     print(f"report: {os.path.join(args.out, 'report.md')}")
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from .gan.addons import ADDONS, parse_method_spec
     from .gan.config import METHODS
     from .gan.run import RunError, compare
 
     _threads(args.threads)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    bad = [m for m in methods if m not in METHODS]
-    if not methods or bad:
-        raise CLIError(f"--methods must be a comma-separated subset of the registered "
-                       f"methods {', '.join(METHODS)}, got {args.methods!r}")
+    if not methods:
+        raise CLIError(f"--methods must be a comma-separated list of registered methods "
+                       f"{', '.join(METHODS)}, each optionally with add-ons "
+                       f"(+{', +'.join(ADDONS)}), got {args.methods!r}")
+    for m in methods:
+        try:
+            parse_method_spec(m)
+        except ValueError as exc:
+            raise CLIError(f"--methods: {exc}") from None
     seeds = _parse_seeds(args.seeds)
     try:
         from .gan.rundir import check_out_dir
@@ -331,6 +342,24 @@ def _add_config_options(p, *, iters_default, iters_help="generator iterations"):
     p.add_argument("--ckpt-every", dest="ckpt_every", type=int, default=None)
     p.add_argument("--eval-n", dest="eval_n", type=int, default=None,
                    help="samples for the final exact W1 (default 2500)")
+    p.add_argument("--eval-every", dest="eval_every", type=int, default=None,
+                   help="log the generator's log condition number to metrics.jsonl every "
+                        "this many iterations (default 100; it is in eval.json always)")
+    g = p.add_argument_group("add-ons (every method; listed below)")
+    # store_true with default None: omitted with --resume, the run's own value
+    g.add_argument("--jc", action="store_true", default=None,
+                   help="Jacobian Clamping penalty on the generator")
+    g.add_argument("--jc-eps", dest="jc_eps", type=float, default=None,
+                   help="JC perturbation norm (default 0.1 for 2-D data, 0.5 for images)")
+    g.add_argument("--jc-min", dest="jc_min", type=float, default=None,
+                   help="JC lower bound on Q (default 0.01 for 2-D data, 0.3 for images)")
+    g.add_argument("--jc-max", dest="jc_max", type=float, default=None,
+                   help="JC upper bound on Q (default 10 for 2-D data, 6 for images)")
+    g.add_argument("--lens", action="store_true", default=None,
+                   help="tempered lens in front of the critic (methods with a critic)")
+    g.add_argument("--lens-k", dest="lens_k", type=int, default=None,
+                   help="iteration where the lens weight lambda(t) reaches 0 "
+                        "(default: half the run, iters // 2)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -348,11 +377,15 @@ def build_parser() -> argparse.ArgumentParser:
     dist.add_argument("--json", action="store_true", help="machine-readable output")
     dist.set_defaults(func=cmd_distance)
 
+    from .gan.addons import describe_addons
     from .gan.methods import METHODS, describe_methods
 
     methods_epilog = ("registered methods (otgan.gan.methods.METHODS) and their "
                       "defaults:\n" + "\n".join("  " + line for line in
-                                                describe_methods().splitlines()))
+                                                describe_methods().splitlines())
+                      + "\n\nadd-ons (otgan.gan.addons.ADDONS; train: --jc, --lens; "
+                        "compare: method+addon, e.g. gan+jc,wgan-ts+jc+lens):\n"
+                      + "\n".join("  " + line for line in describe_addons().splitlines()))
     train = sub.add_parser("train", help="train a GAN (wgan-ts or a baseline)",
                            epilog=methods_epilog,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -375,7 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     comp.add_argument("--methods", default="wgan-ts,wgan-gp,wgan,gan",
                       help=f"comma-separated registered methods ({', '.join(METHODS)}; "
-                           f"default wgan-ts,wgan-gp,wgan,gan)")
+                           f"default wgan-ts,wgan-gp,wgan,gan), each optionally with "
+                           f"add-ons: method+addon+..., e.g. gan+jc,wgan-gp+lens "
+                           f"(--jc/--lens add one to every method)")
     comp.add_argument("--overwrite", action="store_true",
                       help="replace runs already in OUT (refused otherwise)")
     comp.add_argument("--seeds", default="0,1,2")

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING
 
 from ..costs import METRICS
+from .addons import ADDONS
 from .methods import GEN_NOISE, METHODS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,7 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
 #: defined here so that the command line can list it without importing torch.
 SCALING_MODES = ("final", "power", "none")
 
-__all__ = ["TrainConfig", "METHODS", "RUNTIME_FIELDS", "LEGACY_GEN_NOISE"]
+__all__ = ["TrainConfig", "METHODS", "RUNTIME_FIELDS", "LEGACY_GEN_NOISE",
+           "OMITTED_AT_DEFAULT"]
 
 #: ``METHODS`` is the registry of :mod:`otgan.gan.methods` (name -> Method;
 #: iterating gives the names): every registered method is a valid ``method``.
@@ -32,7 +34,12 @@ DEVICES = ("auto", "cpu", "cuda")
 LR_DECAYS = ("linear", "none")
 #: Fields that do not change the training trajectory: a resumed run may differ in them.
 #: (``iters`` may change on resume too, under its own rules: see ``Trainer.load_state_dict``.)
-RUNTIME_FIELDS = ("device", "log_every", "ckpt_every", "eval_n")
+RUNTIME_FIELDS = ("device", "log_every", "ckpt_every", "eval_n", "eval_every")
+
+#: Fields that :meth:`TrainConfig.to_dict` leaves out while they hold their
+#: default (a missing one reads as its default): the add-ons' fields and
+#: ``eval_every``, added after the configuration format was recorded.
+OMITTED_AT_DEFAULT = ("jc", "jc_eps", "jc_min", "jc_max", "lens", "lens_k", "eval_every")
 
 #: The value of ``gen_noise`` in a configuration saved before the field existed:
 #: every method then drew fresh noise for the generator step.
@@ -93,8 +100,28 @@ class TrainConfig:
         ``"fresh"`` draws a new batch (the default of the other methods, as in
         their papers, and of every configuration saved before this field
         existed). Methods without a critic take ``"fresh"`` only.
+    jc : bool
+        Jacobian Clamping add-on (:class:`otgan.gan.addons.JacobianClamping`),
+        for every method.
+    jc_eps, jc_min, jc_max : float
+        Its perturbation norm and band for :math:`Q`; ``None`` with ``jc`` takes
+        :meth:`otgan.gan.jacobian.JCDefaults.for_shape` of the data (2-D: 0.1,
+        0.01, 10; images: 0.5, 0.3, 6). Refused without ``jc``.
+    lens : bool
+        Tempered-lens add-on (:class:`otgan.gan.addons.TemperedLens`), for the
+        methods with a critic.
+    lens_k : int
+        The iteration :math:`K` where the lens's weight :math:`\lambda(t)`
+        reaches 0; ``None`` with ``lens`` takes half the run,
+        :func:`otgan.gan.lens.default_lens_k` (``iters // 2``). Refused
+        without ``lens``.
     log_every, ckpt_every, eval_n : logging period, checkpoint period and the
         number of samples for the final exact-W1 evaluation.
+    eval_every : int
+        Every ``eval_every`` iterations the log line (written then whatever
+        ``log_every`` says) also holds the generator's log condition number
+        (200 fixed latent points; :meth:`otgan.gan.Trainer.condition_number`).
+        Does not change the trajectory (a runtime field).
     """
 
     method: str = "wgan-ts"
@@ -120,9 +147,16 @@ class TrainConfig:
     gp_lambda: float = 10.0
     clip: float = 0.01
     gen_noise: str | None = None
+    jc: bool = False
+    jc_eps: float | None = None
+    jc_min: float | None = None
+    jc_max: float | None = None
+    lens: bool = False
+    lens_k: int | None = None
     log_every: int = 10
     ckpt_every: int = 500
     eval_n: int = 2500
+    eval_every: int = 100
 
     def __post_init__(self):
         def choice(name: str, options: tuple[str, ...]) -> None:
@@ -170,6 +204,7 @@ class TrainConfig:
         integer("log_every", 1)
         integer("ckpt_every", 1)
         integer("eval_n", 2)
+        integer("eval_every", 1)
         real("lr_g", 0.0, allow_none=True)
         real("lr_d", 0.0, allow_none=True)
         real("beta1", 0.0, 1.0, lo_open=False, allow_none=True)
@@ -186,6 +221,7 @@ class TrainConfig:
         if not spec.has_critic and self.gen_noise != "fresh":
             raise ValueError(f"gen_noise={self.gen_noise!r} needs a critic batch to reuse; "
                              f"method {self.method!r} has no critic (use 'fresh')")
+        self._check_addons(spec, real, integer)
         if self.z_dim is None or self.hidden is None:
             from .data import data_is_image  # the one image rule (imports torch)
 
@@ -197,14 +233,67 @@ class TrainConfig:
         if self.p is not None:
             object.__setattr__(self, "p", float(self.p))
 
+    def _check_addons(self, spec, real, integer) -> None:
+        for name, addon in ADDONS.items():
+            on = getattr(self, name)
+            if not isinstance(on, bool):
+                raise ValueError(f"{name} must be a bool, got {on!r}")
+            given = [o for o in addon.options if getattr(self, o) is not None]
+            if not on and given:
+                raise ValueError(f"{', '.join(given)} set but the {name!r} add-on is off "
+                                 f"(pass {name}=True / --{name})")
+            if on and addon.needs_critic and not spec.has_critic:
+                raise ValueError(f"the {name!r} add-on needs a critic; method "
+                                 f"{self.method!r} has none")
+        if self.jc:
+            if None in (self.jc_eps, self.jc_min, self.jc_max):
+                from .data import data_shape
+                from .jacobian import JCDefaults
+
+                d = JCDefaults.for_shape(data_shape(self.data))
+                for name, v in (("jc_eps", d.eps), ("jc_min", d.lam_min),
+                                ("jc_max", d.lam_max)):
+                    if getattr(self, name) is None:
+                        object.__setattr__(self, name, v)
+            real("jc_eps", 0.0)
+            real("jc_min", 0.0, lo_open=False)
+            real("jc_max", 0.0)
+            for name in ("jc_eps", "jc_min", "jc_max"):
+                object.__setattr__(self, name, float(getattr(self, name)))
+            if self.jc_min > self.jc_max:
+                raise ValueError(f"jc_min must be <= jc_max, got {self.jc_min} > {self.jc_max}")
+        if self.lens:
+            if self.lens_k is None:
+                object.__setattr__(self, "lens_k", self.iters // 2)  # default_lens_k
+            integer("lens_k", 0)
+
+    @property
+    def addons(self) -> tuple[str, ...]:
+        """The add-ons switched on, in :data:`otgan.gan.addons.ADDONS` order."""
+        return tuple(n for n in ADDONS if getattr(self, n))
+
     @property
     def optimizer(self) -> str:
         """The method's optimiser (:attr:`MethodDefaults.optimizer
         <otgan.gan.methods.MethodDefaults>`), ``"adam"`` or ``"rmsprop"``."""
         return METHODS[self.method].defaults.optimizer
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def to_dict(self, full: bool = False) -> dict:
+        """The fields as a dict (``config.json``, a checkpoint's ``"config"``).
+
+        The fields of :data:`OMITTED_AT_DEFAULT` — the add-ons' and
+        ``eval_every`` — are left out while they hold their default (an add-on
+        off, its options unset), so the saved configuration of a run without
+        add-ons is the one saved before they existed; :meth:`from_dict` fills
+        them in. ``full=True``: every field.
+        """
+        d = asdict(self)
+        if not full:
+            defaults = {f.name: f.default for f in fields(self)}
+            for k in OMITTED_AT_DEFAULT:
+                if d[k] == defaults[k]:
+                    del d[k]
+        return d
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -231,5 +320,5 @@ class TrainConfig:
     def differences(self, other: "TrainConfig",
                     ignore: Collection[str] = RUNTIME_FIELDS) -> list[str]:
         """``"field: self -> other"`` for every field (outside ``ignore``) that differs."""
-        a, b = self.to_dict(), other.to_dict()
+        a, b = self.to_dict(full=True), other.to_dict(full=True)
         return [f"{k}: {a[k]!r} -> {b[k]!r}" for k in a if k not in ignore and a[k] != b[k]]

@@ -47,15 +47,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .data import is_image_shape
+from .methods import METHODS
+
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable, Sequence
 
 __all__ = ["Lens", "build_lens", "lens_lambda", "default_lens_k", "lens_discriminator_loss",
            "lens_loss", "lens_step", "METHOD_FAMILY", "LENS_HIDDEN"]
 
-#: The method family of each built-in method, for :func:`lens_discriminator_loss`.
-METHOD_FAMILY = {"gan": "logistic", "nsgan": "logistic",
-                 "wgan": "critic", "wgan-gp": "critic", "wgan-ts": "critic"}
+#: The family of each registered method with a critic (``Method.family`` of
+#: :data:`otgan.gan.methods.METHODS`, read at import); :func:`lens_discriminator_loss`
+#: reads the registry itself, so methods registered later are known too.
+METHOD_FAMILY = {name: cls.family for name, cls in METHODS.items() if cls.family is not None}
 
 #: Default width of the residual branch: hidden units for flat data, channels
 #: for images.
@@ -89,7 +93,7 @@ class Lens(nn.Module):
         super().__init__()
         self.f = residual
         self.shape = tuple(shape)
-        self.image = len(self.shape) == 3
+        self.image = is_image_shape(self.shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[0]
@@ -121,7 +125,7 @@ def build_lens(shape: Sequence[int], hidden: int | None = None, depth: int = 2) 
     shape = tuple(int(s) for s in shape)
     if depth < 1:
         raise ValueError(f"depth must be >= 1, got {depth}")
-    if len(shape) == 3:
+    if is_image_shape(shape):
         h = LENS_HIDDEN["image"] if hidden is None else int(hidden)
         c = shape[0]
         layers: list[nn.Module] = []
@@ -231,13 +235,14 @@ def lens_discriminator_loss(D: Callable[[torch.Tensor], torch.Tensor], family: s
     >>> round(float(lens_discriminator_loss(D, "logistic")(y)), 4)  # softplus(-2)
     0.1269
     """
-    fam = METHOD_FAMILY.get(family, family)
+    fam = METHODS[family].family if family in METHODS else family
     if fam == "logistic":
         return lambda y: F.softplus(-D(y).reshape(-1)).mean()
     if fam == "critic":
         return lambda y: -D(y).reshape(-1).mean()
     raise ValueError(f"unknown method family {family!r}: use 'logistic', 'critic' "
-                     f"or a method of {sorted(METHOD_FAMILY)}")
+                     f"or a registered method with a critic "
+                     f"({sorted(n for n, c in METHODS.items() if c.family is not None)})")
 
 
 def lens_loss(lens: nn.Module, x_real: torch.Tensor,

@@ -6,7 +6,9 @@ Layout of ``out/``::
     config.json           the full TrainConfig (of the latest start or resume)
     config_history.jsonl  one JSON line per start / resume: the configuration, and
                           what a resume changed (e.g. {"iters": [400, 450]})
-    metrics.jsonl         one JSON line per log step; a final {"event": "eval", ...} line
+    metrics.jsonl         one JSON line per log step (every log_every iterations, and
+                          every eval_every with the log condition number); a final
+                          {"event": "eval", ...} line
     ckpt.pt               latest checkpoint with its SHA-256 digest inside, every
                           ckpt_every iterations and at the end
     eval.json             final metrics
@@ -37,6 +39,7 @@ import statistics
 import time
 from typing import Any, Sequence
 
+from .addons import ADDONS, method_spec, parse_method_spec
 from .config import RUNTIME_FIELDS, TrainConfig
 from .rundir import (RunError, RunLock, check_out_dir, make_out_dir, replace_atomic,
                      temp_path, write_text_atomic)
@@ -183,7 +186,8 @@ def _train_locked(trainer: Trainer, out: str, *, resume: bool, overwrite: bool,
             trainer.load_checkpoint(ckpt)
         except CheckpointError as exc:
             raise RunError(f"cannot resume: {exc}") from None
-        before, after = trainer.checkpoint_config.to_dict(), config.to_dict()
+        before = trainer.checkpoint_config.to_dict(full=True)
+        after = config.to_dict(full=True)
         event = {"event": "resume", "time": _now(), "iteration": trainer.iteration,
                  "changed": {k: [before[k], after[k]] for k in after if before[k] != after[k]}}
         if "iters" in event["changed"] and config.lr_decay == "linear":
@@ -202,14 +206,18 @@ def _train_locked(trainer: Trainer, out: str, *, resume: bool, overwrite: bool,
     bar = None
     if progress:
         from tqdm import tqdm
-        bar = tqdm(total=config.iters, initial=trainer.iteration, desc=config.method,
+        bar = tqdm(total=config.iters, initial=trainer.iteration,
+                   desc=method_spec(config.method, config.addons),
                    dynamic_ncols=True, leave=True)
     with open(log_path, "a") as log:
         while trainer.iteration < end:
             stats = trainer.step()
             it = trainer.iteration
-            if it % config.log_every == 0 or it == end:
+            cond = it % config.eval_every == 0
+            if it % config.log_every == 0 or it == end or cond:
                 entry = trainer.log_entry(stats)
+                if cond:  # outside the timed step, like the exact batch W
+                    entry.update(trainer.condition_number())
                 trainer.history.append(entry)
                 log.write(json.dumps(entry) + "\n")
                 log.flush()
@@ -258,7 +266,7 @@ def _write_plots(trainer, out: str) -> None:
 
 def _write_report(trainer, metrics: dict, out: str) -> None:
     c = trainer.cfg
-    lines = [f"# {c.method} on {c.data}", "",
+    lines = [f"# {method_spec(c.method, c.addons)} on {c.data}", "",
              f"{trainer.iteration} generator iterations, batch {c.batch}, seed {c.seed}, "
              f"{trainer.train_seconds:.1f} s of training "
              f"({metrics['s_per_iter'] * 1e3:.2f} ms per generator iteration).", "",
@@ -280,12 +288,15 @@ def _mean_sd(values, fmt):
 
 
 def format_compare_table(results: dict, data: str) -> str:
-    """Markdown table from ``{method: [metrics per seed]}`` (mean ± sd over seeds)."""
+    """Markdown table from ``{method spec: [metrics per seed]}`` (mean ± sd over seeds)."""
     any_modes = any("modes" in r for rs in results.values() for r in rs)
     head = ["method", "seeds"]
     if any_modes:
         head += ["modes", "% high quality"]
-    head += ["exact W1", "noise floor", "W1 / floor", "s / gen. iter", "train s"]
+    any_cond = any("log_condition_number_mean" in r for rs in results.values() for r in rs)
+    head += ["exact W1", "noise floor", "W1 / floor"]
+    head += ["log cond. G"] if any_cond else []
+    head += ["s / gen. iter", "train s"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for method, rs in results.items():
         cells = [method, str(len(rs))]
@@ -295,8 +306,10 @@ def format_compare_table(results: dict, data: str) -> str:
                       _mean_sd([r.get("pct_hq") for r in rs], "{:.1f}")]
         cells += [_mean_sd([r["w1"] for r in rs], "{:.4f}"),
                   f"{rs[0]['noise_floor']:.4f}",
-                  _mean_sd([r["w1_over_floor"] for r in rs], "{:.2f}"),
-                  _mean_sd([r["s_per_iter"] for r in rs], "{:.4f}"),
+                  _mean_sd([r["w1_over_floor"] for r in rs], "{:.2f}")]
+        if any_cond:
+            cells.append(_mean_sd([r.get("log_condition_number_mean") for r in rs], "{:.2f}"))
+        cells += [_mean_sd([r["s_per_iter"] for r in rs], "{:.4f}"),
                   _mean_sd([r["s_per_iter"] * r["iter"] for r in rs], "{:.0f}")]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
@@ -318,9 +331,14 @@ def compare(methods: Sequence[str], seeds: Sequence[int], out: str, *, progress:
     """Train every method for every seed on the same budget; write ``out/compare.md``
     and ``out/compare.json``; return the markdown table.
 
+    ``methods`` are method specs ``method+addon+...`` (``"gan"``, ``"gan+jc"``,
+    ``"wgan-ts+jc+lens"``; :func:`otgan.gan.addons.parse_method_spec`); runs go
+    to ``out/<spec>/seed<k>`` and the table's rows are the specs.
     ``options`` are :class:`TrainConfig` fields shared by all runs (``data``,
     ``iters``, ``batch``, ...); optimiser settings left unset take each method's
-    own defaults. ``jobs > 1`` runs that many trainings at once in separate
+    own defaults. An add-on switched on in ``options`` (``jc=True``) applies to
+    every method; an add-on's own options (``jc_eps``, ``lens_k``) go to the
+    runs that use it (refused if none does). ``jobs > 1`` runs that many trainings at once in separate
     processes, one torch thread each (the timing columns then reflect a shared
     machine).
 
@@ -331,26 +349,44 @@ def compare(methods: Sequence[str], seeds: Sequence[int], out: str, *, progress:
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
     check_out_dir(out)
+    shared = {k: v for k, v in options.items() if k not in ADDONS}
+    for name, addon in ADDONS.items():
+        for o in addon.options:
+            shared.pop(o, None)
+    specs = []
+    for spec in methods:
+        method, addons = parse_method_spec(spec)
+        addons = tuple(a for a in ADDONS if a in addons or options.get(a))
+        parse_method_spec(method_spec(method, addons))  # e.g. ot with lens=True: refused
+        specs.append((method_spec(method, addons), method, addons))
+    for name, addon in ADDONS.items():
+        given = [o for o in addon.options if options.get(o) is not None]
+        if given and not any(name in a for _, _, a in specs):
+            raise ValueError(f"{', '.join(given)} given but no method uses the {name!r} "
+                             f"add-on (write e.g. {specs[0][1] if specs else 'gan'}+{name})")
     runs = []
-    for method in methods:
+    for spec, method, addons in specs:
+        own = {o: options[o] for a in addons for o in ADDONS[a].options
+               if options.get(o) is not None}
         for seed in seeds:
-            cfg = TrainConfig(**{**options, "method": method, "seed": seed})
-            runs.append((cfg, os.path.join(out, method, f"seed{seed}")))
+            cfg = TrainConfig(**{**shared, **own, **{a: True for a in addons},
+                                 "method": method, "seed": seed})
+            runs.append((spec, cfg, os.path.join(out, spec, f"seed{seed}")))
     if not runs:
         raise ValueError("compare needs at least one method and one seed")
     # Validate every run before training the first, and before creating anything:
     # a refusal after an hour of training the first methods helps nobody.
     from .data import load_dataset
 
-    resolve_device(runs[0][0].device)
-    load_dataset(runs[0][0].data)
-    for cfg, run_dir in runs:
+    resolve_device(runs[0][1].device)
+    load_dataset(runs[0][1].data)
+    for _, cfg, run_dir in runs:
         check_out_dir(run_dir)
         _check_run_state(cfg, run_dir, resume=False, overwrite=overwrite)
     make_out_dir(out)
     with RunLock(out):
-        results = _compare_locked(runs, methods, progress, jobs, overwrite)
-        cfg = runs[0][0]
+        results = _compare_locked(runs, [s for s, _, _ in specs], progress, jobs, overwrite)
+        cfg = runs[0][1]
         table = format_compare_table(results, cfg.data)
         write_text_atomic(os.path.join(out, "compare.json"),
                           json.dumps(results, indent=2) + "\n")
@@ -363,17 +399,18 @@ def compare(methods: Sequence[str], seeds: Sequence[int], out: str, *, progress:
 def _compare_locked(runs, methods, progress: bool, jobs: int, overwrite: bool) -> dict:
     results: dict = {m: [] for m in methods}
     if jobs == 1:
-        for cfg, run_dir in runs:
+        for spec, cfg, run_dir in runs:
             t0 = time.perf_counter()
             m = train_run(cfg, run_dir, progress=progress, overwrite=overwrite)
             m["wall_s"] = time.perf_counter() - t0
-            results[cfg.method].append(m)
+            results[spec].append(m)
     else:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
-            futs = [ex.submit(_compare_worker, cfg.to_dict(), d, overwrite) for cfg, d in runs]
-            for (cfg, _), fut in zip(runs, futs):
-                results[cfg.method].append(fut.result())
+            futs = [ex.submit(_compare_worker, cfg.to_dict(), d, overwrite)
+                    for _, cfg, d in runs]
+            for (spec, _, _), fut in zip(runs, futs):
+                results[spec].append(fut.result())
     return results

@@ -30,6 +30,7 @@ import warnings
 import numpy as np
 import torch
 
+from .addons import ADDONS
 from .config import RUNTIME_FIELDS, TrainConfig
 from .data import load_dataset
 from .methods import METHODS, StepContext
@@ -38,7 +39,13 @@ from .nets import build_nets
 from ..torch import ot_targets
 
 __all__ = ["Trainer", "CheckpointError", "CheckpointWarning", "resolve_device",
-           "state_digest", "CHECKPOINT_FORMAT"]
+           "state_digest", "CHECKPOINT_FORMAT", "CONDITION_SEED", "CONDITION_N"]
+
+#: The latent points of the condition-number metric: ``CONDITION_N`` points
+#: from ``torch.Generator().manual_seed(CONDITION_SEED)``, the same at every
+#: evaluation of every run (:meth:`Trainer.condition_number`).
+CONDITION_SEED = 12345
+CONDITION_N = 200
 
 CHECKPOINT_FORMAT = "otgan-gan-checkpoint"
 #: 2: the state carries ``sha256`` (see :func:`state_digest`) and ``lr_plan``.
@@ -151,7 +158,10 @@ class Trainer:
         The log entries (every ``log_every`` iterations).
     last_batch : tuple of torch.Tensor or None
         ``(y, x)`` of the last critic batch (for the exact batch W that
-        :meth:`log_entry` adds when the method did not solve it).
+        :meth:`log_entry` adds when the method did not solve it); with the
+        lens, ``y`` is the lensed batch the critic saw.
+    addons : dict
+        The add-ons switched on (:data:`otgan.gan.addons.ADDONS`), name -> instance.
     """
 
     def __init__(self, config: TrainConfig, dataset=None):
@@ -182,6 +192,7 @@ class Trainer:
         #: The configuration stored in the last checkpoint loaded (``None`` before).
         self.checkpoint_config: TrainConfig | None = None
         self.last_batch: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.addons = {name: ADDONS[name](self) for name in c.addons}
         self.method.prepare(self)
 
     # ------------------------------------------------------------------ sampling
@@ -211,10 +222,13 @@ class Trainer:
         """The generator iteration of docs/gan.md ("Methods"); no method names."""
         c, method = self.cfg, self.method
         ctx = StepContext(c, self.G, self.D, self.opt_d, self.gen_noise, self._real, self._z)
+        addons = tuple(self.addons.values())
         logs: dict = {}
         if method.has_critic:
             for _ in range(c.n_critic):
                 ctx.y = self._real()
+                for addon in addons:
+                    ctx.y = addon.on_real_batch(ctx.y)
                 ctx.z = self._z(c.batch)
                 with torch.no_grad():
                     ctx.x = self.G(ctx.z)
@@ -223,13 +237,22 @@ class Trainer:
         ctx.z_gen = ctx.z if c.gen_noise == "same" else self._z(c.batch)
         ctx.x_gen = self.G(ctx.z_gen)
         loss = method.generator_loss(ctx)
+        loss_g = float(loss.detach())  # the method's own loss, without add-on penalties
+        extra: dict = {}
+        for addon in addons:
+            pen, pen_logs = addon.generator_penalty(ctx)
+            if pen is not None:
+                loss = loss + pen
+            extra.update(pen_logs)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
-        loss_g = float(loss.detach())
+        for addon in addons:
+            extra.update(addon.after_step(self, self.iteration))
         stats = {k: float(v) for k, v in logs.items()}
         stats["loss_g"] = loss_g
         stats.update({k: float(v) for k, v in method.generator_logs(ctx, loss_g).items()})
+        stats.update({k: float(v) for k, v in extra.items()})
         return stats
 
     def step(self) -> dict:
@@ -266,11 +289,30 @@ class Trainer:
         entry.update({k: float(v) for k, v in stats.items()})
         return entry
 
+    def condition_number(self) -> dict:
+        """The generator's log condition number, ``{"log_condition_number_mean",
+        "log_condition_number_std"}``
+        (:func:`otgan.gan.jacobian.condition_number_summary`): exact float64
+        Jacobians at :data:`CONDITION_N` fixed latent points
+        (:data:`CONDITION_SEED`), ``G`` in eval mode. Touches no training state
+        (own random generator, a float64 copy of the parameters)."""
+        from .jacobian import condition_number_summary
+
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            return condition_number_summary(self.G, self.cfg.z_dim, n=CONDITION_N,
+                                            seed=CONDITION_SEED)
+        finally:
+            self.G.train(was_training)
+
     def evaluate(self, n: int | None = None) -> dict:
-        """Final metrics (:func:`otgan.gan.metrics.evaluate`) on ``n`` generated samples."""
+        """Final metrics (:func:`otgan.gan.metrics.evaluate`) on ``n`` generated
+        samples, and the log condition number (:meth:`condition_number`)."""
         n = self.cfg.eval_n if n is None else n
         self.G.eval()
         out = evaluate(self.data, self.sample(n), n, self.cfg.metric)
+        out.update(self.condition_number())
         out["iter"] = self.iteration
         out["s_per_iter"] = self.train_seconds / max(1, self.iteration)
         return out
@@ -293,6 +335,10 @@ class Trainer:
                  "opt_d": None if self.opt_d is None else self.opt_d.state_dict(),
                  "gen_data": self.gen_data.get_state(),
                  "gen_noise": self.gen_noise.get_state()}
+        addons = {name: a.state_dict() for name, a in self.addons.items()}
+        addons = {name: st for name, st in addons.items() if st is not None}
+        if addons:  # a run without stateful add-ons writes the checkpoint it wrote before
+            state["addons"] = addons
         state = copy.deepcopy(state)
         state[_DIGEST_KEY] = state_digest(state)
         return state
@@ -359,6 +405,9 @@ class Trainer:
                 self.opt_d.load_state_dict(copy.deepcopy(state["opt_d"]))
             self.gen_data.set_state(state["gen_data"])
             self.gen_noise.set_state(state["gen_noise"].to(self.gen_noise.get_state().device))
+            for name, addon in self.addons.items():
+                if addon.state_dict() is not None:
+                    addon.load_state_dict(state["addons"][name])
             self.iteration = iteration
             self.train_seconds = float(state["train_seconds"])
             self.history = list(state["history"])
