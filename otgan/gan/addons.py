@@ -42,12 +42,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .methods import METHODS
 
+# ``Trainer`` and ``TrainConfig`` in annotations are otgan.gan.trainer.Trainer and
+# otgan.gan.config.TrainConfig; not imported even for type checking, since both
+# import this module (no import cycle, not even a typing-only one).
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-    from .config import TrainConfig
     from .methods import StepContext
-    from .trainer import Trainer
 
 __all__ = ["AddOn", "ADDONS", "JacobianClamping", "TemperedLens", "parse_method_spec",
            "method_spec", "describe_addons", "enabled_addons", "LENS_LR", "LENS_BETAS"]

@@ -50,14 +50,15 @@ import numbers
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+# ``Trainer`` and ``TrainConfig`` in annotations are otgan.gan.trainer.Trainer and
+# otgan.gan.config.TrainConfig; not imported even for type checking, since both
+# import this module (no import cycle, not even a typing-only one).
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
 
     import torch
     from torch import nn
 
-    from ..config import TrainConfig
-    from ..trainer import Trainer
 
 __all__ = ["Method", "MethodDefaults", "StepContext", "OPTIMIZERS", "GEN_NOISE",
            "FAMILIES", "descend"]
