@@ -15,6 +15,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DOCS = HERE.parent / "docs"
 SCRIPTS = ["lp", "kernels", "fast", "gan"]
+#: sections written by scripts that need arguments or a second checkout; they
+#: are run on their own (commands in each section) and only assembled here
+EXTRA_SECTIONS = [
+    ("_bench_compat.md", "bench_compat.py", "POT drop-in: otgan.compat vs POT"),
+    ("_bench_startup.md", "bench_startup.py", "Start-up of the command line"),
+    ("_scale_sweep.md", "scale_sweep.py", "Scale sweep: certified wrong answers"),
+    ("_bench_ab.md", "bench_ab.py", "This checkout against an earlier commit (regression check)"),
+]
 
 
 def assemble() -> Path:
@@ -26,6 +34,11 @@ def assemble() -> Path:
         section = DOCS / f"_bench_{name}.md"
         if section.exists():
             parts.append(f"\n<!-- from benchmarks/bench_{name}.py -->\n")
+            parts.append(section.read_text())
+    for file, script, title in EXTRA_SECTIONS:
+        section = DOCS / file
+        if section.exists():
+            parts.append(f"\n<!-- from benchmarks/{script} -->\n\n## {title}\n")
             parts.append(section.read_text())
     out = DOCS / "benchmarks.md"
     tmp = out.with_suffix(".md.tmp")
