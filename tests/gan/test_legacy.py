@@ -4,7 +4,7 @@ the resolved defaults of every method, the trajectories (bit for bit, with
 run directory.
 
 ``data/legacy_trajectories.json`` and ``data/legacy_ckpt_wgan-ts.pt`` were
-written by ``data/record_legacy.py`` run on that commit. Trajectories are
+written by ``benchmarks/record_gan_legacy.py`` run on that commit. Trajectories are
 compared exactly on the machine and library versions that recorded them
 (``fingerprint``), elsewhere to a relative 1e-4 (float rounding may differ
 between CPUs and torch builds; a behavioural change moves them by far more).
