@@ -54,6 +54,10 @@ for n in (1024, 4096):
     out[f"c_transform_cols_points, n={n}"] = best(lambda: K.c_transform_cols_points(y, x, u), r)
     out[f"topk_candidates_points k=8, n={n}"] = best(lambda: K.topk_candidates_points(y, x, 8, 8), r)
     out[f"cost_matrix l1 d=64, n={n}"] = best(lambda: K.cost_matrix(y, x), r)
+for n in (1024, 4096):  # low dimension: the k-nearest candidate graph lacks a matching
+    y2, x2 = rng.random((n, 2)), rng.random((n, 2))
+    out[f"solve_samples fast points_in 2-D, n={n}"] = best(
+        lambda: otgan.solve_samples(y2, x2, method="fast", points_in=True), 2)
 Ms = rng.random((256, 64, 64))
 out["solve_ot_batch B=256 n=64"] = best(lambda: otgan.solve_ot_batch(Ms), 10)
 a, b = rng.dirichlet(np.ones(500)), rng.dirichlet(np.ones(400))

@@ -17,8 +17,9 @@ of :mod:`otgan.kernels.assignment`:
   :math:`v'_j = \min_i (M_{ij} - u_i)`); violated pairs are added to the graph
   and the solve is warm-started from the current potentials. When no pair is
   violated, ``(u, v')`` is dual feasible everywhere and the permutation is
-  *proven* optimal. If that does not happen within ``max_rounds`` rounds (or
-  the graph has no perfect matching), the dense solver takes over.
+  *proven* optimal. A graph without a perfect matching is widened (``k``
+  doubles); if the check does not pass within ``max_rounds`` rounds, the dense
+  solver takes over.
 
 Uniform ``m != n`` with a small :math:`N = \operatorname{lcm}(m, n)` is
 replicated to an ``N x N`` assignment (:func:`replication_size`).
@@ -67,6 +68,20 @@ def _column_violators(geom: Geometry, u, v, cols, kmax: int, eps: float):
     return rr.astype(np.int64), cc.astype(np.int64)
 
 
+def _candidate_graph(geom: Geometry, k: int):
+    """Each row's ``k`` cheapest columns and each column's ``k`` cheapest rows,
+    as edge lists ``(rows, cols, costs)``, and the column minima (a feasible
+    start for the column potentials)."""
+    n = geom.shape[0]
+    rv, ri, cv, ci = geom.topk(k, k)
+    kr, kc = ri.shape[1], ci.shape[1]
+    ar = np.arange(n, dtype=np.int64)
+    rows = np.concatenate([np.repeat(ar, kr), ci.ravel()])
+    cols = np.concatenate([ri.ravel(), np.repeat(ar, kc)])
+    costs = np.concatenate([rv.ravel(), cv.ravel()])
+    return rows, cols, costs, cv[:, 0].copy()
+
+
 def _dense_fallback(geom: Geometry, reason: str):
     try:
         check_size(*geom.shape)
@@ -106,33 +121,45 @@ def solve_assignment(geom: Geometry, *, k: int | None = None, max_rounds: int | 
         col4row, u, v = _dense_fallback(geom, "small problem")
         return col4row, u, v, 1, "dense"
 
-    rv, ri, cv, ci = geom.topk(k, k)
-    kr, kc = ri.shape[1], ci.shape[1]
-    rows = np.concatenate([np.repeat(np.arange(n, dtype=np.int64), kr), ci.ravel()])
-    cols = np.concatenate([ri.ravel(), np.repeat(np.arange(n, dtype=np.int64), kc)])
-    costs = np.concatenate([rv.ravel(), cv.ravel()])
+    rows, cols, costs, v = _candidate_graph(geom, k)
     # relative to the costs' own scale (no absolute floor: costs of 1e-12 are as
     # valid as costs of 1); far below the certificate's 1e-9, far above rounding
-    scale = max(float(np.abs(cv).max()), float(np.abs(rv).max()))
+    scale = max(float(np.abs(costs).max()), float(np.abs(v).max()))
     eps = 1e-12 * scale
-    v = cv[:, 0].copy()  # column minima: a feasible start
     col4row = np.full(n, -1, dtype=np.int64)
     row4col = np.full(n, -1, dtype=np.int64)
     k2 = max(2, k // 2)
     ar = np.arange(n, dtype=np.int64)
-    for rnd in range(1, max_rounds + 1):
+    fresh = True      # a new graph: start the matching from scratch
+    checked = False   # whether the one full top-k check has run
+    rnd = 0
+    while rnd < max_rounds:  # widening the graph (below) is not a round: k doubles
         indptr, idx, ecost = build_csr(rows, cols, costs, n)
-        if rnd == 1:
+        if fresh:
             auction_start(indptr, idx, ecost, v, col4row, row4col, 4 * n)
+            fresh = False
         u = warm_start(indptr, idx, ecost, v, col4row, row4col, eps)
         bad = sap_sparse(indptr, idx, ecost, n, u, v, col4row, row4col)
         if bad >= 0:
-            break  # no perfect matching in the graph
-        if rnd == 1:
+            # No perfect matching in the candidate graph: in low dimension
+            # the k nearest partners of neighbouring points coincide (2-D
+            # uniform points, k = 8: a maximum matching of 1008 of 1024).
+            # Widen the lists and start over instead of giving up.
+            if k >= n:
+                break
+            k = min(n, 2 * k)
+            rows, cols, costs, v = _candidate_graph(geom, k)
+            col4row[:] = -1
+            row4col[:] = -1
+            fresh = True
+            continue
+        rnd += 1
+        if not checked:
             # One pass over all pairs: each column's smallest c_ij - u_i (the
             # first is the c-transform v'_j; any below v_j is a violated
             # constraint) and each row's smallest reduced cost c_ij - v_j
             # (near-tight pairs that the next solve is likely to need).
+            checked = True
             rv, ri, cv, ci = geom.topk(k2, k2, off_r=u, off_c=v)
             vt = cv[:, 0]
             if np.all(vt >= v - eps):

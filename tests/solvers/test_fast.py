@@ -107,13 +107,25 @@ def _star(n, seed=7):
     return M
 
 
-def test_fallback_on_graph_built_to_fail():
+def test_graph_without_perfect_matching_is_widened():
+    # k = 1 on the star has no perfect matching: the candidate lists are
+    # widened (k doubles) instead of falling back to the dense solver
     M = _star(80)
     res = otgan.solve_ot(M, method="fast", k=1, max_rounds=3, dense_n_max=0)
-    assert res.method == "fast-fallback"
+    assert res.method == "fast"
     _check(M, res)
     _, _, _, _, path = solve_assignment(DenseCost(M), k=1, max_rounds=3, dense_n_max=0)
-    assert path == "fallback"
+    assert path == "sparse"
+
+
+def test_low_dimensional_points_stay_on_the_sparse_path():
+    # 2-D uniform points: the k = 8 nearest-partner graph has no perfect
+    # matching (1008 of 1024); this used to end in the O(n^3) dense fallback
+    rng = np.random.default_rng(1)
+    y, x = rng.random((1024, 2)), rng.random((1024, 2))
+    res = otgan.solve_samples(y, x, method="fast", points_in=True)
+    assert res.method == "fast" and res.certificate.is_optimal
+    assert abs(res.value - otgan.solve_samples(y, x, method="emd").value) <= 1e-12
 
 
 def test_fallback_after_round_limit():
