@@ -255,6 +255,9 @@ def block_summary(summ, tables, with_data=False) -> str:
             parts.append(_missing(table))
             continue
         parts.append(_code(_commands(summ[table])))
+        note = _reproduce_note(summ[table])
+        if note:
+            parts.append(note)
         for method, group in _by_method(summ[table]).items():
             lead = [group[0]["config"]["data"]] if with_data else []
             rows.append(lead + [_label(group[0]), len(group)] + _summary_cells(group))
@@ -262,6 +265,52 @@ def block_summary(summ, tables, with_data=False) -> str:
         head = (["data"] if with_data else []) + ["method", "seeds"] + SUMMARY_HEAD
         parts.append(_table(head, rows))
     return "\n\n".join(parts)
+
+
+def _config_gaps(command: str, rows) -> dict:
+    """``field -> value in the runs`` where ``command``, run with today's code,
+    would train a different configuration than the recorded runs."""
+    from otgan.gan.config import RUNTIME_FIELDS, TrainConfig
+
+    expected, _ = _expected_configs(command)
+    gaps: dict = {}
+    for s in rows:
+        cfg = expected.get((s["method"], s["seed"]))
+        if cfg is None:
+            gaps["(method, seed)"] = (s["method"], s["seed"])
+            continue
+        ran = TrainConfig.from_dict(s["config"]).to_dict(full=True)
+        now = cfg.to_dict(full=True)
+        for k, v in ran.items():
+            if k not in RUNTIME_FIELDS and now.get(k) != v:
+                gaps.setdefault(k, set()).add(v)
+    return gaps
+
+
+def _reproduce_note(rows) -> str:
+    """How to re-run these rows with today's code, when its defaults moved on
+    since they were measured (checked: the amended command must train exactly
+    the recorded configurations)."""
+    notes = []
+    for command in _commands(rows):
+        mine = [s for s in rows if s["command"] == command]
+        gaps = _config_gaps(command, mine)
+        if not gaps:
+            continue
+        fields = ", ".join(f"`{k}`" for k in gaps)
+        single = all(isinstance(v, set) and len(v) == 1 for v in gaps.values())
+        amended = command
+        if single:
+            amended += "".join(f" --{k.replace('_', '-')} {next(iter(v))}"
+                               for k, v in gaps.items())
+        if single and not _config_gaps(amended, mine):
+            notes.append(f"Today's defaults differ from these runs in {fields}; with "
+                         f"today's code this command trains exactly these runs' "
+                         f"configurations (into a fresh `--out`):\n\n" + _code([amended]))
+        else:
+            notes.append(f"**Today's defaults differ from these runs in {fields}**, and "
+                         f"no amended command was verified to reproduce them.")
+    return "\n\n".join(notes)
 
 
 def block_seeds(summ, tables) -> str:
@@ -299,6 +348,9 @@ def block_wallclock(summ) -> str:
         parts.append(_missing("ring-gan-14000"))
         return "\n\n".join(parts)
     parts.append(_code(_commands(summ["ring-gan-14000"])))
+    note = _reproduce_note(summ["ring-gan-14000"])
+    if note:
+        parts.append(note)
     rows = []
     g14 = summ["ring-gan-14000"]
     rows.append([_label(g14[0]), len(g14)] + _summary_cells(g14))
