@@ -11,4 +11,25 @@ def _one_thread():
     torch.set_num_threads(prev)
 
 
+@pytest.fixture
+def interrupt_at(monkeypatch):
+    """``interrupt_at(k, run)``: call ``run()`` with ``Trainer.step`` raising
+    ``KeyboardInterrupt`` at iteration ``k`` (a crash after the last
+    checkpoint), then restore the real step."""
+    from otgan.gan.trainer import Trainer
+
+    def interrupt(k, run):
+        real_step = Trainer.step
+
+        def crashing_step(self):
+            if self.iteration == k:
+                raise KeyboardInterrupt
+            return real_step(self)
+        monkeypatch.setattr(Trainer, "step", crashing_step)
+        with pytest.raises(KeyboardInterrupt):
+            run()
+        monkeypatch.setattr(Trainer, "step", real_step)
+    return interrupt
+
+
 TINY = dict(hidden=16, depth=1, batch=16, eval_n=200, log_every=1)

@@ -158,19 +158,10 @@ def _run(cfg, out, **kw):
     return train_run(cfg, str(out), progress=False, evaluate=False, **kw)
 
 
-def test_resume_with_the_lens_is_bit_identical(tmp_path, monkeypatch):
+def test_resume_with_the_lens_is_bit_identical(tmp_path, interrupt_at):
     cfg = _cfg("gan", lens=True, jc=True, lens_k=8, iters=14, ckpt_every=5, eval_every=4)
     _run(cfg, tmp_path / "a")
-    real_step = Trainer.step
-
-    def crashing_step(self):
-        if self.iteration == 7:
-            raise KeyboardInterrupt
-        return real_step(self)
-    monkeypatch.setattr(Trainer, "step", crashing_step)
-    with pytest.raises(KeyboardInterrupt):
-        _run(cfg, tmp_path / "b")
-    monkeypatch.setattr(Trainer, "step", real_step)
+    interrupt_at(7, lambda: _run(cfg, tmp_path / "b"))
     _run(cfg, tmp_path / "b", resume=True)
     sa = torch.load(tmp_path / "a" / "ckpt.pt", weights_only=True)
     sb = torch.load(tmp_path / "b" / "ckpt.pt", weights_only=True)

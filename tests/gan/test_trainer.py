@@ -104,20 +104,11 @@ def _run(cfg, out, **kw):
     return train_run(cfg, str(out), progress=False, evaluate=False, **kw)
 
 
-def test_resume_after_interruption_matches_uninterrupted(tmp_path, monkeypatch):
+def test_resume_after_interruption_matches_uninterrupted(tmp_path, interrupt_at):
     cfg = TrainConfig(method="wgan-ts", device="cpu", iters=12, ckpt_every=5, **TINY)
     _run(cfg, tmp_path / "a")
     # interrupted run: crashes at iteration 8, after the checkpoint at 5
-    real_step = Trainer.step
-
-    def crashing_step(self):
-        if self.iteration == 8:
-            raise KeyboardInterrupt
-        return real_step(self)
-    monkeypatch.setattr(Trainer, "step", crashing_step)
-    with pytest.raises(KeyboardInterrupt):
-        _run(cfg, tmp_path / "b")
-    monkeypatch.setattr(Trainer, "step", real_step)
+    interrupt_at(8, lambda: _run(cfg, tmp_path / "b"))
     assert torch.load(tmp_path / "b" / "ckpt.pt", weights_only=True)["iteration"] == 5
     _run(cfg, tmp_path / "b", resume=True)
     sa = torch.load(tmp_path / "a" / "ckpt.pt", weights_only=True)
