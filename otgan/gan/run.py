@@ -7,7 +7,8 @@ Layout of ``out/``::
     config_history.jsonl  one JSON line per start / resume: the configuration, and
                           what a resume changed (e.g. {"iters": [400, 450]})
     metrics.jsonl         one JSON line per log step (every log_every iterations, and
-                          every eval_every with the log condition number); a final
+                          every eval_every with the log condition number and a
+                          1 000-sample exact W1 / floor); a final
                           {"event": "eval", ...} line
     ckpt.pt               latest checkpoint with its SHA-256 digest inside, every
                           ckpt_every iterations and at the end
@@ -217,7 +218,7 @@ def _train_locked(trainer: Trainer, out: str, *, resume: bool, overwrite: bool,
             if it % config.log_every == 0 or it == end or cond:
                 entry = trainer.log_entry(stats)
                 if cond:  # outside the timed step, like the exact batch W
-                    entry.update(trainer.condition_number())
+                    entry.update(trainer.progress_metrics())
                 trainer.history.append(entry)
                 log.write(json.dumps(entry) + "\n")
                 log.flush()

@@ -34,18 +34,25 @@ from .addons import ADDONS
 from .config import RUNTIME_FIELDS, TrainConfig
 from .data import load_dataset
 from .methods import METHODS, StepContext
-from .metrics import evaluate
+from .metrics import evaluate, exact_w1, noise_floor
 from .nets import build_nets
 from ..torch import ot_targets
 
 __all__ = ["Trainer", "CheckpointError", "CheckpointWarning", "resolve_device",
-           "state_digest", "CHECKPOINT_FORMAT", "CONDITION_SEED", "CONDITION_N"]
+           "state_digest", "CHECKPOINT_FORMAT", "CONDITION_SEED", "CONDITION_N", "TRACK_N"]
 
 #: The latent points of the condition-number metric: ``CONDITION_N`` points
 #: from ``torch.Generator().manual_seed(CONDITION_SEED)``, the same at every
 #: evaluation of every run (:meth:`Trainer.condition_number`).
 CONDITION_SEED = 12345
 CONDITION_N = 200
+
+#: Samples of the periodic quality check (:meth:`Trainer.progress_metrics`):
+#: exact W1 between ``TRACK_N`` generated points (the same latent points at
+#: every check) and ``TRACK_N`` held-out real points, over the real-vs-real
+#: floor at that size. Smaller than the final evaluation so that a check costs
+#: milliseconds on 2-D data; its floor is higher than the final one.
+TRACK_N = 1000
 
 CHECKPOINT_FORMAT = "otgan-gan-checkpoint"
 #: 2: the state carries ``sha256`` (see :func:`state_digest`) and ``lr_plan``.
@@ -305,6 +312,29 @@ class Trainer:
                                             seed=CONDITION_SEED)
         finally:
             self.G.train(was_training)
+
+    def progress_metrics(self) -> dict:
+        """What the log line holds every ``eval_every`` iterations: the log
+        condition number (:meth:`condition_number`) and ``w1_track``,
+        ``w1_over_floor_track``: exact certified W1 between :data:`TRACK_N`
+        generated samples (fixed latent points, seed ``cfg.seed + 3``) and
+        held-out real ones, and its ratio to the real-vs-real noise floor at
+        that size. Touches no training state."""
+        out = self.condition_number()
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            with torch.no_grad():
+                fake = self.sample(TRACK_N, seed=self.cfg.seed + 3)
+        finally:
+            self.G.train(was_training)
+        real = self.data.heldout(TRACK_N, 0)
+        fake = fake[:len(real)]
+        w1 = exact_w1(real, fake, self.cfg.metric)["w1"]
+        floor = noise_floor(self.data, len(real), self.cfg.metric)
+        out["w1_track"] = w1
+        out["w1_over_floor_track"] = w1 / floor if floor > 0 else float("inf")
+        return out
 
     def evaluate(self, n: int | None = None) -> dict:
         """Final metrics (:func:`otgan.gan.metrics.evaluate`) on ``n`` generated

@@ -211,6 +211,7 @@ def test_condition_number_in_eval_json_for_every_method(method, tmp_path):
         assert 0 <= ev[k] < 40, (k, ev[k])
     lines = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
     assert all(COND[0] in l for l in lines)
+    assert all(l["w1_over_floor_track"] > 0 for l in lines if "event" not in l)
 
 
 def test_condition_number_does_not_disturb_training():
@@ -222,6 +223,29 @@ def test_condition_number_does_not_disturb_training():
     assert all(torch.equal(p, q) for p, q in zip(a.G.parameters(), b.G.parameters()))
     assert a.condition_number() == b.condition_number()
     assert b.G.training  # the mode is restored
+
+
+def test_progress_metrics_is_the_exact_w1_over_its_floor():
+    from otgan.gan.metrics import exact_w1, noise_floor
+    from otgan.gan.trainer import TRACK_N
+
+    a, b = Trainer(_cfg("gan")), Trainer(_cfg("gan"))
+    for _ in range(3):
+        a.step()
+        got = b.progress_metrics()
+        b.step()
+    assert all(torch.equal(p, q) for p, q in zip(a.G.parameters(), b.G.parameters()))
+    assert b.G.training
+    b.G.eval()
+    fake = b.sample(TRACK_N, seed=b.cfg.seed + 3)
+    b.G.train()
+    got = b.progress_metrics()
+    real = b.data.heldout(TRACK_N, 0)
+    w1 = exact_w1(real, fake)["w1"]
+    assert got["w1_track"] == pytest.approx(w1, rel=1e-12)
+    assert got["w1_over_floor_track"] == pytest.approx(w1 / noise_floor(b.data, TRACK_N),
+                                                       rel=1e-12)
+    assert set(COND) <= set(got)
 
 
 # ------------------------------------------------------------------ command line
