@@ -217,3 +217,22 @@ def test_candidate_kernels(rng):
         topk_candidates(C, 2, 2, off_r=np.zeros(3))
     with pytest.raises(ValueError, match="kr"):
         topk_candidates(C, -1, 2)
+
+
+def test_tight_clusters_go_dense_instead_of_widening_far():
+    # 8 tight clusters (the ring data): neighbouring points share their
+    # nearest partners, so the candidate graph would need k >> WIDEN_K_MAX;
+    # past that the dense solver takes over, still exact
+    from otgan.solvers.assignment import WIDEN_K_MAX
+
+    rng = np.random.default_rng(0)
+    angles = 2 * np.pi * rng.integers(0, 8, size=(2, 1000)) / 8
+    pts = np.stack([np.cos(angles), np.sin(angles)], -1) + rng.normal(0, 0.01, (2, 1000, 2))
+    y, x = pts
+    res = otgan.solve_samples(y, x, method="fast")
+    assert res.method == "fast-fallback" and res.certificate.is_optimal
+    assert abs(res.value - otgan.solve_samples(y, x, method="emd").value) <= 1e-12
+    # starting at WIDEN_K_MAX there is no widening left either
+    _, _, _, _, path = solve_assignment(DenseCost(np.abs(y[:, None] - x[None]).sum(-1)),
+                                        k=WIDEN_K_MAX, dense_n_max=0)
+    assert path == "fallback"
