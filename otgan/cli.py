@@ -141,6 +141,9 @@ def _threads(n) -> None:
     if n < 1:
         raise CLIError(f"--threads must be >= 1, got {n}")
     torch.set_num_threads(n)
+    from .kernels import limit_threads
+
+    limit_threads(n)  # numba too: idle OpenMP workers spin (see limit_threads)
 
 
 def _parse_seeds(text: str) -> list[int]:

@@ -321,6 +321,9 @@ def _compare_worker(cfg_dict: dict, run_dir: str, overwrite: bool) -> dict:
     import torch
 
     torch.set_num_threads(1)
+    from ..kernels import limit_threads
+
+    limit_threads(1)
     t0 = time.perf_counter()
     m = train_run(TrainConfig.from_dict(cfg_dict), run_dir, progress=False, overwrite=overwrite)
     m["wall_s"] = time.perf_counter() - t0
