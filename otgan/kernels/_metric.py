@@ -1,6 +1,7 @@
 """Metric codes and the per-pair ground cost shared by all numba kernels."""
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator, NoReturn
 
@@ -222,13 +223,24 @@ PARALLEL_MIN_WORK = 1 << 18
 
 @contextmanager
 def threads_for(work: int) -> Iterator[None]:
-    """Run the enclosed numba kernels serially when ``work`` is small."""
-    if work >= PARALLEL_MIN_WORK:
-        yield
-        return
-    previous = nb.get_num_threads()
-    nb.set_num_threads(1)
+    """Run the enclosed numba kernels serially when ``work`` is small.
+
+    Leaves torch's thread count as it found it: numba's OpenMP layer shares
+    the OpenMP runtime with torch, and launching numba's pool (its first
+    threading call) or changing its count set torch's too (a process at
+    ``torch.set_num_threads(1)`` went back to 2 threads at its first small
+    certificate)."""
+    # torch's count first: the first numba call below may launch the pool
+    torch = sys.modules.get("torch")
+    torch_threads = torch.get_num_threads() if torch is not None else None
+    previous = None
     try:
+        if work < PARALLEL_MIN_WORK:
+            previous = nb.get_num_threads()
+            nb.set_num_threads(1)
         yield
     finally:
-        nb.set_num_threads(previous)
+        if previous is not None:
+            nb.set_num_threads(previous)
+        if torch_threads is not None:
+            torch.set_num_threads(torch_threads)
