@@ -160,7 +160,9 @@ def _parse_seeds(text: str) -> list[int]:
 _CONFIG_OPTS = ("data", "iters", "batch", "device", "metric", "p", "z_dim", "hidden", "depth",
                 "lr_g", "lr_d", "beta1", "beta2", "n_critic", "n_r", "ot_reg", "scaling",
                 "gp_lambda", "clip", "gen_noise", "lr_decay", "log_every", "ckpt_every",
-                "eval_n", "eval_every", "jc", "jc_eps", "jc_min", "jc_max", "lens", "lens_k")
+                "eval_n", "eval_every", "jc", "jc_eps", "jc_min", "jc_max", "lens", "lens_k",
+                "ae_steps", "ae_code")
+_CONFIG_OPTS += ("xicfg_t", "xicfg_u", "xicfg_eta", "xicfg_pool", "xicfg_epochs")
 
 
 def _config_kwargs(args) -> dict:
@@ -169,12 +171,13 @@ def _config_kwargs(args) -> dict:
 
 def _print_metrics(metrics: dict) -> None:
     keys = ("modes", "n_modes", "pct_hq", "w1", "noise_floor", "w1_over_floor", "w1_certified",
-            "classes_covered", "confidence", "log_condition_number_mean", "iter",
-            "s_per_iter")
+            "classifier_score", "classifier_score_real", "frechet_distance", "frechet_floor",
+            "classes_covered", "class_kl", "confidence", "clf_accuracy",
+            "log_condition_number_mean", "iter", "s_per_iter")
     for k in keys:
         if k in metrics:
             v = metrics[k]
-            print(f"  {k:15s} {v:.6g}" if isinstance(v, float) else f"  {k:15s} {v}")
+            print(f"  {k:21s} {v:.6g}" if isinstance(v, float) else f"  {k:21s} {v}")
 
 
 @contextlib.contextmanager
@@ -199,8 +202,9 @@ TRAIN_ITERS = 2000
 #: instead of the default of a fresh run: ``iters`` (a resume accepts a changed
 #: budget), ``gen_noise`` (its default changed; a run saved before it
 #: existed drew fresh noise), the add-on switches and ``lens_k`` (its default
-#: follows ``iters``).
-_RESUME_OWN = ("iters", "gen_noise", "jc", "lens", "lens_k")
+#: follows ``iters``), and a method's own options (RFGAN's ``ae_steps``, ``ae_code``).
+_RESUME_OWN = ("iters", "gen_noise", "jc", "lens", "lens_k", "ae_steps", "ae_code")
+_RESUME_OWN += ("xicfg_t", "xicfg_u", "xicfg_eta", "xicfg_pool", "xicfg_epochs")
 
 
 def _resumed_values(args) -> dict:
@@ -363,6 +367,26 @@ def _add_config_options(p, *, iters_default, iters_help="generator iterations"):
     g.add_argument("--lens-k", dest="lens_k", type=int, default=None,
                    help="iteration where the lens weight lambda(t) reaches 0 "
                         "(default: half the run, iters // 2)")
+    g = p.add_argument_group("rfgan (its autoencoder, fitted on the real data before training)")
+    g.add_argument("--ae-steps", dest="ae_steps", type=int, default=None,
+                   help="autoencoder Adam steps (default 500 for 2-D data, 1000 for images)")
+    g.add_argument("--ae-code", dest="ae_code", type=int, default=None,
+                   help="width of the encoder's code, the features the discriminator "
+                        "sees (default 8 for 2-D data, 16 for images)")
+    g = p.add_argument_group("xicfg (one iteration: pool, T functional steps, approximator fit)")
+    g.add_argument("--xicfg-t", dest="xicfg_t", type=int, default=None,
+                   help="T, discriminator snapshots / functional steps x += eta grad D_t(x) "
+                        "per iteration (default 25 for flat data, 15 for images)")
+    g.add_argument("--xicfg-u", dest="xicfg_u", type=int, default=None,
+                   help="U, discriminator updates per functional step (default 1)")
+    g.add_argument("--xicfg-eta", dest="xicfg_eta", type=float, default=None,
+                   help="eta, the functional step size (default 0.05 for flat data, "
+                        "0.8 for grid, 0.5 for images)")
+    g.add_argument("--xicfg-pool", dest="xicfg_pool", type=int, default=None,
+                   help="input pool size in batches, N = this x --batch latent points "
+                        "(default 10)")
+    g.add_argument("--xicfg-epochs", dest="xicfg_epochs", type=int, default=None,
+                   help="approximator epochs over the pool per iteration (default 10)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

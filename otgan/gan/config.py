@@ -38,8 +38,12 @@ RUNTIME_FIELDS = ("device", "log_every", "ckpt_every", "eval_n", "eval_every")
 
 #: Fields that :meth:`TrainConfig.to_dict` leaves out while they hold their
 #: default (a missing one reads as its default): the add-ons' fields and
-#: ``eval_every``, added after the configuration format was recorded.
-OMITTED_AT_DEFAULT = ("jc", "jc_eps", "jc_min", "jc_max", "lens", "lens_k", "eval_every")
+#: ``eval_every``, added after the configuration format was recorded, and the
+#: fields of one method only (``Method.options``: RFGAN's ``ae_steps``, ``ae_code``).
+OMITTED_AT_DEFAULT = ("jc", "jc_eps", "jc_min", "jc_max", "lens", "lens_k", "eval_every",
+                      "ae_steps", "ae_code")
+#: xICFG's own fields (``method="xicfg"``), ``None`` for every other method.
+OMITTED_AT_DEFAULT += ("xicfg_t", "xicfg_u", "xicfg_eta", "xicfg_pool", "xicfg_epochs")
 
 #: The value of ``gen_noise`` in a configuration saved before the field existed:
 #: every method then drew fresh noise for the generator step.
@@ -58,7 +62,7 @@ class TrainConfig:
     ----------
     method : str
         A registered method (:data:`otgan.gan.methods.METHODS`): ``"wgan-ts"``,
-        ``"wgan-gp"``, ``"wgan"``, ``"gan"``, ``"nsgan"``, ``"ot"``.
+        ``"wgan-gp"``, ``"wgan"``, ``"gan"``, ``"nsgan"``, ``"ot"``, ``"rfgan"``.
     data : str
         An embedded data set (:data:`otgan.gan.data.DATASETS`) or a ``.npy`` path.
     iters : int
@@ -115,6 +119,25 @@ class TrainConfig:
         reaches 0; ``None`` with ``lens`` takes half the run,
         :func:`otgan.gan.lens.default_lens_k` (``iters // 2``). Refused
         without ``lens``.
+    ae_steps : int
+        RFGAN (``method="rfgan"``): Adam steps of the autoencoder fitted on the
+        real training data before the GAN (:mod:`otgan.gan.autoencoder`);
+        ``None`` takes 500 (flat data) or 1 000 (images). Refused for the
+        other methods.
+    ae_code : int
+        RFGAN: the width of the encoder's code :math:`h_1 = E(x)`, the
+        features the discriminator sees; ``None`` takes 8 (flat data) or 16
+        (images). Refused for the other methods.
+    xicfg_t, xicfg_u, xicfg_eta, xicfg_pool, xicfg_epochs : int, int, float, int, int
+        xICFG (``method="xicfg"``, :mod:`otgan.gan.methods.xicfg`): :math:`T`
+        functional steps (discriminator snapshots) per iteration, :math:`U`
+        discriminator steps per functional step, the step size :math:`\eta`,
+        the input pool in batches and the approximator's epochs over it per
+        iteration. ``None`` takes :func:`~otgan.gan.methods.xicfg.xicfg_defaults`
+        of the data: ``T`` 25 (flat data, MLP approximator) or 15 (images,
+        conv approximator), ``U`` 1, :math:`\eta` 0.05 (flat data; ``grid``
+        0.8) or 0.5 (images), 10 batches, 10 epochs. Refused for the other
+        methods.
     log_every, ckpt_every, eval_n : logging period, checkpoint period and the
         number of samples for the final exact-W1 evaluation.
     eval_every : int
@@ -155,6 +178,13 @@ class TrainConfig:
     jc_max: float | None = None
     lens: bool = False
     lens_k: int | None = None
+    ae_steps: int | None = None
+    ae_code: int | None = None
+    xicfg_t: int | None = None
+    xicfg_u: int | None = None
+    xicfg_eta: float | None = None
+    xicfg_pool: int | None = None
+    xicfg_epochs: int | None = None
     log_every: int = 10
     ckpt_every: int = 500
     eval_n: int = 2500
@@ -207,6 +237,11 @@ class TrainConfig:
         integer("ckpt_every", 1)
         integer("eval_n", 2)
         integer("eval_every", 1)
+        integer("ae_steps", 1, allow_none=True)
+        integer("ae_code", 1, allow_none=True)
+        for name in ("xicfg_t", "xicfg_u", "xicfg_pool", "xicfg_epochs"):
+            integer(name, 1, allow_none=True)
+        real("xicfg_eta", 0.0, allow_none=True)
         real("lr_g", 0.0, allow_none=True)
         real("lr_d", 0.0, allow_none=True)
         real("beta1", 0.0, 1.0, lo_open=False, allow_none=True)
@@ -224,6 +259,7 @@ class TrainConfig:
             raise ValueError(f"gen_noise={self.gen_noise!r} needs a critic batch to reuse; "
                              f"method {self.method!r} has no critic (use 'fresh')")
         self._check_addons(spec, real, integer)
+        self._check_method_options(spec)
         if self.z_dim is None or self.hidden is None:
             from .data import data_is_image  # the one image rule (imports torch)
 
@@ -247,6 +283,9 @@ class TrainConfig:
             if on and addon.needs_critic and not spec.has_critic:
                 raise ValueError(f"the {name!r} add-on needs a critic; method "
                                  f"{self.method!r} has none")
+            if on and spec.owns_iteration:
+                raise ValueError(f"the {name!r} add-on hooks into the generic iteration; "
+                                 f"method {self.method!r} runs its own")
         if self.jc:
             if None in (self.jc_eps, self.jc_min, self.jc_max):
                 from .data import data_shape
@@ -269,6 +308,19 @@ class TrainConfig:
                 object.__setattr__(self, "lens_k", self.iters // 2)  # default_lens_k
             integer("lens_k", 0)
 
+    def _check_method_options(self, spec) -> None:
+        # a method's own fields (Method.options): refused for the other methods
+        for name in sorted({o for cls in METHODS.values() for o in cls.options}):
+            v = getattr(self, name)
+            if v is not None and name not in spec.options:
+                users = ", ".join(repr(n) for n, cls in METHODS.items() if name in cls.options)
+                raise ValueError(f"{name}={v!r} is only used by method {users}, not by "
+                                 f"method {self.method!r}")
+        if spec.options:
+            for name, v in spec.option_defaults(self.data).items():
+                if getattr(self, name) is None:
+                    object.__setattr__(self, name, v)
+
     @property
     def addons(self) -> tuple[str, ...]:
         """The add-ons switched on, in :data:`otgan.gan.addons.ADDONS` order."""
@@ -283,11 +335,11 @@ class TrainConfig:
     def to_dict(self, full: bool = False) -> dict:
         """The fields as a dict (``config.json``, a checkpoint's ``"config"``).
 
-        The fields of :data:`OMITTED_AT_DEFAULT` — the add-ons' and
-        ``eval_every`` — are left out while they hold their default (an add-on
-        off, its options unset), so the saved configuration of a run without
-        add-ons is the one saved before they existed; :meth:`from_dict` fills
-        them in. ``full=True``: every field.
+        The fields of :data:`OMITTED_AT_DEFAULT` — the add-ons', ``eval_every``
+        and the fields of one method only — are left out while they hold their
+        default (an add-on off, its options unset; another method), so the
+        saved configuration of a run without them is the one saved before they
+        existed; :meth:`from_dict` fills them in. ``full=True``: every field.
         """
         d = asdict(self)
         if not full:

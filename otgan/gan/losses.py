@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["regression_loss", "ts_generator_loss", "ot_regularizer", "ot_penalty",
            "gan_discriminator_loss", "gan_generator_loss", "nsgan_generator_loss",
            "wgan_critic_loss", "wgan_generator_loss", "gradient_penalty"]
+__all__ += ["functional_step", "approximator_loss"]
 
 
 def _vec(t: torch.Tensor, name: str) -> torch.Tensor:
@@ -133,3 +134,77 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
     xh = (e * real.detach() + (1 - e) * fake.detach()).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(xh).sum(), xh, create_graph=True)
     return (grad.reshape(grad.shape[0], -1).norm(dim=1) - 1).pow(2).mean()
+
+
+def functional_step(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                    eta: float, scale: torch.Tensor | None = None) -> torch.Tensor:
+    r"""One composite functional gradient step (CFG, Johnson & Zhang 2018):
+
+    .. math::
+        x' = x + \eta\, s(x)\, \nabla_x D(x),
+
+    the generator update :math:`G_t(z) = G_{t-1}(z) + \eta\, g_t(G_{t-1}(z))`
+    with :math:`g_t = s_t \nabla D_t` (the memo's Eq. 6 and 9, Algorithms 1–2,
+    line "G_t"); ``scale`` is :math:`s(x) > 0` per sample, shape ``(N,)``
+    (``None``: :math:`s \equiv 1`, what xICFG uses). To first order
+    :math:`D(x') - D(x) = \eta\, s(x) \|\nabla D(x)\|^2 \ge 0`: the step
+    moves every sample up the discriminator's logit, towards the data.
+
+    The per-sample gradients are those of :math:`\sum_i D(x_i)`, so the
+    critic must treat samples independently (no batch statistics; this
+    package's critics have none). Computed with ``torch.func.grad``: the
+    critic's parameter gradients are untouched, the step is computed inside
+    ``torch.no_grad()`` too (then without a graph), and it is differentiable
+    in ``x`` — with autograd and inside ``torch.func`` transforms, so a
+    composition of steps has an exact Jacobian
+    (:func:`otgan.gan.jacobian.generator_jacobian`). Detach ``x'`` to use it
+    as a target.
+
+    Examples
+    --------
+    For :math:`D(x) = \langle w, x\rangle` the step is :math:`x + \eta w`:
+
+    >>> import torch
+    >>> D = torch.nn.Linear(2, 1, bias=False)
+    >>> with torch.no_grad():
+    ...     _ = D.weight.copy_(torch.tensor([[1.0, -2.0]]))
+    >>> with torch.no_grad():
+    ...     functional_step(D, torch.zeros(3, 2), 0.5)
+    tensor([[ 0.5000, -1.0000],
+            [ 0.5000, -1.0000],
+            [ 0.5000, -1.0000]])
+    """
+    from torch.func import grad
+
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    g = grad(lambda v: critic(v).sum())(x)
+    if scale is not None:
+        g = g * _vec(scale, "scale").reshape((-1,) + (1,) * (x.dim() - 1)).to(g.dtype)
+    return x + eta * g
+
+
+def approximator_loss(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    r"""xICFG's approximator fit (the memo's Algorithm 3, line 6), per sample:
+
+    .. math::
+        \frac1n \sum_i \tfrac12 \big\| \tilde G(z_i) - G(z_i) \big\|^2 ,
+
+    ``x`` :math:`= \tilde G(z_i)` with its graph, ``target`` :math:`= G(z_i)`
+    (the composed generator's output, a constant: it is detached here). Its
+    gradient in :math:`\tilde G`'s parameters is
+    :math:`-\frac1n\sum_i (G(z_i) - \tilde G(z_i))^\top \partial\tilde G(z_i)/\partial\theta`;
+    with one functional step as the target, :math:`-\frac\eta n \sum_i s(x_i)
+    \nabla D(x_i)^\top \partial\tilde G(z_i)/\partial\theta` (Eq. 12), which for
+    :math:`s = \sigma(D)/\eta` is the minimax GAN generator's gradient (Eq. 11).
+
+    Examples
+    --------
+    >>> import torch
+    >>> float(approximator_loss(torch.zeros(2, 3), torch.ones(2, 3)))
+    1.5
+    """
+    if x.shape != target.shape:
+        raise ValueError(f"x and target must have the same shape, got {tuple(x.shape)} and "
+                         f"{tuple(target.shape)}")
+    return 0.5 * (x - target.detach()).reshape(x.shape[0], -1).pow(2).sum(dim=1).mean()

@@ -28,24 +28,72 @@ def _plt():
     return plt
 
 
+#: Grey level (in [0, 1]) of the gaps between the images of a grid: light
+#: grey, apart from the black background of the digits and their white ink.
+GRID_GAP = 0.75
+
+
+def image_grid(images: np.ndarray, k: int, gap: int = 1,
+               gap_value: float = GRID_GAP) -> np.ndarray:
+    """A ``k x k`` grid of images ``(N, C, H, W)`` in ``[-1, 1]`` as one RGB
+    array in ``[0, 1]``, with ``gap`` pixels of grey ``gap_value`` between the
+    images and around them; cells without an image (``N < k * k``) are left
+    grey. ``C = 3`` is shown as RGB, otherwise the first channel in grey.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: ``images`` not of shape ``(N, C, H, W)``, ``k``
+        or ``gap`` not a positive / non-negative integer, ``gap_value``
+        outside ``[0, 1]``.
+
+    Examples
+    --------
+    >>> g = image_grid(np.zeros((4, 1, 8, 8)), 2)
+    >>> g.shape                                  # 2 * 8 + 3 gaps of 1 pixel
+    (19, 19, 3)
+    >>> float(g[0, 0, 0]), float(g[1, 1, 0])     # gap, digit pixel (0 -> 0.5)
+    (0.75, 0.5)
+    """
+    imgs = np.asarray(images, dtype=np.float64)
+    if imgs.ndim != 4:
+        raise ValueError(f"images must have shape (N, C, H, W), got shape {imgs.shape}")
+    for name, v, low in (("k", k, 1), ("gap", gap, 0)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
+    if not 0.0 <= gap_value <= 1.0:
+        raise ValueError(f"gap_value must be in [0, 1], got {gap_value!r}")
+    n, c, h, w = imgs.shape
+    pix = np.clip((imgs + 1.0) / 2.0, 0.0, 1.0).transpose(0, 2, 3, 1)  # (N, H, W, C)
+    pix = pix if c == 3 else np.repeat(pix[..., :1], 3, axis=3)
+    grid = np.full((k * h + (k + 1) * gap, k * w + (k + 1) * gap, 3), float(gap_value))
+    for i in range(min(n, k * k)):
+        r, col = divmod(i, k)
+        y, x = gap + r * (h + gap), gap + col * (w + gap)
+        grid[y:y + h, x:x + w] = pix[i]
+    return grid
+
+
 def plot_samples(trainer: Trainer, path: str, n: int = 1000) -> None:
     """Generated samples over held-out data (flat data: the first two
-    coordinates) or an 8x8 grid of images (:attr:`Dataset.is_image
-    <otgan.gan.data.Dataset.is_image>`)."""
+    coordinates) or, for images (:attr:`Dataset.is_image
+    <otgan.gan.data.Dataset.is_image>`), two 8x8 grids side by side:
+    generated images and held-out real ones, with grey gaps between the
+    images (:func:`image_grid`)."""
     plt = _plt()
     fake = trainer.sample(n)
     shape = trainer.data.shape
+    title = f"{trainer.cfg.method} on {trainer.cfg.data}, iter {trainer.iteration}"
     if trainer.data.is_image:
         k = int(min(8, np.sqrt(len(fake))))
-        c, h, w = shape
-        imgs = fake[:k * k].reshape(k, k, c, h, w).transpose(0, 1, 3, 4, 2)  # (k, k, H, W, C)
-        grid = np.concatenate([np.concatenate(list(row), axis=1) for row in imgs], axis=0)
-        fig, ax = plt.subplots(figsize=(5, 5))
-        if c == 3:  # RGB in [-1, 1]
-            ax.imshow(np.clip((grid + 1) / 2, 0, 1))
-        else:  # one channel (the first, if there are several) in grey
-            ax.imshow(grid[..., 0], cmap="gray", vmin=-1, vmax=1)
-        ax.axis("off")
+        real = trainer.data.heldout(k * k, 0)
+        fig, axes = plt.subplots(1, 2, figsize=(9, 4.9))
+        for ax, imgs, name in ((axes[0], fake, "generated"), (axes[1], real, "real (held-out)")):
+            imgs = np.asarray(imgs).reshape((len(imgs),) + tuple(shape))
+            ax.imshow(image_grid(imgs, k), interpolation="nearest")
+            ax.set_title(name)
+            ax.axis("off")
+        fig.suptitle(title)
     else:
         real = trainer.data.heldout(n, 0).reshape(-1, int(np.prod(shape)))
         fake = fake.reshape(len(fake), -1)
@@ -56,7 +104,7 @@ def plot_samples(trainer: Trainer, path: str, n: int = 1000) -> None:
                    s=4, c="tab:red", alpha=0.6, label="generated")
         ax.set_aspect("equal", adjustable="datalim")
         ax.legend(loc="upper right", fontsize=8)
-    ax.set_title(f"{trainer.cfg.method} on {trainer.cfg.data}, iter {trainer.iteration}")
+        ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

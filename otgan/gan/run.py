@@ -9,11 +9,15 @@ Layout of ``out/``::
     metrics.jsonl         one JSON line per log step (every log_every iterations, and
                           every eval_every with the log condition number and a
                           1 000-sample exact W1 / floor); a final
-                          {"event": "eval", ...} line
+                          {"event": "eval", ...} line; first, for a method that
+                          pretrains (rfgan), an {"event": "pretrain", ...} line
+    autoencoder.pt        rfgan: its pretraining cache (Method.pretrain), reused
+                          on resume
     ckpt.pt               latest checkpoint with its SHA-256 digest inside, every
                           ckpt_every iterations and at the end
     eval.json             final metrics
-    samples.png           generated samples over held-out data (2-D) or an image grid (digits)
+    samples.png           generated samples over held-out data (2-D), or grids of
+                          generated and held-out real images side by side (digits)
     w_curve.png           exact batch W and critic estimate over iterations
     report.md             summary with the plots
     .otgan.lock           held (flock) by the run using the directory
@@ -41,7 +45,7 @@ import time
 from typing import Any, Sequence
 
 from .addons import ADDONS, method_spec, parse_method_spec
-from .config import RUNTIME_FIELDS, TrainConfig
+from .config import METHODS, RUNTIME_FIELDS, TrainConfig
 from .rundir import (RunError, RunLock, check_out_dir, make_out_dir, replace_atomic,
                      temp_path, write_text_atomic)
 from .trainer import CheckpointError, Trainer, resolve_device
@@ -182,6 +186,8 @@ def _train_locked(trainer: Trainer, out: str, *, resume: bool, overwrite: bool,
     cfg_path, ckpt = os.path.join(out, CONFIG_FILE), os.path.join(out, CHECKPOINT_FILE)
     log_path, hist_path = os.path.join(out, LOG_FILE), os.path.join(out, HISTORY_FILE)
     _check_run_state(config, out, resume, overwrite)
+    # before the checkpoint, which holds the networks it trains: reuses its cache in out
+    trainer.pretrain(out)
     if resume:
         try:
             trainer.load_checkpoint(ckpt)
@@ -194,12 +200,13 @@ def _train_locked(trainer: Trainer, out: str, *, resume: bool, overwrite: bool,
         if "iters" in event["changed"] and config.lr_decay == "linear":
             event["lr_plan"] = trainer.lr_plan
         _append_history(hist_path, event)
-        _write_jsonl(log_path, trainer.history)  # drop lines logged after the checkpoint
+        # drop lines logged after the checkpoint
+        _write_jsonl(log_path, _pretrain_lines(trainer) + trainer.history)
     else:
         write_text_atomic(hist_path, json.dumps({"event": "start", "time": _now(),
                                                  "iteration": 0,
                                                  "config": config.to_dict()}) + "\n")
-        _write_jsonl(log_path, [])
+        _write_jsonl(log_path, _pretrain_lines(trainer))
     write_text_atomic(cfg_path, config.to_json() + "\n")
 
     end = config.iters if stop_after is None else min(config.iters, stop_after)
@@ -250,6 +257,11 @@ def _train_locked(trainer: Trainer, out: str, *, resume: bool, overwrite: bool,
     return metrics
 
 
+def _pretrain_lines(trainer) -> list[dict]:
+    # the first line of metrics.jsonl for a method that pretrains
+    return [dict(trainer.pretrain_logs, event="pretrain")] if trainer.pretrain_logs else []
+
+
 def _write_plots(trainer, out: str) -> None:
     from .plots import plot_samples, plot_w_curve
 
@@ -289,11 +301,32 @@ def _mean_sd(values, fmt):
 
 
 def format_compare_table(results: dict, data: str) -> str:
-    """Markdown table from ``{method spec: [metrics per seed]}`` (mean ± sd over seeds)."""
+    """Markdown table from ``{method spec: [metrics per seed]}`` (mean ± sd over seeds).
+
+    Columns: the mode metrics where the data have modes (``ring``, ``grid``,
+    ...), the classifier metrics for ``digits``
+    (:func:`otgan.gan.metrics.digit_metrics`: classifier score, with the
+    held-out digits' own score as its reference; Fréchet distance and its
+    real-vs-real floor; classes covered), then the exact W1 with its noise
+    floor, the log condition number and the timings.
+
+    Examples
+    --------
+    >>> r = {"gan": [{"classifier_score": 8.0, "classifier_score_real": 9.5,
+    ...               "frechet_distance": 40.0, "frechet_floor": 20.0, "classes_covered": 10,
+    ...               "w1": 15.0, "noise_floor": 12.5, "w1_over_floor": 1.2,
+    ...               "s_per_iter": 0.01, "iter": 100}]}
+    >>> print(format_compare_table(r, "digits").splitlines()[2])
+    | gan | 1 | 8.00 | 9.50 | 40.0 | 20.0 | 10.0 / 10 | 15.0000 | 12.5000 | 1.20 | 0.0100 | 1 |
+    """
     any_modes = any("modes" in r for rs in results.values() for r in rs)
+    any_digits = any("classifier_score" in r for rs in results.values() for r in rs)
     head = ["method", "seeds"]
     if any_modes:
         head += ["modes", "% high quality"]
+    if any_digits:
+        head += ["classifier score", "real digits' score", "Fréchet dist.", "Fréchet floor",
+                 "classes covered"]
     any_cond = any("log_condition_number_mean" in r for rs in results.values() for r in rs)
     head += ["exact W1", "noise floor", "W1 / floor"]
     head += ["log cond. G"] if any_cond else []
@@ -305,6 +338,14 @@ def format_compare_table(results: dict, data: str) -> str:
             n_modes = rs[0].get("n_modes", "?")
             cells += [_mean_sd([r.get("modes") for r in rs], "{:.1f}") + f" / {n_modes}",
                       _mean_sd([r.get("pct_hq") for r in rs], "{:.1f}")]
+        if any_digits:
+            real = rs[0].get("classifier_score_real")
+            floor = rs[0].get("frechet_floor")
+            cells += [_mean_sd([r.get("classifier_score") for r in rs], "{:.2f}"),
+                      "–" if real is None else f"{real:.2f}",
+                      _mean_sd([r.get("frechet_distance") for r in rs], "{:.1f}"),
+                      "–" if floor is None else f"{floor:.1f}",
+                      _mean_sd([r.get("classes_covered") for r in rs], "{:.1f}") + " / 10"]
         cells += [_mean_sd([r["w1"] for r in rs], "{:.4f}"),
                   f"{rs[0]['noise_floor']:.4f}",
                   _mean_sd([r["w1_over_floor"] for r in rs], "{:.2f}")]
@@ -357,6 +398,9 @@ def compare(methods: Sequence[str], seeds: Sequence[int], out: str, *, progress:
     for name, addon in ADDONS.items():
         for o in addon.options:
             shared.pop(o, None)
+    for cls in METHODS.values():  # a method's own options go to its runs only
+        for o in cls.options:
+            shared.pop(o, None)
     specs = []
     for spec in methods:
         method, addons = parse_method_spec(spec)
@@ -368,10 +412,16 @@ def compare(methods: Sequence[str], seeds: Sequence[int], out: str, *, progress:
         if given and not any(name in a for _, _, a in specs):
             raise ValueError(f"{', '.join(given)} given but no method uses the {name!r} "
                              f"add-on (write e.g. {specs[0][1] if specs else 'gan'}+{name})")
+    for o in sorted({o for cls in METHODS.values() for o in cls.options}):
+        if options.get(o) is not None and not any(o in METHODS[m].options for _, m, _ in specs):
+            users = ", ".join(n for n, cls in METHODS.items() if o in cls.options)
+            raise ValueError(f"{o} given but no method compared uses it (only {users})")
     runs = []
     for spec, method, addons in specs:
         own = {o: options[o] for a in addons for o in ADDONS[a].options
                if options.get(o) is not None}
+        own.update({o: options[o] for o in METHODS[method].options
+                    if options.get(o) is not None})
         for seed in seeds:
             cfg = TrainConfig(**{**shared, **own, **{a: True for a in addons},
                                  "method": method, "seed": seed})

@@ -9,7 +9,10 @@ WGAN, GAN, NSGAN, the exact mini-batch OT generator — are the classes of
 :data:`otgan.gan.methods.METHODS`; the trainer knows none of them by name. It
 owns the networks (:mod:`otgan.gan.nets`), the optimisers, the random
 generators, the learning-rate schedule, the logs, the checkpoints and the
-evaluation; the losses are pure functions (:mod:`otgan.gan.losses`).
+evaluation; the losses are pure functions (:mod:`otgan.gan.losses`). A
+method may instead run the whole iteration itself, provide the module that
+samples, and checkpoint state of its own (the optional hooks of
+:class:`otgan.gan.methods.Method`; xICFG uses them).
 
 Examples
 --------
@@ -22,7 +25,6 @@ Examples
 from __future__ import annotations
 
 import copy
-import hashlib
 import os
 import time
 import warnings
@@ -31,6 +33,7 @@ import numpy as np
 import torch
 
 from .addons import ADDONS
+from .digest import DIGEST_KEY as _DIGEST_KEY, state_digest
 from .config import RUNTIME_FIELDS, TrainConfig
 from .data import load_dataset
 from .methods import METHODS, StepContext
@@ -58,7 +61,6 @@ CHECKPOINT_FORMAT = "otgan-gan-checkpoint"
 #: 2: the state carries ``sha256`` (see :func:`state_digest`) and ``lr_plan``.
 #: 1: no digest; still loaded, with a :class:`CheckpointWarning`.
 CHECKPOINT_VERSION = 2
-_DIGEST_KEY = "sha256"
 
 
 from ..errors import CheckpointError  # noqa: E402,F401 (re-exported)
@@ -66,50 +68,6 @@ from ..errors import CheckpointError  # noqa: E402,F401 (re-exported)
 
 class CheckpointWarning(UserWarning):
     """A checkpoint was loaded without an integrity check (written before version 2)."""
-
-
-def state_digest(state: dict) -> str:
-    """SHA-256 (hex) of a checkpoint state, every entry except ``"sha256"``.
-
-    The digest is taken over the *contents* — a canonical walk of the nested
-    dicts, lists and scalars, and each tensor's dtype, shape and raw bytes — not
-    over the file, so that it can live inside the file it protects (one file,
-    one atomic ``os.replace``) and ``ckpt.pt`` stays a plain ``torch.load``-able
-    dict. Any change of a stored value, tensor bytes included, changes it.
-    """
-    h = hashlib.sha256()
-    _feed(h, {k: v for k, v in state.items() if k != _DIGEST_KEY})
-    return h.hexdigest()
-
-
-def _feed(h, obj) -> None:
-    # Type tags and lengths make the encoding unambiguous ([1, 2] vs [12]).
-    if isinstance(obj, torch.Tensor):
-        t = obj.detach().cpu().contiguous().reshape(-1)
-        h.update(f"T{t.dtype}|{tuple(obj.shape)}|{t.numel()}|".encode())
-        h.update(t.view(torch.uint8).numpy().tobytes())
-    elif isinstance(obj, dict):
-        h.update(f"D{len(obj)}|".encode())
-        # keys are str (nets, config) or int (optimiser state): order by type, then value
-        for k in sorted(obj, key=lambda k: (type(k).__name__, repr(k))):
-            _feed(h, k)
-            _feed(h, obj[k])
-    elif isinstance(obj, (list, tuple)):
-        # one tag for both: a round trip through the pickle may not keep the kind
-        h.update(f"L{len(obj)}|".encode())
-        for item in obj:
-            _feed(h, item)
-    elif isinstance(obj, str):
-        b = obj.encode()
-        h.update(f"S{len(b)}|".encode() + b)
-    elif obj is None or isinstance(obj, bool):
-        h.update(f"C{obj}|".encode())
-    elif isinstance(obj, int):
-        h.update(f"I{obj}|".encode())
-    elif isinstance(obj, float):
-        h.update(f"F{obj.hex()}|".encode())  # exact, unlike a rounded repr
-    else:
-        raise TypeError(f"cannot digest a {type(obj).__name__} in a checkpoint state")
 
 
 def _lr_factor(plan, iters: int, i: int) -> float:
@@ -182,6 +140,8 @@ class Trainer:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(c.seed)
             G, D = build_nets(self.data.shape, c.z_dim, c.hidden, c.depth)
+            if self.method.has_critic:
+                D = self.method.build_critic(D, self.data.shape)
         self.G = G.to(self.device)
         self.D = D.to(self.device) if self.method.has_critic else None
         betas = (c.beta1, c.beta2)
@@ -199,6 +159,9 @@ class Trainer:
         #: The configuration stored in the last checkpoint loaded (``None`` before).
         self.checkpoint_config: TrainConfig | None = None
         self.last_batch: tuple[torch.Tensor, torch.Tensor] | None = None
+        #: The log values of the method's pretraining (:meth:`pretrain`);
+        #: ``None`` until it ran (or a checkpoint holding them was loaded).
+        self.pretrain_logs: dict | None = None
         self.addons = {name: ADDONS[name](self) for name in c.addons}
         self.method.prepare(self)
 
@@ -210,16 +173,40 @@ class Trainer:
         g = self.gen_noise if generator is None else generator
         return torch.randn(n, self.cfg.z_dim, generator=g, device=self.device)
 
+    @property
+    def generator(self) -> torch.nn.Module:
+        """The module that maps noise to samples in :meth:`sample`,
+        :meth:`condition_number` and :meth:`evaluate`: ``G``, or the one the
+        method provides (:meth:`Method.sampling_generator
+        <otgan.gan.methods.Method.sampling_generator>`)."""
+        module = self.method.sampling_generator(self)
+        return self.G if module is None else module
+
     @torch.no_grad()
     def sample(self, n: int, seed: int | None = None) -> np.ndarray:
         """``n`` generated samples as float64 numpy (own noise generator: the
         training state is not disturbed)."""
         g = torch.Generator(device=self.device).manual_seed(
             self.cfg.seed + 2 if seed is None else seed)
-        out = [self.G(self._z(min(4096, n - k), g)).cpu() for k in range(0, n, 4096)]
+        G = self.generator
+        out = [G(self._z(min(4096, n - k), g)).cpu() for k in range(0, n, 4096)]
         return torch.cat(out).numpy().astype(np.float64)
 
     # ------------------------------------------------------------------ loop
+    def pretrain(self, cache_dir: str | None = None) -> dict:
+        """Run the method's pretraining (:meth:`Method.pretrain
+        <otgan.gan.methods.Method.pretrain>`) once, outside the timed step, and
+        return its log values (``{}`` for a method without one).
+
+        :func:`otgan.gan.run.train_run` calls it with the run directory as
+        ``cache_dir`` before training (and before loading a checkpoint);
+        :meth:`step` calls it without a cache if nobody did. Once it ran, or a
+        checkpoint with its logs was loaded, further calls return the logs.
+        """
+        if self.pretrain_logs is None:
+            self.pretrain_logs = dict(self.method.pretrain(self, cache_dir))
+        return self.pretrain_logs
+
     def _optimizers(self):
         yield self.opt_g, self.cfg.lr_g
         if self.opt_d is not None:
@@ -228,6 +215,8 @@ class Trainer:
     def _iteration(self) -> dict:
         """The generator iteration of docs/gan.md ("Methods"); no method names."""
         c, method = self.cfg, self.method
+        if method.owns_iteration:
+            return self._method_iteration()
         ctx = StepContext(c, self.G, self.D, self.opt_d, self.gen_noise, self._real, self._z)
         addons = tuple(self.addons.values())
         logs: dict = {}
@@ -262,9 +251,21 @@ class Trainer:
         stats.update({k: float(v) for k, v in extra.items()})
         return stats
 
+    def _method_iteration(self) -> dict:
+        """The iteration of a method with ``owns_iteration``
+        (:meth:`Method.run_iteration <otgan.gan.methods.Method.run_iteration>`)."""
+        ctx = StepContext(self.cfg, self.G, self.D, self.opt_d, self.gen_noise, self._real,
+                          self._z, opt_g=self.opt_g)
+        stats = self.method.run_iteration(ctx)
+        if ctx.y is not None and ctx.x is not None:
+            self.last_batch = (ctx.y, ctx.x.detach())
+        return {k: float(v) for k, v in stats.items()}
+
     def step(self) -> dict:
         """One generator iteration; returns its statistics (``batch_w`` when the
         method solved the batch LP in the step; see :meth:`log_entry`)."""
+        if self.pretrain_logs is None:  # not timed as training
+            self.pretrain()
         self.G.train()
         if self.D is not None:
             self.D.train()
@@ -301,17 +302,19 @@ class Trainer:
         "log_condition_number_std"}``
         (:func:`otgan.gan.jacobian.condition_number_summary`): exact float64
         Jacobians at :data:`CONDITION_N` fixed latent points
-        (:data:`CONDITION_SEED`), ``G`` in eval mode. Touches no training state
-        (own random generator, a float64 copy of the parameters)."""
+        (:data:`CONDITION_SEED`), ``G`` (:attr:`generator`) in eval mode.
+        Touches no training state (own random generator, a float64 copy of the
+        parameters)."""
         from .jacobian import condition_number_summary
 
-        was_training = self.G.training
-        self.G.eval()
+        G = self.generator
+        was_training = G.training
+        G.eval()
         try:
-            return condition_number_summary(self.G, self.cfg.z_dim, n=CONDITION_N,
+            return condition_number_summary(G, self.cfg.z_dim, n=CONDITION_N,
                                             seed=CONDITION_SEED)
         finally:
-            self.G.train(was_training)
+            G.train(was_training)
 
     def progress_metrics(self) -> dict:
         """What the log line holds every ``eval_every`` iterations: the log
@@ -321,13 +324,14 @@ class Trainer:
         held-out real ones, and its ratio to the real-vs-real noise floor at
         that size. Touches no training state."""
         out = self.condition_number()
-        was_training = self.G.training
-        self.G.eval()
+        G = self.generator
+        was_training = G.training
+        G.eval()
         try:
             with torch.no_grad():
                 fake = self.sample(TRACK_N, seed=self.cfg.seed + 3)
         finally:
-            self.G.train(was_training)
+            G.train(was_training)
         real = self.data.heldout(TRACK_N, 0)
         fake = fake[:len(real)]
         w1 = exact_w1(real, fake, self.cfg.metric)["w1"]
@@ -338,13 +342,15 @@ class Trainer:
 
     def evaluate(self, n: int | None = None) -> dict:
         """Final metrics (:func:`otgan.gan.metrics.evaluate`) on ``n`` generated
-        samples, and the log condition number (:meth:`condition_number`)."""
+        samples, the log condition number (:meth:`condition_number`) and the
+        pretraining's log values (:attr:`pretrain_logs`, if any)."""
         n = self.cfg.eval_n if n is None else n
-        self.G.eval()
+        self.generator.eval()
         out = evaluate(self.data, self.sample(n), n, self.cfg.metric)
         out.update(self.condition_number())
         out["iter"] = self.iteration
         out["s_per_iter"] = self.train_seconds / max(1, self.iteration)
+        out.update(self.pretrain_logs or {})
         return out
 
     # ------------------------------------------------------------------ state
@@ -369,6 +375,11 @@ class Trainer:
         addons = {name: st for name, st in addons.items() if st is not None}
         if addons:  # a run without stateful add-ons writes the checkpoint it wrote before
             state["addons"] = addons
+        method_state = self.method.state_dict()
+        if method_state is not None:  # only a method with state of its own writes one
+            state["method"] = method_state
+        if self.pretrain_logs:  # likewise: only a method that pretrains writes it
+            state["pretrain"] = dict(self.pretrain_logs)
         state = copy.deepcopy(state)
         state[_DIGEST_KEY] = state_digest(state)
         return state
@@ -438,6 +449,10 @@ class Trainer:
             for name, addon in self.addons.items():
                 if addon.state_dict() is not None:
                     addon.load_state_dict(state["addons"][name])
+            if self.method.state_dict() is not None:
+                self.method.load_state_dict(state["method"])
+            if "pretrain" in state:  # its networks came with the checkpoint
+                self.pretrain_logs = dict(state["pretrain"])
             self.iteration = iteration
             self.train_seconds = float(state["train_seconds"])
             self.history = list(state["history"])

@@ -29,7 +29,7 @@ def test_registry_and_config_share_one_table():
     from otgan.gan import config
 
     assert config.METHODS is METHODS
-    assert list(METHODS) == ["wgan-ts", "wgan-gp", "wgan", "gan", "nsgan", "ot"]
+    assert list(METHODS) == ["wgan-ts", "wgan-gp", "wgan", "gan", "nsgan", "ot", "rfgan", "xicfg"]
     for name, cls in METHODS.items():
         assert issubclass(cls, Method) and cls.name == name
         d = cls.defaults

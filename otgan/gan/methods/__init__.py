@@ -9,7 +9,7 @@ Adding a method is one module and one :func:`register` line (docs/gan.md,
 Examples
 --------
 >>> list(METHODS)
-['wgan-ts', 'wgan-gp', 'wgan', 'gan', 'nsgan', 'ot']
+['wgan-ts', 'wgan-gp', 'wgan', 'gan', 'nsgan', 'ot', 'rfgan', 'xicfg']
 >>> METHODS["wgan-gp"].defaults.n_critic, METHODS["ot"].has_critic
 (5, False)
 """
@@ -18,9 +18,11 @@ from __future__ import annotations
 from .base import GEN_NOISE, Method, MethodDefaults, StepContext, descend
 from .gan import GAN, NSGAN
 from .ot import ExactOT
+from .rfgan import RFGAN
 from .wgan import WGAN
 from .wgan_gp import WGANGP
 from .wgan_ts import WGANTS
+from .xicfg import XICFG
 
 __all__ = ["METHODS", "register", "describe_methods", "Method", "MethodDefaults",
            "StepContext", "GEN_NOISE", "descend"]
@@ -74,3 +76,5 @@ register(WGAN)
 register(GAN)
 register(NSGAN)
 register(ExactOT)
+register(RFGAN)
+register(XICFG)

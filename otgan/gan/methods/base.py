@@ -14,7 +14,18 @@ subclass of :class:`Method` that declares
 
 and implements :meth:`Method.critic_step` (when it has a critic) and
 :meth:`Method.generator_loss`, optionally :meth:`Method.prepare` and
-:meth:`Method.generator_logs`. The trainer (:class:`otgan.gan.trainer.Trainer`)
+:meth:`Method.generator_logs`. Optional hooks for a method whose loop is not
+"critic steps, then one generator step" (xICFG; docs/gan.md, "Adding a
+method"): ``owns_iteration`` with :meth:`Method.run_iteration` (it runs the
+whole generator iteration), :meth:`Method.sampling_generator` (the module
+that samples, if not ``G``) and :meth:`Method.state_dict` /
+:meth:`Method.load_state_dict` (its own checkpointed state). Optional hooks
+for a method that needs more than the default networks (RFGAN): ``options``
+and :meth:`Method.option_defaults` (configuration fields only this method
+uses), :meth:`Method.build_critic` (its own critic, built from the default
+one) and :meth:`Method.pretrain` (work done once before training, outside the
+timed step, cached in the run directory). The trainer
+(:class:`otgan.gan.trainer.Trainer`)
 draws the batches, owns the optimisers, the schedule, the logs, the
 checkpoints and the evaluation, and knows no method by name; the losses are the
 pure functions of :mod:`otgan.gan.losses`.
@@ -28,6 +39,10 @@ One generator iteration, as the trainer runs it (docs/gan.md, "Methods")::
                 a fresh z batch  if gen_noise == "fresh"
     ctx.x_gen = G(ctx.z_gen)     (with graph)
     loss = method.generator_loss(ctx); one optimiser step of G on it
+
+or, for a method with ``owns_iteration``, ``stats = method.run_iteration(ctx)``
+(``ctx.opt_g`` set; the trainer still sets the learning rates, times the
+step and logs the exact batch W of the ``ctx.y, ctx.x`` the method leaves).
 
 This module imports no torch at run time: the registry (names and defaults)
 is read by the command line without loading torch; the methods import torch
@@ -155,17 +170,22 @@ class StepContext:
     z_gen, x_gen : torch.Tensor or None
         The generator step's noise and ``G(z_gen)`` with its graph. Set before
         :meth:`Method.generator_loss`.
+    opt_g : torch.optim.Optimizer or None
+        The generator's optimiser: given only to :meth:`Method.run_iteration`
+        (``None`` otherwise: the trainer steps ``G`` itself).
     """
 
     __slots__ = ("cfg", "G", "D", "opt_d", "gen_noise", "_real", "_noise",
-                 "y", "z", "x", "z_gen", "x_gen")
+                 "y", "z", "x", "z_gen", "x_gen", "opt_g")
 
     def __init__(self, cfg: TrainConfig, G: nn.Module, D: nn.Module | None,
                  opt_d: torch.optim.Optimizer | None, gen_noise: torch.Generator,
-                 real: Callable[[], torch.Tensor], noise: Callable[[int], torch.Tensor]):
+                 real: Callable[[], torch.Tensor], noise: Callable[[int], torch.Tensor],
+                 opt_g: torch.optim.Optimizer | None = None):
         self.cfg, self.G, self.D, self.opt_d, self.gen_noise = cfg, G, D, opt_d, gen_noise
         self._real, self._noise = real, noise
         self.y = self.z = self.x = self.z_gen = self.x_gen = None
+        self.opt_g = opt_g
 
     def real(self) -> torch.Tensor:
         """A fresh real batch of ``cfg.batch`` points (the trainer's data stream)."""
@@ -188,9 +208,20 @@ class Method(abc.ABC):
 
     Instances are built by the trainer with the configuration
     (``method = cls(cfg)``) and may keep state in attributes; that state is
-    *not* checkpointed, so a method must keep none that changes the
+    *not* checkpointed unless the method returns it from :meth:`state_dict`,
+    so a method without that hook must keep none that changes the
     trajectory (the networks, optimisers and random generators are the
     trainer's and are checkpointed).
+
+    The optional hooks of a method with its own loop (all off by default):
+
+    * ``owns_iteration`` — the trainer calls :meth:`run_iteration` for the
+      whole generator iteration instead of its critic/generator loop (the
+      add-ons, which hook into that loop, are then refused);
+    * :meth:`sampling_generator` — the module that generates samples
+      (sampling, evaluation, condition number), if not ``G``;
+    * :meth:`state_dict` / :meth:`load_state_dict` — state of the method's
+      own, in the checkpoint under ``"method"``.
     """
 
     name: ClassVar[str]
@@ -198,6 +229,13 @@ class Method(abc.ABC):
     defaults: ClassVar[MethodDefaults]
     has_critic: ClassVar[bool] = True
     family: ClassVar[str | None] = "critic"
+    #: Whether the trainer calls :meth:`run_iteration` for a whole iteration.
+    owns_iteration: ClassVar[bool] = False
+    #: :class:`~otgan.gan.config.TrainConfig` fields that only this method uses
+    #: (e.g. RFGAN's ``ae_steps``, ``ae_code``): ``None`` (and left out of
+    #: ``config.json``) for every other method, which refuses a value; ``None``
+    #: here takes :meth:`option_defaults` when the configuration is built.
+    options: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
@@ -205,6 +243,43 @@ class Method(abc.ABC):
     def prepare(self, trainer: Trainer) -> None:
         """Called once when the trainer is built (e.g. to load JIT kernels, so
         that their compilation is not timed as training). Default: nothing."""
+
+    @classmethod
+    def option_defaults(cls, data: str) -> dict[str, Any]:
+        """The values that the :attr:`options` left ``None`` take for data set
+        ``data`` (resolved when the configuration is built, so that
+        ``config.json`` is explicit). Default: none."""
+        return {}
+
+    def build_critic(self, critic: nn.Module, shape: tuple[int, ...]) -> nn.Module:
+        """The critic the trainer trains, given the default one
+        (:func:`otgan.gan.nets.build_nets`) for data of per-sample ``shape``.
+
+        Called once (methods with a critic) right after the default networks
+        are built, under the trainer's seeded random state: layers created
+        here are initialised reproducibly, after ``G`` and ``critic``, whose
+        initialisation is thus the same as for any other method. Parameters
+        with ``requires_grad=False`` are frozen (no gradient; the optimiser
+        skips them) but are part of the critic's ``state_dict``, hence of the
+        checkpoint. Default: ``critic`` itself.
+        """
+        return critic
+
+    def pretrain(self, trainer: Trainer, cache_dir: str | None) -> dict[str, Any]:
+        """Work done once before the first training step (e.g. fitting an
+        autoencoder), called by :meth:`otgan.gan.trainer.Trainer.pretrain`,
+        outside the timed step.
+
+        ``cache_dir`` is the run directory (``None`` outside a run directory):
+        the method may keep its result there (written atomically and validated
+        on loading), so that a resumed or restarted run reuses it instead of
+        repeating the work. Returns log values (numbers; e.g. the seconds it
+        took), which go to ``metrics.jsonl`` (an ``{"event": "pretrain"}``
+        line), ``eval.json`` and the checkpoint. What it trains must live in
+        the networks (e.g. frozen layers of the critic), which are
+        checkpointed. Default: nothing, ``{}``.
+        """
+        return {}
 
     def critic_step(self, ctx: StepContext) -> dict[str, Any]:
         """One critic step on the batch ``ctx.y, ctx.z, ctx.x``; returns its log
@@ -223,6 +298,30 @@ class Method(abc.ABC):
         """Extra log values of the generator step (default: none)."""
         return {}
 
+    def run_iteration(self, ctx: StepContext) -> dict[str, Any]:
+        """One whole generator iteration (``owns_iteration`` only): the
+        method draws its batches with ``ctx.real()`` / ``ctx.noise()``, steps
+        ``ctx.D`` with ``ctx.opt_d`` and ``ctx.G`` with ``ctx.opt_g`` (whose
+        learning rates the trainer has set), and may leave a real batch and a
+        generated one in ``ctx.y, ctx.x`` for the logged exact batch W.
+        Returns the log values."""
+        raise NotImplementedError(f"method {self.name!r} does not run its own iteration")
+
+    def sampling_generator(self, trainer: Trainer) -> nn.Module | None:
+        """The module mapping noise to samples for :meth:`Trainer.sample
+        <otgan.gan.trainer.Trainer.sample>`, the evaluation and the condition
+        number; ``None`` (the default): ``trainer.G``."""
+        return None
+
+    def state_dict(self) -> dict | None:
+        """The method's own state for the checkpoint (``None``, the default:
+        it has none, and the checkpoint holds no ``"method"`` entry)."""
+        return None
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict` (called after the trainer restored the
+        networks and optimisers)."""
+
     @classmethod
     def check(cls) -> None:
         """Raise ``TypeError`` unless the class declares what the registry needs."""
@@ -239,3 +338,8 @@ class Method(abc.ABC):
         if not cls.has_critic and cls.defaults.gen_noise != "fresh":
             raise TypeError(f"{cls.__name__} has no critic: its gen_noise default must "
                             f"be 'fresh'")
+        if cls.owns_iteration and cls.run_iteration is Method.run_iteration:
+            raise TypeError(f"{cls.__name__} owns its iteration but does not define "
+                            f"run_iteration")
+        if not (isinstance(cls.options, tuple) and all(isinstance(o, str) for o in cls.options)):
+            raise TypeError(f"{cls.__name__}.options must be a tuple of field names")
