@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -44,16 +45,33 @@ SWEEPS_LOG = DOCS / "_gan_sweeps.log"
 BENCH_GAN = DOCS / "_bench_gan.md"
 FIGURES = DOCS / "figures" / "gan"
 
-METHOD_ORDER = ("wgan-ts", "wgan-gp", "wgan", "gan", "nsgan")
+#: Row order of the method specs (``method+addon+...``); others follow, sorted.
+METHOD_ORDER = ("wgan-ts", "wgan-ts+jc", "ot", "wgan-gp", "wgan", "gan", "gan+jc", "gan+lens",
+                "nsgan")
+
+
+def _order(spec: str) -> tuple:
+    return (METHOD_ORDER.index(spec), "") if spec in METHOD_ORDER else (len(METHOD_ORDER), spec)
 
 #: table name -> what it is (data set and budget are read from the summaries)
 TABLES = {
-    "ring": "ring, every method, batch 64, 3 000 iterations",
-    "grid": "grid, every method, batch 64, 3 000 iterations",
+    "ring": "ring, every method and add-on, batch 64, 3 000 iterations",
+    "grid": "grid, every method and add-on, batch 64, 3 000 iterations",
+    "ring-wc": "ring, every method and add-on for WGAN-TS's training seconds (equal wall-clock)",
+    "grid-wc": "grid, every method and add-on for WGAN-TS's training seconds (equal wall-clock)",
     "b256-ring": "ring, WGAN-TS, batch 256, 4 000 iterations",
     "b256-grid": "grid, WGAN-TS, batch 256, 4 000 iterations",
-    "ring-gan-14000": "ring, GAN, batch 64, 14 000 iterations (equal wall-clock)",
 }
+
+#: W1 / floor thresholds (of the 1 000-sample check logged every eval_every
+#: iterations) for "iterations until first below", fixed before the runs.
+EARLY_THRESHOLDS = (5.0, 3.0, 2.0)
+#: The add-on claims: (with, without) spec pairs compared on every data set.
+JC_PAIRS = (("gan+jc", "gan"), ("wgan-ts+jc", "wgan-ts"))
+LENS_PAIRS = (("gan+lens", "gan"),)
+#: the lens claim's threshold, then the looser one used when no run of the
+#: pair reached the first
+LENS_THRESHOLDS = (3.0, 5.0)
 
 #: figure file (docs/figures/gan/) -> (table, method, seed, file in the run directory)
 FIGURE_SOURCES = {
@@ -61,7 +79,11 @@ FIGURE_SOURCES = {
     "ring_wgan-ts_seed0_w.png": ("ring", "wgan-ts", 0, "w_curve.png"),
     "ring_gan_seed0.png": ("ring", "gan", 0, "samples.png"),
     "ring_wgan-gp_seed0.png": ("ring", "wgan-gp", 0, "samples.png"),
+    "ring_ot_seed0.png": ("ring", "ot", 0, "samples.png"),
     "grid_wgan-ts_seed0.png": ("grid", "wgan-ts", 0, "samples.png"),
+    "grid_gan_seed0.png": ("grid", "gan", 0, "samples.png"),
+    "grid_gan+jc_seed0.png": ("grid", "gan+jc", 0, "samples.png"),
+    "grid_ot_seed0.png": ("grid", "ot", 0, "samples.png"),
     "ring_wgan-ts_b256_seed0.png": ("b256-ring", "wgan-ts", 0, "samples.png"),
     "grid_wgan-ts_b256_seed0.png": ("b256-grid", "wgan-ts", 0, "samples.png"),
 }
@@ -103,6 +125,7 @@ def _expected_configs(command: str) -> tuple[dict, str]:
     """``(method, seed) -> TrainConfig dict`` that ``command`` (an ``otgan
     compare`` line) trains, built with the CLI's own parser."""
     from otgan.cli import _config_kwargs, _parse_seeds, build_parser
+    from otgan.gan.addons import ADDONS, parse_method_spec
     from otgan.gan.config import TrainConfig
 
     argv = shlex.split(command)
@@ -112,10 +135,16 @@ def _expected_configs(command: str) -> tuple[dict, str]:
         raise SystemExit(f"not an `otgan compare` command: {command!r}")
     args = build_parser().parse_args(argv)
     out = {}
-    for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
+    shared = _config_kwargs(args)
+    for spec in [m.strip() for m in args.methods.split(",") if m.strip()]:
+        method, addons = parse_method_spec(spec)
+        # as otgan compare: an add-on's options go only to the runs using it
+        kw = {k: v for k, v in shared.items()
+              if not any(k in a.options for n, a in ADDONS.items() if n not in addons)}
         for seed in _parse_seeds(args.seeds):
-            cfg = TrainConfig(**{**_config_kwargs(args), "method": method, "seed": seed})
-            out[(method, seed)] = cfg
+            cfg = TrainConfig(**{**kw, **{a: True for a in addons}, "method": method,
+                                 "seed": seed})
+            out[(spec, seed)] = cfg
     return out, args.out
 
 
@@ -153,7 +182,8 @@ def collect(table: str, command: str, run_root: str, code: str, results: Path = 
             raise SystemExit(f"{run_dir}: no unique entry in {cmp_path} matches eval.json")
         summary = {"table": table, "method": method, "seed": seed, "command": command,
                    "run_dir": run_dir, "wall_s": round(walls[0], 3), "config": config,
-                   "eval": ev, "machine": machine, "code": code,
+                   "eval": ev, "track": _track(os.path.join(run_dir, "metrics.jsonl")),
+                   "machine": machine, "code": code,
                    "collected_utc": datetime.datetime.now(datetime.timezone.utc)
                    .strftime("%Y-%m-%d %H:%M")}
         path = dest / f"{method}_seed{seed}.json"
@@ -169,12 +199,27 @@ def collect(table: str, command: str, run_root: str, code: str, results: Path = 
     return written
 
 
+#: The columns of a summary's ``track``: the periodic check of every
+#: ``eval_every`` iterations (metrics.jsonl lines with ``w1_track``).
+TRACK_KEYS = ("iter", "seconds", "w1_over_floor_track", "log_condition_number_mean")
+
+
+def _track(metrics_path: str) -> list[list[float]]:
+    rows = []
+    with open(metrics_path) as fh:
+        for line in fh:
+            e = json.loads(line)
+            if "w1_over_floor_track" in e and "event" not in e:
+                rows.append([int(e["iter"])] + [float(f"{e[k]:.5g}") for k in TRACK_KEYS[1:]])
+    return rows
+
+
 def load_summaries(results: Path = RESULTS) -> dict:
     """``table -> [summary, ...]`` (sorted by method order, then seed)."""
     out = {}
     for table in TABLES:
         rows = [json.loads(p.read_text()) for p in sorted((results / table).glob("*.json"))]
-        rows.sort(key=lambda s: (METHOD_ORDER.index(s["method"]), s["seed"]))
+        rows.sort(key=lambda s: (_order(s["method"]), s["seed"]))
         if rows:
             out[table] = rows
     return out
@@ -212,18 +257,37 @@ def _commands(rows) -> list[str]:
 
 SUMMARY_HEAD = ["modes", "% high quality", "exact W1", "noise floor", "W1 / floor",
                 "s / gen. iter", "train s", "run wall s"]
+COND = "log_condition_number_mean"
+#: the log-condition-number column (mean ± sd across seeds of each run's mean
+#: over 200 latent points), shown when the runs recorded it
+COND_HEAD = "log cond. G"
 
 
-def _summary_cells(group) -> list[str]:
+def _has_cond(rows) -> bool:
+    return any(COND in s["eval"] for s in rows)
+
+
+def _summary_head(rows) -> list[str]:
+    head = list(SUMMARY_HEAD)
+    if _has_cond(rows):
+        head.insert(5, COND_HEAD)
+    return head
+
+
+def _summary_cells(group, cond: bool = False) -> list[str]:
     ev = [s["eval"] for s in group]
-    return [_msd([e["modes"] for e in ev], "{:.1f}") + f" / {ev[0]['n_modes']}",
-            _msd([e["pct_hq"] for e in ev], "{:.1f}"),
-            _msd([e["w1"] for e in ev], "{:.4f}"),
-            f"{ev[0]['noise_floor']:.4f}",
-            _msd([e["w1_over_floor"] for e in ev], "{:.2f}"),
-            _msd([e["s_per_iter"] for e in ev], "{:.4f}"),
-            _msd([_train_s(s) for s in group], "{:.0f}"),
-            _msd([s["wall_s"] for s in group], "{:.0f}")]
+    cells = [_msd([e["modes"] for e in ev], "{:.1f}") + f" / {ev[0]['n_modes']}",
+             _msd([e["pct_hq"] for e in ev], "{:.1f}"),
+             _msd([e["w1"] for e in ev], "{:.4f}"),
+             f"{ev[0]['noise_floor']:.4f}",
+             _msd([e["w1_over_floor"] for e in ev], "{:.2f}"),
+             _msd([e["s_per_iter"] for e in ev], "{:.4f}"),
+             _msd([_train_s(s) for s in group], "{:.0f}"),
+             _msd([s["wall_s"] for s in group], "{:.0f}")]
+    if cond:
+        vals = [e[COND] for e in ev if COND in e]
+        cells.insert(5, _msd(vals, "{:.2f}") if vals else "–")
+    return cells
 
 
 def _label(s) -> str:
@@ -250,6 +314,7 @@ def _missing(table) -> str:
 
 def block_summary(summ, tables, with_data=False) -> str:
     parts, rows = [], []
+    cond = _has_cond([s for t in tables for s in summ.get(t, [])])
     for table in tables:
         if table not in summ:
             parts.append(_missing(table))
@@ -260,9 +325,10 @@ def block_summary(summ, tables, with_data=False) -> str:
             parts.append(note)
         for method, group in _by_method(summ[table]).items():
             lead = [group[0]["config"]["data"]] if with_data else []
-            rows.append(lead + [_label(group[0]), len(group)] + _summary_cells(group))
+            rows.append(lead + [_label(group[0]), len(group)] + _summary_cells(group, cond))
     if rows:
-        head = (["data"] if with_data else []) + ["method", "seeds"] + SUMMARY_HEAD
+        head = ((["data"] if with_data else []) + ["method", "seeds"]
+                + _summary_head([s for t in tables for s in summ.get(t, [])]))
         parts.append(_table(head, rows))
     return "\n\n".join(parts)
 
@@ -315,48 +381,84 @@ def _reproduce_note(rows) -> str:
 
 def block_seeds(summ, tables) -> str:
     rows = []
+    cond = _has_cond([s for t in tables for s in summ.get(t, [])])
     for table in tables:
         for s in summ.get(table, []):
             e = s["eval"]
-            rows.append([s["config"]["data"], _label(s), s["seed"], f"{e['modes']} / {e['n_modes']}",
-                         f"{e['pct_hq']:.1f}", f"{e['w1']:.4f}", f"{e['w1_over_floor']:.2f}",
-                         "yes" if e["w1_certified"] else "**no**", f"{_train_s(s):.0f}",
-                         f"{s['wall_s']:.0f}", f"`{s['run_dir']}`"])
+            row = [s["config"]["data"], _label(s), s["seed"], f"{e['modes']} / {e['n_modes']}",
+                   f"{e['pct_hq']:.1f}", f"{e['w1']:.4f}", f"{e['w1_over_floor']:.2f}",
+                   "yes" if e["w1_certified"] else "**no**", f"{_train_s(s):.0f}",
+                   f"{s['wall_s']:.0f}", f"`{s['run_dir']}`"]
+            if cond:
+                row.insert(7, f"{e[COND]:.2f}" if COND in e else "–")
+            rows.append(row)
     if not rows:
         return "_No run summaries._"
-    return _table(["data", "method", "seed", "modes", "% HQ", "exact W1", "W1 / floor",
-                   "certified", "train s", "run wall s", "run directory"], rows)
+    head = ["data", "method", "seed", "modes", "% HQ", "exact W1", "W1 / floor",
+            "certified", "train s", "run wall s", "run directory"]
+    if cond:
+        head.insert(7, COND_HEAD)
+    return _table(head, rows)
 
 
 def _ts(summ, table):
     return _by_method(summ.get(table, [])).get("wgan-ts")
 
 
-def block_wallclock(summ) -> str:
-    ring = _by_method(summ.get("ring", []))
-    ts, gan = ring.get("wgan-ts"), ring.get("gan")
-    parts = []
-    if ts and gan:
-        r = _mean([s["eval"]["s_per_iter"] for s in ts]) / _mean(
-            [s["eval"]["s_per_iter"] for s in gan])
+SPEED = RESULTS / "speed_specs.json"
+
+
+def load_speed(results: Path = RESULTS):
+    path = results / SPEED.name
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def block_speed(speed) -> str:
+    """Seconds per generator iteration of every spec (bench_gan_specs.py)."""
+    if speed is None:
+        return f"_Not measured: no `docs/results/{SPEED.name}`._"
+    table = speed["s_per_iter"]
+    datas = sorted(table, key=lambda d: (d != "ring", d != "grid", d))
+    specs = sorted({k for d in datas for k in table[d]}, key=_order)
+    rows = [[spec] + [f"{table[d][spec]['s_per_iter'] * 1e3:.2f}" if spec in table[d] else "–"
+                      for d in datas] for spec in specs]
+    return "\n\n".join([_code([speed["command"]]),
+                         f"{speed['machine']}, {speed.get('code', 'code not recorded')}, "
+                         f"measured {speed['measured_utc']} UTC; "
+                         f"median of {speed['repeats']} blocks of {speed['iters']} iterations "
+                         f"after {speed['warmup']} warm-up iterations.",
+                         _table(["method"] + [f"{d}: ms / gen. iter" for d in datas], rows)])
+
+
+def block_wallclock(summ, speed=None) -> str:
+    """Each spec trained for the reference's (WGAN-TS's) training time of the
+    equal-iteration table (``benchmarks/gan_wallclock.py --speed``), next to
+    that reference."""
+    parts, rows = [], []
+    cond = _has_cond(summ.get("ring", []) + summ.get("grid", []))
+    for data in ("ring", "grid"):
+        ts, wc = _ts(summ, data), summ.get(f"{data}-wc")
+        if not ts or not wc:
+            parts.append(_missing(f"{data}-wc"))
+            continue
         iters = ts[0]["config"]["iters"]
-        parts.append(f"In the ring table one WGAN-TS generator iteration took {r:.1f}× "
-                     f"the time of a GAN iteration (mean `s / gen. iter`), so the "
-                     f"wall-clock of {iters} WGAN-TS iterations buys about "
-                     f"{round(iters * r, -2):.0f} GAN iterations.")
-    if "ring-gan-14000" not in summ:
-        parts.append(_missing("ring-gan-14000"))
-        return "\n\n".join(parts)
-    parts.append(_code(_commands(summ["ring-gan-14000"])))
-    note = _reproduce_note(summ["ring-gan-14000"])
-    if note:
-        parts.append(note)
-    rows = []
-    g14 = summ["ring-gan-14000"]
-    rows.append([_label(g14[0]), len(g14)] + _summary_cells(g14))
-    if ts:
-        rows.append([_label(ts[0]) + ", ring table", len(ts)] + _summary_cells(ts))
-    parts.append(_table(["method", "seeds"] + SUMMARY_HEAD, rows))
+        if speed is not None and data in speed["s_per_iter"]:
+            ms = speed["s_per_iter"][data]["wgan-ts"]["s_per_iter"]
+            parts.append(f"**{data}**: budget {iters} WGAN-TS iterations × {ms * 1e3:.2f} ms "
+                         f"(speed table) = {iters * ms:.0f} s of training; every other "
+                         f"spec trained for that budget over its own speed-table time per "
+                         f"iteration, rounded to 100 iterations:")
+        else:
+            parts.append(f"**{data}**: budget {_mean([_train_s(s) for s in ts]):.0f} s of "
+                         f"training, the mean of the {data} table's WGAN-TS runs:")
+        parts.append(_code(_commands(wc)))
+        rows.append([data, _label(ts[0]) + f", {data} table", len(ts)]
+                    + _summary_cells(ts, cond))
+        for method, group in _by_method(wc).items():
+            rows.append([data, _label(group[0]), len(group)] + _summary_cells(group, cond))
+    if rows:
+        parts.append(_table(["data", "method", "seeds"]
+                            + _summary_head(summ.get("ring", []) + summ.get("grid", [])), rows))
     return "\n\n".join(parts)
 
 
@@ -405,8 +507,8 @@ def block_targets(summ) -> str:
             ["run ≤ 10 min on 2 cores (wall time incl. evaluation)"] + per_data(run_time)]
     rows.append(["no worse than the baselines at equal iterations (HQ and W1 / floor)"]
                 + [_vs_baselines(summ.get(d, [])) for d in ("ring", "grid")])
-    rows.append(["no worse than the baselines at equal wall-clock"]
-                + [_vs_gan_wallclock(summ), "not measured"])
+    rows.append(["no worse than the baselines at equal wall-clock (HQ and W1 / floor)"]
+                + [_vs_wallclock(summ, d) for d in ("ring", "grid")])
     return _table(head, rows)
 
 
@@ -417,28 +519,192 @@ def _vs_baselines(rows) -> str:
     mean = {m: (_mean([s["eval"]["pct_hq"] for s in g]),
                 _mean([s["eval"]["w1_over_floor"] for s in g])) for m, g in groups.items()}
     ts = mean.pop("wgan-ts")
+    # the baselines: every other method (WGAN-TS with add-ons is not one)
+    mean = {m: v for m, v in mean.items() if not m.startswith("wgan-ts+")}
     worse = [m for m, (h, w) in mean.items() if h > ts[0] or w < ts[1]]
     if not worse:
-        return _fmt_target("best HQ and W1 of " + ", ".join(groups), True)
+        return _fmt_target("best HQ and W1 of " + ", ".join(["wgan-ts", *mean]), True)
     return _fmt_target("beaten by " + ", ".join(
         f"{m} ({mean[m][0]:.1f} % HQ, {mean[m][1]:.2f} × vs {ts[0]:.1f} %, {ts[1]:.2f} ×)"
         for m in worse), False)
 
 
-def _vs_gan_wallclock(summ) -> str:
-    ts, g = _ts(summ, "ring"), summ.get("ring-gan-14000")
-    if not ts or not g:
+def _vs_wallclock(summ, data) -> str:
+    ts, wc = _ts(summ, data), summ.get(f"{data}-wc")
+    if not ts or not wc:
         return "not measured"
-    h_ts, w_ts = (_mean([s["eval"]["pct_hq"] for s in ts]),
-                  _mean([s["eval"]["w1_over_floor"] for s in ts]))
-    h_g, w_g = (_mean([s["eval"]["pct_hq"] for s in g]),
-                _mean([s["eval"]["w1_over_floor"] for s in g]))
-    t_ts, t_g = _mean([_train_s(s) for s in ts]), _mean([_train_s(s) for s in g])
-    ok = h_ts >= h_g and w_ts <= w_g
-    return _fmt_target(
-        f"GAN {g[0]['config']['iters']} it. ({t_g:.0f} s of training): {h_g:.1f} % HQ, "
-        f"{w_g:.2f} ×; WGAN-TS {ts[0]['config']['iters']} it. ({t_ts:.0f} s): "
-        f"{h_ts:.1f} % HQ, {w_ts:.2f} ×", ok)
+    return _vs_baselines(ts + wc)
+
+
+# ------------------------------------------------------------ add-on claims
+def _spec(summ, table, spec):
+    return [s for s in summ.get(table, []) if s["method"] == spec]
+
+
+def _sd(vals):
+    return statistics.stdev(vals) if len(vals) > 1 else 0.0
+
+
+def first_below(track, threshold: float) -> int | None:
+    """The first logged iteration whose W1 / floor check is below ``threshold``
+    (``None``: never)."""
+    for row in track:
+        if row[2] < threshold:
+            return int(row[0])
+    return None
+
+
+def _hits(group, threshold):
+    return [first_below(s.get("track", []), threshold) for s in group]
+
+
+def _fmt_hits(hits) -> str:
+    return "/".join("never" if h is None else str(h) for h in hits)
+
+
+def _median_hit(hits) -> float:
+    return statistics.median(math.inf if h is None else h for h in hits)
+
+
+def _verdict(ok) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def cond_quality(summ, tables=("ring", "grid")):
+    """Spearman rank correlation of the final log condition number and
+    W1 / floor over the runs of ``tables``: ``(rho, p, n)``."""
+    from scipy.stats import spearmanr
+
+    runs = [s for t in tables for s in summ.get(t, []) if COND in s["eval"]]
+    if len(runs) < 3:
+        return None
+    rho, p = spearmanr([s["eval"][COND] for s in runs],
+                       [s["eval"]["w1_over_floor"] for s in runs])
+    return float(rho), float(p), len(runs)
+
+
+def block_claims(summ) -> str:
+    """The seed memo's claims on Jacobian Clamping, the condition number and
+    the lens, each judged on the equal-iteration tables."""
+    rows = []
+    for data in ("ring", "grid"):
+        for with_, without in JC_PAIRS:
+            a, b = _spec(summ, data, with_), _spec(summ, data, without)
+            if not a or not b:
+                continue
+            ca, cb = [s["eval"][COND] for s in a], [s["eval"][COND] for s in b]
+            rows.append(["JC lowers the log condition number", data,
+                         f"{with_} {_msd(ca, '{:.2f}')} vs {without} {_msd(cb, '{:.2f}')}",
+                         _verdict(_mean(ca) < _mean(cb))])
+            wa = [s["eval"]["w1_over_floor"] for s in a]
+            wb = [s["eval"]["w1_over_floor"] for s in b]
+            rows.append(["JC reduces the spread between runs (sd across seeds of W1 / floor; "
+                         "of log cond.)", data,
+                         f"W1 / floor sd {_sd(wa):.2f} ({with_}) vs {_sd(wb):.2f} ({without}); "
+                         f"log cond. sd {_sd(ca):.2f} vs {_sd(cb):.2f}",
+                         _verdict(_sd(wa) < _sd(wb))])
+        for with_, without in LENS_PAIRS:
+            a, b = _spec(summ, data, with_), _spec(summ, data, without)
+            if not a or not b or not a[0].get("track"):
+                continue
+            # the primary threshold; the next looser one when no run of the
+            # pair reached it (the rule was fixed before the runs)
+            for t in LENS_THRESHOLDS:
+                ha, hb = _hits(a, t), _hits(b, t)
+                if any(h is not None for h in ha + hb):
+                    break
+            note = "" if t == LENS_THRESHOLDS[0] else \
+                f" (no run reached {LENS_THRESHOLDS[0]:g}, so judged at {t:g})"
+            rows.append([f"the lens speeds up early training (first iteration with "
+                         f"W1 / floor < {LENS_THRESHOLDS[0]:g} in the 1 000-sample check, "
+                         f"per seed; median, never = ∞)", data,
+                         f"{with_} {_fmt_hits(ha)} vs {without} {_fmt_hits(hb)} "
+                         f"(medians {_median_hit(ha):g} vs {_median_hit(hb):g}){note}",
+                         _verdict(_median_hit(ha) < _median_hit(hb))])
+    for tables, name in ((("ring",), "ring"), (("grid",), "grid"),
+                         (("ring", "grid"), "ring and grid")):
+        r = cond_quality(summ, tables)
+        if r is None:
+            continue
+        rho, p, n = r
+        sign = " (the opposite sign)" if rho < 0 and p < 0.05 else ""
+        rows.append(["a poorly conditioned generator goes with worse quality (Spearman "
+                     "rank correlation of final log cond. and W1 / floor over all runs; "
+                     "met when ρ > 0 at p < 0.05)", name,
+                     f"ρ = {rho:.2f}, p = {p:.2g}, {n} runs{sign}",
+                     _verdict(rho > 0 and p < 0.05)])
+    if not rows:
+        return "_Not measured: the ring/grid tables have no add-on runs._"
+    return _table(["claim (seed memo)", "data", "measured (3 000 iterations, batch 64)",
+                   "verdict"], rows)
+
+
+def block_early(summ) -> str:
+    """Per spec: first iteration with W1 / floor below each threshold (per seed)."""
+    rows = []
+    for data in ("ring", "grid"):
+        for spec, group in _by_method(summ.get(data, [])).items():
+            if not group[0].get("track"):
+                continue
+            rows.append([data, spec] + [_fmt_hits(_hits(group, t)) for t in EARLY_THRESHOLDS])
+    if not rows:
+        return "_No tracked runs._"
+    return _table(["data", "method"] + [f"W1 / floor < {t:g}" for t in EARLY_THRESHOLDS], rows)
+
+
+def write_figures(summ, figures: Path = FIGURES) -> list[Path]:
+    """The scatter of final log condition number vs W1 / floor and the W1 /
+    floor curves of the periodic check, from the summaries."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    figures.mkdir(parents=True, exist_ok=True)
+    runs = {d: [s for s in summ.get(d, []) if COND in s["eval"]] for d in ("ring", "grid")}
+    if any(runs.values()):
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        for ax, (data, rs) in zip(axes, runs.items()):
+            specs = list(dict.fromkeys(s["method"] for s in rs))
+            for i, spec in enumerate(specs):
+                pts = [(s["eval"][COND], s["eval"]["w1_over_floor"]) for s in rs
+                       if s["method"] == spec]
+                ax.scatter(*zip(*pts), label=spec, color=plt.cm.tab10(i % 10),
+                           marker="os^D"[i // 10 % 4], s=28)
+            ax.set_yscale("log")
+            ax.set_xlabel("final log condition number of G (mean over 200 z)")
+            ax.set_ylabel("exact W1 / noise floor (2 500 samples)")
+            ax.set_title(f"{data}: every run, 3 000 iterations")
+            ax.grid(alpha=0.3)
+        axes[1].legend(fontsize=7, ncol=2)
+        fig.tight_layout()
+        path = figures / "cond_vs_w1.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        written.append(path)
+    for data in ("ring", "grid"):
+        groups = _by_method(summ.get(data, []))
+        if not groups or not next(iter(groups.values()))[0].get("track"):
+            continue
+        fig, ax = plt.subplots(figsize=(6.5, 4.2))
+        for i, (spec, group) in enumerate(groups.items()):
+            for k, s in enumerate(group):
+                it = [r[0] for r in s["track"]]
+                ax.plot(it, [r[2] for r in s["track"]], color=plt.cm.tab10(i % 10), lw=1,
+                        alpha=0.8, label=spec if k == 0 else None)
+        ax.set_yscale("log")
+        ax.set_xlabel("generator iteration")
+        ax.set_ylabel("W1 / floor (1 000-sample check)")
+        ax.set_title(f"{data}: every seed of every method")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+        fig.tight_layout()
+        path = figures / f"{data}_track.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        written.append(path)
+    return written
 
 
 # --------------------------------------------------------------------- sweeps
@@ -513,11 +779,17 @@ def render_block(name: str, summ: dict, docs: Path = DOCS) -> str:
     if name == "b256-seeds":
         return block_seeds(summ, ["b256-ring", "b256-grid"])
     if name == "wallclock":
-        return block_wallclock(summ)
+        return block_wallclock(summ, load_speed(docs / RESULTS.name))
+    if name == "speed-specs":
+        return block_speed(load_speed(docs / RESULTS.name))
     if name == "wallclock-seeds":
-        return block_seeds(summ, ["ring-gan-14000"])
+        return block_seeds(summ, ["ring-wc", "grid-wc"])
     if name == "targets":
         return block_targets(summ)
+    if name == "claims":
+        return block_claims(summ)
+    if name == "early":
+        return block_early(summ)
     if name.startswith("sweeps-"):
         return block_sweeps(name[len("sweeps-"):], docs / SWEEPS_LOG.name)
     if name == "machine":
@@ -565,6 +837,8 @@ def main(argv=None) -> int:
             return 1
         print(f"{doc} is in sync with {docs / RESULTS.name}/")
         return 0
+    for p in write_figures(load_summaries(docs / RESULTS.name), docs / FIGURES.relative_to(DOCS)):
+        print("wrote", p)
     if new != old:
         tmp = doc.with_suffix(".md.tmp")
         tmp.write_text(new)
