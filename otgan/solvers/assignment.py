@@ -47,7 +47,7 @@ DEFAULT_MAX_ROUNDS = 6
 #: to this ``k``; beyond it the dense solver is faster. On tight clusters
 #: (the 8-mode ring, std 0.01, n = 1 000) the lists had to grow to k = 256 and
 #: a collapsed generator's samples to 512, where building the lists alone took
-#: 1.5-3 s against 0.3-2.2 s for the whole dense solve.
+#: longer than the whole dense solve (timed ad hoc, not benchmarked).
 WIDEN_K_MAX = 64
 
 
