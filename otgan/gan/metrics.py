@@ -319,7 +319,7 @@ def digit_metrics(dataset: Dataset, samples: ArrayLike) -> dict:
     * ``frechet_distance``: :func:`frechet_distance` between the features of
       the samples and of ``real``; ``frechet_floor``: :func:`frechet_floor`
       at ``len(real)``, the value of a second real set (20.7 at 359; the
-      finite-sample bias makes it grow for fewer samples: 67 at 50);
+      finite-sample bias makes it grow for fewer samples);
     * ``classes_covered``, ``class_kl``, ``confidence``:
       :func:`class_histogram_metrics`;
     * ``clf_accuracy``: the classifier's test accuracy.
