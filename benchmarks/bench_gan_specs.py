@@ -19,32 +19,21 @@ import argparse
 import datetime
 import json
 import os
-import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 
-def time_spec(spec: str, data: str, iters: int, warmup: int, repeats: int) -> dict:
-    """``{"s_per_iter": median, "blocks": [...]}`` for one spec on one data set."""
-    from otgan.gan import TrainConfig, Trainer
+def time_spec(spec: str, data: str, iters: int, warmup: int, repeats: int) -> float:
+    """Median seconds per generator iteration of one spec on one data set
+    (:func:`bench_gan.time_method`, batch 64, with the spec's add-ons)."""
     from otgan.gan.addons import parse_method_spec
 
+    from bench_gan import time_method
+
     method, addons = parse_method_spec(spec)
-    total = warmup + iters * repeats
-    cfg = TrainConfig(method=method, data=data, iters=max(total, 1000), device="cpu", seed=0,
-                      **{a: True for a in addons})
-    tr = Trainer(cfg)
-    for _ in range(warmup):
-        tr.step()
-    blocks = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            tr.step()
-        blocks.append((time.perf_counter() - t0) / iters)
-    return {"s_per_iter": statistics.median(blocks), "blocks": [round(b, 6) for b in blocks]}
+    return time_method(method, 64, iters, warmup, repeats, data=data,
+                       **{a: True for a in addons})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     table: dict = {}
     for data in args.data.split(","):
         for spec in args.specs.split(","):
-            r = time_spec(spec, data, args.iters, args.warmup, args.repeats)
-            table.setdefault(data, {})[spec] = r
-            print(f"{data:5s} {spec:12s} {r['s_per_iter'] * 1e3:8.2f} ms / generator iteration",
+            sec = time_spec(spec, data, args.iters, args.warmup, args.repeats)
+            table.setdefault(data, {})[spec] = {"s_per_iter": sec}
+            print(f"{data:5s} {spec:12s} {sec * 1e3:8.2f} ms / generator iteration",
                   flush=True)
     out = {"command": "python benchmarks/bench_gan_specs.py " + " ".join(
                argv if argv is not None else sys.argv[1:]),

@@ -47,19 +47,12 @@ def plan(compare: dict, reference: str, exclude: tuple[str, ...] = (),
     if reference not in compare:
         raise SystemExit(f"reference spec {reference!r} not in the comparison "
                          f"(has {', '.join(compare)})")
+    specs = [s for s in compare if s not in exclude]
+    if speed is None:  # the runs' own seconds per iteration
+        speed = {s: statistics.mean(r["s_per_iter"] for r in runs)
+                 for s, runs in compare.items()}
     ref_iters = statistics.mean(r["iter"] for r in compare[reference])
-    if speed is None:
-        budget = statistics.mean(r["s_per_iter"] * r["iter"] for r in compare[reference])
-    else:
-        budget = ref_iters * speed[reference]
-    iters = {}
-    for spec, runs in compare.items():
-        if spec == reference or spec in exclude:
-            continue
-        s_per_iter = (statistics.mean(r["s_per_iter"] for r in runs) if speed is None
-                      else speed[spec])
-        iters[spec] = max(100, int(round(budget / s_per_iter, -2)))
-    return budget, iters
+    return plan_from_speed(speed, reference, ref_iters, specs)
 
 
 def plan_from_speed(speed: dict, reference: str, reference_iters: int,

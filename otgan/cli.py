@@ -133,17 +133,14 @@ def _startup_seconds() -> float:
 
 
 def _threads(n) -> None:
-    import torch
+    from .gan.run import use_threads
 
     # One thread by default: the networks are small, and a second thread on a
     # busy core makes torch's thread pool wait (measured 40x slower per step).
     n = 1 if n is None else n
     if n < 1:
         raise CLIError(f"--threads must be >= 1, got {n}")
-    torch.set_num_threads(n)
-    from .kernels import limit_threads
-
-    limit_threads(n)  # numba too: idle OpenMP workers spin (see limit_threads)
+    use_threads(n)
 
 
 def _parse_seeds(text: str) -> list[int]:

@@ -357,14 +357,20 @@ def format_compare_table(results: dict, data: str) -> str:
     return "\n".join(rows) + "\n"
 
 
-def _compare_worker(cfg_dict: dict, run_dir: str, overwrite: bool) -> dict:
-    # One thread per worker: the runs share the machine's cores.
+def use_threads(n: int) -> None:
+    """Train on ``n`` threads: torch's and numba's (whose idle OpenMP workers
+    would otherwise spin beside a one-thread torch; see
+    :func:`otgan.kernels.limit_threads`)."""
     import torch
 
-    torch.set_num_threads(1)
     from ..kernels import limit_threads
 
-    limit_threads(1)
+    torch.set_num_threads(n)
+    limit_threads(n)
+
+
+def _compare_worker(cfg_dict: dict, run_dir: str, overwrite: bool) -> dict:
+    use_threads(1)  # one thread per worker: the runs share the machine's cores
     t0 = time.perf_counter()
     m = train_run(TrainConfig.from_dict(cfg_dict), run_dir, progress=False, overwrite=overwrite)
     m["wall_s"] = time.perf_counter() - t0

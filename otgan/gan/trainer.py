@@ -324,16 +324,14 @@ class Trainer:
         held-out real ones, and its ratio to the real-vs-real noise floor at
         that size. Touches no training state."""
         out = self.condition_number()
+        real = self.data.heldout(TRACK_N, 0)  # fewer for a finite held-out split
         G = self.generator
         was_training = G.training
         G.eval()
         try:
-            with torch.no_grad():
-                fake = self.sample(TRACK_N, seed=self.cfg.seed + 3)
+            fake = self.sample(len(real), seed=self.cfg.seed + 3)
         finally:
             G.train(was_training)
-        real = self.data.heldout(TRACK_N, 0)
-        fake = fake[:len(real)]
         w1 = exact_w1(real, fake, self.cfg.metric)["w1"]
         floor = noise_floor(self.data, len(real), self.cfg.metric)
         out["w1_track"] = w1
