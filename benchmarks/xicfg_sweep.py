@@ -26,7 +26,7 @@ for spec in sys.argv[3:]:
     for i in range(iters):
         s = tr.step()
         if (i + 1) % 25 == 0:
-            e = tr.log_entry(s); torch.set_num_threads(1)
+            e = tr.log_entry(s)
             print(spec, i + 1, round(time.time() - t0), {k: round(v, 3) for k, v in e.items() if k in ("batch_w", "critic", "d_rise", "move", "loss_g")}, flush=True)
     ev = tr.evaluate(1000)
     keep = {k: round(v, 3) for k, v in ev.items() if k in ("w1", "w1_over_floor", "modes", "pct_hq", "log_condition_number_mean", "s_per_iter", "classes_covered")}
