@@ -63,8 +63,14 @@ def plan_from_speed(speed: dict, reference: str, reference_iters: int,
     if missing:
         raise SystemExit(f"no speed measured for {', '.join(missing)}")
     budget = reference_iters * speed[reference]
-    return budget, {spec: max(100, int(round(budget / speed[spec], -2)))
+    return budget, {spec: _round_iters(budget / speed[spec])
                     for spec in specs if spec != reference}
+
+
+def _round_iters(n: float) -> int:
+    """Iterations rounded to 100 (to 10 below 1 000, for methods such as xicfg
+    whose one iteration takes about a second), at least 10."""
+    return max(10, int(round(n, -2 if n >= 1000 else -1)))
 
 
 def main(argv: list[str] | None = None) -> int:
