@@ -19,6 +19,7 @@ import argparse
 import datetime
 import json
 import os
+import shlex
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -66,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     from _common import cpu_name
 
     torch.set_num_threads(1)
-    command = "python benchmarks/bench_gan_specs.py " + " ".join(
-        argv if argv is not None else sys.argv[1:])
+    command = shlex.join(["python", "benchmarks/bench_gan_specs.py",
+                          *(argv if argv is not None else sys.argv[1:])])
     measured = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
     table: dict = {}
     for data in args.data.split(","):

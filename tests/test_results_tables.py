@@ -144,3 +144,69 @@ def test_first_below_and_claims_on_made_up_summaries(rt):
             + [summ("gan+lens", k, 1.0, 1.0, [9, 4.5, 4]) for k in range(3)])
     text = rt.block_claims({"grid": slow})
     assert "so judged at 5" in text and "(medians 200 vs inf)" in text
+
+
+def _flat(spec, seed, modes, hq, w1f, n_modes=8, iters=300, wall=10.0):
+    return {"method": spec, "seed": seed, "wall_s": wall,
+            "config": {"iters": iters, "batch": 64, "data": "ring"},
+            "eval": {"modes": modes, "n_modes": n_modes, "pct_hq": hq, "w1_over_floor": w1f,
+                     "w1_certified": True, "log_condition_number_mean": 3.0}}
+
+
+def _image(spec, seed, score, fd, classes, kl, iters=300, wall=10.0):
+    return {"method": spec, "seed": seed, "wall_s": wall,
+            "config": {"iters": iters, "batch": 64, "data": "digits"},
+            "eval": {"classifier_score": score, "frechet_distance": fd, "frechet_floor": 20.0,
+                     "classes_covered": classes, "class_kl": kl, "w1_over_floor": 1.1,
+                     "w1_certified": True}}
+
+
+def _verdicts(text):
+    lines = [l for l in text.splitlines() if l.startswith("| ")][1:]
+    return [(l.split(" | ")[0][2:], l.split(" | ")[1], l.rsplit(" | ", 1)[1][:-2]) for l in lines]
+
+
+def test_failed_run_rule(rt):
+    assert not rt.failed(_flat("gan", 0, 8, 90.0, 2.0))
+    assert rt.failed(_flat("gan", 0, 7, 90.0, 2.0))          # a missed mode
+    assert rt.failed(_flat("gan", 0, 8, 90.0, 10.5))         # W1 / floor > 10
+    assert not rt.failed(_image("gan", 0, 9.0, 199.0, 10, 0.01))
+    assert rt.failed(_image("gan", 0, 9.0, 201.0, 10, 0.01))  # FD > 10 x floor (20)
+    assert rt.failed(_image("gan", 0, 9.0, 30.0, 9, 0.01))    # a missed class
+
+
+def test_systems_claims_and_targets_on_made_up_summaries(rt):
+    ring = ([_flat("xicfg", k, 8, 90.0, 2.0) for k in range(3)]
+            + [_flat("gan", k, 8 - (k == 0), 50.0, 3.0) for k in range(3)]
+            + [_flat("nsgan", k, 6, 40.0, 12.0) for k in range(3)]
+            + [_flat("rfgan", k, 8, 60.0, 2.5) for k in range(3)]
+            + [_flat("gan+jc", k, 8, 50.0, 3.0) for k in range(3)]
+            + [_flat("wgan-ts", k, 8, 80.0, 2.0) for k in range(3)]
+            + [_flat("wgan", k, 8, 10.0, 5.0) for k in range(3)]
+            + [_flat("wgan-gp", k, 8, 10.0, 1.5) for k in range(3)])
+    digits = ([_image("xicfg", k, 8.0, 50.0, 10, 0.01) for k in range(3)]
+              + [_image("gan", k, 8.0, 50.0, 10, 0.01) for k in range(3)]
+              + [_image("nsgan", k, 8.0, 50.0, 10, 0.05) for k in range(3)]
+              + [_image("rfgan", k, 9.2, 55.0, 10, 0.10) for k in range(3)])
+    got = _verdicts(rt.block_systems({"ring": ring, "digits": digits}))
+    by = {(c.split(":")[0].split(" (")[0], w): v for c, w, v in got}
+    assert by[("CFG", "ring, equal iterations")] == "**met**"          # 0 vs 1 and 3 failed
+    assert by[("CFG", "digits, equal iterations")].startswith("**not shown**")
+    assert by[("RFGAN counters mode collapse", "ring, equal iterations")] == "**met**"
+    assert by[("RFGAN counters mode collapse", "digits, equal iterations")] == "**not met**"
+    assert by[("Jacobian Clamping", "ring, equal iterations")] == "**met**"  # 0 vs 1 failed
+    # WGAN-TS's 2.0 does not beat WGAN-GP's 1.5
+    assert by[("WGAN-TS", "ring, equal iterations")] == "**not met**"
+    # targets: rfgan's 9.2 has FD 2.75 x floor -> met; a grid spec at 25/25 and 91 % -> met
+    grid = [_flat("ot", k, 25, 91.0, 1.5, n_modes=25) for k in range(3)]
+    text = rt.block_targets12({"digits": digits, "grid": grid})
+    assert text.count("(**met**)") == 2 and "by rfgan" in text and "by ot" in text
+    grid[0]["eval"]["modes"] = 24   # one seed misses a mode: the grid target is missed
+    assert "(**missed**)" in rt.block_targets12({"grid": grid})
+    # a run over 10 minutes does not count for the digits target
+    slow = [_image("rfgan", k, 9.2, 55.0, 10, 0.1, wall=601.0) for k in range(3)]
+    assert "(**missed**)" in rt.block_targets12({"digits": slow + digits[:3]})
+    # the overview has one row per (data, spec), equal-iteration cells filled
+    over = rt.block_overview({"ring": ring, "digits": digits})
+    assert len([l for l in over.splitlines() if l.startswith("| ring")]) == 8
+    assert "| digits | rfgan | 3 | 300 | score 9.20, FD 2.75× floor, 10.0 cl." in over
