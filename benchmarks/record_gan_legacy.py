@@ -36,8 +36,12 @@ def digest(mod):
         h.update(k.encode()); h.update(t.detach().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
+# the CPU's vector ISA is part of the fingerprint: the same "model name" (e.g.
+# "AMD EPYC") covers CPUs with and without AVX-512, whose kernels round
+# differently in the last bits
 out = {"fingerprint": {"torch": torch.__version__, "numpy": np.__version__,
-                       "machine": platform.machine(), "python": platform.python_version()},
+                       "machine": platform.machine(), "python": platform.python_version(),
+                       "cpu_capability": torch.backends.cpu.get_cpu_capability()},
        "iters": ITERS, "tiny": TINY, "cases": {}}
 try:
     out["fingerprint"]["cpu"] = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]

@@ -31,7 +31,10 @@ OLD_METHODS = ("wgan-ts", "wgan-gp", "wgan", "gan", "nsgan")
 
 def _fingerprint():
     fp = {"torch": torch.__version__, "numpy": np.__version__,
-          "machine": platform.machine(), "python": platform.python_version()}
+          "machine": platform.machine(), "python": platform.python_version(),
+          # the same CPU name ("AMD EPYC") covers CPUs with and without
+          # AVX-512, whose kernels round differently in the last bits
+          "cpu_capability": torch.backends.cpu.get_cpu_capability()}
     try:
         with open("/proc/cpuinfo") as fh:
             fp["cpu"] = [l.split(":", 1)[1].strip() for l in fh
