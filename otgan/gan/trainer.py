@@ -36,6 +36,7 @@ from .addons import ADDONS
 from .digest import DIGEST_KEY as _DIGEST_KEY, state_digest
 from .config import RUNTIME_FIELDS, TrainConfig
 from .data import load_dataset
+from .distributed import SINGLE_PROCESS, AveragingOptimizer, DistributedError, ShardGroup
 from .methods import METHODS, StepContext
 from .metrics import evaluate, exact_w1, noise_floor
 from .nets import build_nets
@@ -107,6 +108,13 @@ class Trainer:
     config : TrainConfig
     dataset : Dataset, optional
         Pre-loaded data (default: ``load_dataset(config.data)``).
+    group : ShardGroup, optional
+        The training processes under ``torch.distributed``
+        (:func:`otgan.gan.distributed.init_from_env`; default one process).
+        ``config.batch`` is then the global batch: every rank draws it from
+        the same seeded streams and trains on its shard, the optimisers
+        average the gradients, and the exact LP is solved over the global
+        batch (docs/distributed.md).
 
     Attributes
     ----------
@@ -129,10 +137,23 @@ class Trainer:
         The add-ons switched on (:data:`otgan.gan.addons.ADDONS`), name -> instance.
     """
 
-    def __init__(self, config: TrainConfig, dataset=None):
+    def __init__(self, config: TrainConfig, dataset=None, group: ShardGroup | None = None):
         if not isinstance(config, TrainConfig):
             raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+        if group is not None and not isinstance(group, ShardGroup):
+            raise TypeError(f"group must be a ShardGroup, got {type(group).__name__}")
         self.cfg = c = config
+        self.group = group = SINGLE_PROCESS if group is None else group
+        if group.distributed:
+            if not METHODS[c.method].distributed:
+                raise DistributedError(f"method={c.method!r} does not train under "
+                                       f"torch.distributed yet (world size "
+                                       f"{group.world_size}); run it in one process")
+            if c.addons:
+                raise DistributedError(f"add-ons {', '.join(c.addons)} do not train under "
+                                       f"torch.distributed yet (world size "
+                                       f"{group.world_size}); run them in one process")
+            group.local_size(c.batch)  # the global batch must split evenly
         self.method = METHODS[c.method](c)
         self.device = resolve_device(c.device)
         self.data = dataset if dataset is not None else load_dataset(c.data)
@@ -148,6 +169,10 @@ class Trainer:
         self.opt_g = _optimizer(c.optimizer, self.G.parameters(), c.lr_g, betas)
         self.opt_d = (None if self.D is None else
                       _optimizer(c.optimizer, self.D.parameters(), c.lr_d, betas))
+        if group.distributed:  # averaged gradients before every step
+            self.opt_g = AveragingOptimizer(self.opt_g, group)
+            if self.opt_d is not None:
+                self.opt_d = AveragingOptimizer(self.opt_d, group)
         self.gen_data = torch.Generator().manual_seed(c.seed)
         self.gen_noise = torch.Generator(device=self.device).manual_seed(c.seed + 1)
         self.iteration = 0
@@ -167,11 +192,14 @@ class Trainer:
 
     # ------------------------------------------------------------------ sampling
     def _real(self) -> torch.Tensor:
-        return self.data.sample(self.cfg.batch, self.gen_data).to(self.device)
+        # the global batch from the shared stream, then this rank's shard
+        return self.group.shard(self.data.sample(self.cfg.batch, self.gen_data)).to(self.device)
 
     def _z(self, n: int, generator=None) -> torch.Tensor:
-        g = self.gen_noise if generator is None else generator
-        return torch.randn(n, self.cfg.z_dim, generator=g, device=self.device)
+        if generator is None:  # the training stream: n global points, this rank's shard
+            return self.group.shard(torch.randn(n, self.cfg.z_dim, generator=self.gen_noise,
+                                                device=self.device))
+        return torch.randn(n, self.cfg.z_dim, generator=generator, device=self.device)
 
     @property
     def generator(self) -> torch.nn.Module:
@@ -217,7 +245,8 @@ class Trainer:
         c, method = self.cfg, self.method
         if method.owns_iteration:
             return self._method_iteration()
-        ctx = StepContext(c, self.G, self.D, self.opt_d, self.gen_noise, self._real, self._z)
+        ctx = StepContext(c, self.G, self.D, self.opt_d, self.gen_noise, self._real, self._z,
+                          group=self.group)
         addons = tuple(self.addons.values())
         logs: dict = {}
         if method.has_critic:
@@ -255,7 +284,7 @@ class Trainer:
         """The iteration of a method with ``owns_iteration``
         (:meth:`Method.run_iteration <otgan.gan.methods.Method.run_iteration>`)."""
         ctx = StepContext(self.cfg, self.G, self.D, self.opt_d, self.gen_noise, self._real,
-                          self._z, opt_g=self.opt_g)
+                          self._z, opt_g=self.opt_g, group=self.group)
         stats = self.method.run_iteration(ctx)
         if ctx.y is not None and ctx.x is not None:
             self.last_batch = (ctx.y, ctx.x.detach())
@@ -292,7 +321,8 @@ class Trainer:
         outside the timed step."""
         entry = {"iter": self.iteration, "seconds": self.train_seconds}
         if "batch_w" not in stats and self.last_batch is not None:
-            y, x = self.last_batch
+            # the global batch's W: a collective, so every rank calls log_entry
+            y, x = (self.group.gather(t) for t in self.last_batch)
             stats = dict(stats, batch_w=ot_targets(y, x, self.cfg.metric, self.cfg.p).value)
         entry.update({k: float(v) for k, v in stats.items()})
         return entry

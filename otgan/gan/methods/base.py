@@ -65,6 +65,8 @@ import numbers
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..distributed import SINGLE_PROCESS, ShardGroup
+
 # ``Trainer`` and ``TrainConfig`` in annotations are otgan.gan.trainer.Trainer and
 # otgan.gan.config.TrainConfig; not imported even for type checking, since both
 # import this module (no import cycle, not even a typing-only one).
@@ -173,27 +175,47 @@ class StepContext:
     opt_g : torch.optim.Optimizer or None
         The generator's optimiser: given only to :meth:`Method.run_iteration`
         (``None`` otherwise: the trainer steps ``G`` itself).
+    group : ShardGroup
+        The training processes (:mod:`otgan.gan.distributed`): ``y, z, x`` are
+        this process's shard of the global batch; a method that needs the
+        whole batch (the exact LP) collects it with ``group.gather``. In one
+        process every group operation is the identity.
     """
 
     __slots__ = ("cfg", "G", "D", "opt_d", "gen_noise", "_real", "_noise",
-                 "y", "z", "x", "z_gen", "x_gen", "opt_g")
+                 "y", "z", "x", "z_gen", "x_gen", "opt_g", "group")
 
     def __init__(self, cfg: TrainConfig, G: nn.Module, D: nn.Module | None,
                  opt_d: torch.optim.Optimizer | None, gen_noise: torch.Generator,
                  real: Callable[[], torch.Tensor], noise: Callable[[int], torch.Tensor],
-                 opt_g: torch.optim.Optimizer | None = None):
+                 opt_g: torch.optim.Optimizer | None = None,
+                 group: ShardGroup = SINGLE_PROCESS):
         self.cfg, self.G, self.D, self.opt_d, self.gen_noise = cfg, G, D, opt_d, gen_noise
         self._real, self._noise = real, noise
         self.y = self.z = self.x = self.z_gen = self.x_gen = None
         self.opt_g = opt_g
+        self.group = group
 
     def real(self) -> torch.Tensor:
-        """A fresh real batch of ``cfg.batch`` points (the trainer's data stream)."""
+        """A fresh real batch: this process's shard of ``cfg.batch`` points (the
+        trainer's data stream; the whole batch in one process)."""
         return self._real()
 
     def noise(self, n: int | None = None) -> torch.Tensor:
-        """A fresh noise batch of ``n`` (default ``cfg.batch``) latent points."""
+        """This process's shard of a fresh noise batch of ``n`` (default
+        ``cfg.batch``) latent points: ``n`` counts the *global* batch."""
         return self._noise(self.cfg.batch if n is None else n)
+
+    def uniform(self, n: int) -> torch.Tensor:
+        """``U[0, 1)`` numbers for the ``n`` local samples of a batch, from the
+        noise stream: the global batch's numbers are drawn and this process's
+        shard returned, so that the stream is the one of a single process."""
+        import torch
+
+        g = self.group
+        full = torch.rand(n * g.world_size, generator=self.gen_noise,
+                          device=self.gen_noise.device)
+        return g.shard(full)
 
 
 def descend(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
@@ -236,6 +258,10 @@ class Method(abc.ABC):
     #: ``config.json``) for every other method, which refuses a value; ``None``
     #: here takes :meth:`option_defaults` when the configuration is built.
     options: ClassVar[tuple[str, ...]] = ()
+    #: Whether the method trains data-parallel under ``torch.distributed``
+    #: (its steps use the shard of ``ctx`` and ``ctx.group`` for whatever
+    #: needs the global batch); the trainer refuses the others there.
+    distributed: ClassVar[bool] = True
 
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg

@@ -69,8 +69,11 @@ class ExactOT(Method):
         from ... import torch as ot_torch
 
         ctx.y = y = ctx.real()
+        # the W of the global batch, identical on every rank; gather routes its
+        # gradient to this rank's points (one process: the batch itself)
+        y_all, x_all = ctx.group.gather(y), ctx.group.gather(ctx.x_gen)
         # float64: the logged value is the exact LP value, not its float32 rounding
-        return ot_torch.wasserstein(y.double(), ctx.x_gen.double(), metric=self.cfg.metric,
+        return ot_torch.wasserstein(y_all.double(), x_all.double(), metric=self.cfg.metric,
                                     p=self.cfg.p)
 
     def generator_logs(self, ctx: StepContext, loss_g: float) -> dict[str, Any]:

@@ -45,7 +45,7 @@ class WGANGP(Method):
 
         y, x, D = ctx.y, ctx.x, ctx.D
         d_real, d_fake = D(y), D(x)
-        eps = torch.rand(len(y), generator=ctx.gen_noise, device=y.device)
+        eps = ctx.uniform(len(y))
         loss = (L.wgan_critic_loss(d_real, d_fake)
                 + self.cfg.gp_lambda * L.gradient_penalty(D, y, x, eps))
         descend(ctx.opt_d, loss)

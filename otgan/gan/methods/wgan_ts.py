@@ -72,26 +72,30 @@ class WGANTS(Method):
         from ... import torch as ot_torch
         from .. import losses as L
 
-        c, D = self.cfg, ctx.D
+        c, D, group = self.cfg, ctx.D, ctx.group
         y, x = ctx.y, ctx.x
-        tg = ot_torch.ot_targets(y, x, c.metric, c.p)                 # lines 8-9
+        # the LP over the global batch (the shards themselves in one process):
+        # every rank solves the same problem and keeps its points' targets
+        y_all, x_all = group.gather(y), group.gather(x)
+        tg = ot_torch.ot_targets(y_all, x_all, c.metric, c.p)         # lines 8-9
+        t_real, t_fake = group.shard(tg.real), group.shard(tg.fake)
         reg = c.ot_reg > 0
-        y_match = y[tg.sigma] if reg else None
+        y_match = y_all[group.shard(tg.sigma)] if reg else None
         if reg:
             x = x.detach().requires_grad_(True)
         for _ in range(c.n_r):                                           # lines 10-13
             # separate passes: the OT penalty's double backward then runs
             # over the generated half only (measured faster at batch 256)
             d_real, d_fake = D(y), D(x)
-            loss = L.regression_loss(d_real, d_fake, tg.real, tg.fake)
+            loss = L.regression_loss(d_real, d_fake, t_real, t_fake)
             if reg:
                 (grad,) = torch.autograd.grad(d_fake.sum(), x, create_graph=True)
                 loss = loss + c.ot_reg * L.ot_penalty(grad, x, y_match, c.metric, c.p)
             descend(ctx.opt_d, loss)
-        x = x.detach()
-        sc = ot_torch.scale_critic(D, y, x, c.metric, c.p, mode=c.scaling)   # line 14
+        # the constraint of the global batch: the same scaling on every rank
+        sc = ot_torch.scale_critic(D, y_all, x_all, c.metric, c.p, mode=c.scaling)  # line 14
         with torch.no_grad():
-            est = D(y).mean() - D(x).mean()
+            est = D(y_all).mean() - D(x_all).mean()
         return {"batch_w": tg.value, "critic": est, "loss_d": loss.detach(), "beta": sc.beta}
 
     def generator_loss(self, ctx: StepContext) -> torch.Tensor:

@@ -201,6 +201,9 @@ class XICFG(Method):
                               n_critic=1)
     family = "logistic"
     owns_iteration = True
+    # its input pool and approximator fit draw local batches of their own; not
+    # yet sharded over the global batch (docs/distributed.md)
+    distributed = False
     options = ("xicfg_t", "xicfg_u", "xicfg_eta", "xicfg_pool", "xicfg_epochs")
 
     @classmethod

@@ -1,0 +1,68 @@
+"""One rank of the distributed tests (tests/gan/test_distributed.py), started
+by ``torchrun``; not collected by pytest (no ``test_`` prefix).
+
+Usage: ``torchrun --nproc-per-node 2 dist_worker.py TASK OUT``
+
+* ``targets``: the WGAN-TS targets of a fixed global batch of 64 points,
+  computed the way the WGAN-TS critic step does (gather the shards, solve the
+  global LP, keep this rank's targets); saved per rank.
+* ``train``: a few iterations of each data-parallel method on a fixed
+  configuration; each rank saves its networks.
+* ``hang``: writes its pid, then runs collectives until it is killed or a
+  peer dies (the killed-rank test).
+"""
+import os
+import sys
+import time
+
+import torch
+
+torch.set_num_threads(1)
+
+from otgan.gan import TrainConfig, Trainer  # noqa: E402
+from otgan.gan.distributed import init_from_env  # noqa: E402
+from otgan.torch import ot_targets  # noqa: E402
+
+#: the methods trained by the ``train`` task, and their tiny configuration
+TRAIN_METHODS = ("wgan-ts", "ot", "gan", "wgan-gp")
+TRAIN = dict(data="ring", batch=64, iters=3, hidden=16, depth=1, device="cpu", seed=3)
+
+
+def fixed_batch():
+    g = torch.Generator().manual_seed(7)
+    y = torch.randn(64, 2, generator=g, dtype=torch.float64)
+    x = torch.randn(64, 2, generator=g, dtype=torch.float64) + 0.5
+    return y, x
+
+
+def main(task: str, out: str) -> None:
+    group = init_from_env("cpu", timeout_s=float(os.environ.get("OTGAN_DIST_TIMEOUT", "60")))
+    r = group.rank
+    if task == "targets":
+        y, x = fixed_batch()
+        y_all, x_all = group.gather(group.shard(y)), group.gather(group.shard(x))
+        tg = ot_targets(y_all, x_all, "l1")
+        torch.save({"real": group.shard(tg.real), "fake": group.shard(tg.fake),
+                    "certified": tg.result.certificate.is_optimal},
+                   os.path.join(out, f"targets_rank{r}.pt"))
+    elif task == "train":
+        for method in TRAIN_METHODS:
+            tr = Trainer(TrainConfig(method=method, **TRAIN), group=group)
+            logs = [tr.log_entry(tr.step()) for _ in range(TRAIN["iters"])]
+            torch.save({"G": tr.G.state_dict(),
+                        "D": None if tr.D is None else tr.D.state_dict(),
+                        "batch_w": [e["batch_w"] for e in logs]},
+                       os.path.join(out, f"{method}_rank{r}.pt"))
+    elif task == "hang":
+        with open(os.path.join(out, f"pid_rank{r}"), "w") as fh:
+            fh.write(str(os.getpid()))
+        t = torch.zeros(1)
+        while True:
+            group.all_reduce_mean([t])
+            time.sleep(0.01)
+    else:
+        raise SystemExit(f"unknown task {task!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

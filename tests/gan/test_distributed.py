@@ -1,0 +1,168 @@
+"""Data-parallel training on torch.distributed (gloo, world size 2, CPU).
+
+Each test launches ``torchrun`` in a subprocess with a timeout, on a free
+port chosen at run time, running ``dist_worker.py``; the results are compared
+with the same computation in this (single) process.
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from otgan.gan import TrainConfig, Trainer
+from otgan.gan.distributed import (SINGLE_PROCESS, AveragingOptimizer, DistributedError,
+                                   ShardGroup, world_size_from_env)
+from otgan.torch import ot_targets
+
+from . import dist_worker
+
+WORKER = os.path.join(os.path.dirname(__file__), "dist_worker.py")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _torchrun_cmd(task: str, out, nproc: int = 2) -> list[str]:
+    return [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={nproc}",
+            "--master-addr=127.0.0.1", f"--master-port={_free_port()}",
+            "--monitor-interval=0.5", WORKER, task, str(out)]
+
+
+def _env():
+    env = dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1",
+               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("WORLD_SIZE", None)
+    return env
+
+
+def _torchrun(task: str, out, timeout: float = 240):
+    proc = subprocess.run(_torchrun_cmd(task, out), env=_env(), capture_output=True,
+                          text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+# ------------------------------------------------------------ in one process
+def test_single_process_group_is_the_identity():
+    t = torch.arange(4.0, requires_grad=True)
+    assert SINGLE_PROCESS.shard(t) is t and SINGLE_PROCESS.gather(t) is t
+    assert Trainer(TrainConfig(method="gan", data="ring", iters=1, batch=8)).group \
+        is SINGLE_PROCESS
+
+
+def test_shard_and_local_size_errors_name_the_values():
+    g = ShardGroup(rank=1, world_size=2)
+    assert g.shard(torch.arange(6)).tolist() == [3, 4, 5]
+    with pytest.raises(DistributedError, match="batch=63 is not divisible by the world size 2"):
+        g.local_size(63)
+    with pytest.raises(DistributedError, match="rank must be an integer in \\[0, 2\\), got 2"):
+        ShardGroup(rank=2, world_size=2)
+    with pytest.raises(DistributedError, match="world_size must be an integer >= 1, got 0"):
+        ShardGroup(rank=0, world_size=0)
+
+
+def test_world_size_from_env_rejects_garbage():
+    assert world_size_from_env({}) == 1
+    assert world_size_from_env({"WORLD_SIZE": "4"}) == 4
+    with pytest.raises(DistributedError, match="WORLD_SIZE='two'"):
+        world_size_from_env({"WORLD_SIZE": "two"})
+
+
+def test_trainer_refuses_what_does_not_shard():
+    two = ShardGroup(rank=0, world_size=2)
+    with pytest.raises(DistributedError, match="batch=63 is not divisible"):
+        Trainer(TrainConfig(method="gan", data="ring", iters=1, batch=63), group=two)
+    with pytest.raises(DistributedError, match="method='xicfg' does not train"):
+        Trainer(TrainConfig(method="xicfg", data="ring", iters=1, batch=8), group=two)
+    with pytest.raises(DistributedError, match="add-ons jc do not train"):
+        Trainer(TrainConfig(method="gan", data="ring", iters=1, batch=8, jc=True), group=two)
+
+
+def test_gather_scales_the_local_gradient_by_the_world_size():
+    # the rule that makes an identical global loss on every rank average to
+    # its gradient: checked on the autograd construction gather uses
+    t = torch.tensor([1.0, 2.0], requires_grad=True)
+    w = 2
+    routed = t + (w - 1) * (t - t.detach())
+    (routed ** 2).sum().backward()
+    assert routed.tolist() == [1.0, 2.0]
+    assert t.grad.tolist() == [4.0, 8.0]  # w * d(sum t^2)/dt
+
+
+def test_averaging_optimizer_delegates_state():
+    p = torch.nn.Parameter(torch.ones(2))
+    opt = AveragingOptimizer(torch.optim.SGD([p], lr=0.5), SINGLE_PROCESS)
+    p.grad = torch.ones(2)
+    opt.step()
+    assert p.tolist() == [0.5, 0.5]
+    opt.param_groups[0]["lr"] = 0.1
+    assert opt.state_dict()["param_groups"][0]["lr"] == 0.1
+    with pytest.raises(DistributedError, match="closure"):
+        opt.step(lambda: 0.0)
+
+
+# ------------------------------------------------------ two processes (gloo)
+def test_global_lp_targets_match_one_process(tmp_path):
+    """The defining property: 64 points split 32 + 32 over two processes get
+    exactly the targets one process computes for the 64 points."""
+    _torchrun("targets", tmp_path)
+    y, x = dist_worker.fixed_batch()
+    tg = ot_targets(y, x, "l1")
+    parts = [torch.load(tmp_path / f"targets_rank{r}.pt") for r in range(2)]
+    assert all(p["certified"] for p in parts)
+    real = torch.cat([p["real"] for p in parts])
+    fake = torch.cat([p["fake"] for p in parts])
+    assert torch.allclose(real, tg.real, rtol=0, atol=1e-12)
+    assert torch.allclose(fake, tg.fake, rtol=0, atol=1e-12)
+
+
+def test_two_by_32_trains_like_one_by_64(tmp_path):
+    """Global-batch sampling: the parameters after a few iterations on 2 x 32
+    equal those of 1 x 64 to float tolerance, for every data-parallel method
+    tested, and the two replicas stay identical."""
+    _torchrun("train", tmp_path)
+    for method in dist_worker.TRAIN_METHODS:
+        tr = Trainer(TrainConfig(method=method, **dist_worker.TRAIN))
+        logs = [tr.log_entry(tr.step()) for _ in range(dist_worker.TRAIN["iters"])]
+        ranks = [torch.load(tmp_path / f"{method}_rank{r}.pt") for r in range(2)]
+        for net, module in (("G", tr.G), ("D", tr.D)):
+            if module is None:
+                assert ranks[0][net] is None
+                continue
+            for name, want in module.state_dict().items():
+                a, b = ranks[0][net][name], ranks[1][net][name]
+                assert torch.equal(a, b), (method, net, name, "replicas differ")
+                assert torch.allclose(a, want, rtol=1e-4, atol=1e-6), (method, net, name)
+        # the logged exact batch W is that of the global batch
+        assert ranks[0]["batch_w"] == pytest.approx([e["batch_w"] for e in logs], rel=1e-5)
+
+
+def test_a_killed_rank_fails_the_job_fast(tmp_path):
+    proc = subprocess.Popen(_torchrun_cmd("hang", tmp_path), env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        pid_file = tmp_path / "pid_rank1"
+        deadline = time.monotonic() + 120
+        while not (pid_file.exists() and (tmp_path / "pid_rank0").exists()):
+            assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
+            assert time.monotonic() < deadline, "workers did not start"
+            time.sleep(0.2)
+        time.sleep(1.0)  # both are inside the collective loop
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        t0 = time.monotonic()
+        rc = proc.wait(timeout=90)
+        assert rc != 0
+        assert time.monotonic() - t0 < 60
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
