@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import json
 import os
+import subprocess
 import sys
 import time
 import warnings
@@ -220,22 +221,58 @@ def _resumed_values(args) -> dict:
     return out
 
 
+def _launch_processes(args: argparse.Namespace) -> int:
+    """``otgan train --nproc N ...``: the same command on N processes of this
+    machine, started by torch's own launcher (``torchrun --standalone
+    --nproc-per-node N``, which picks a free port and fails the job when a
+    process dies)."""
+    from .gan.distributed import world_size_from_env
+
+    n = args.nproc
+    if n < 1:
+        raise CLIError(f"--nproc must be >= 1, got {n}")
+    if world_size_from_env() > 1:
+        raise CLIError("--nproc given to a process already started by torchrun "
+                       f"(WORLD_SIZE={os.environ.get('WORLD_SIZE')})")
+    rest, skip = [], False
+    for tok in args.argv:
+        if skip:
+            skip = False
+        elif tok == "--nproc":
+            skip = True
+        elif not tok.startswith("--nproc="):
+            rest.append(tok)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc-per-node={n}", "-m", "otgan", *rest]
+    return subprocess.run(cmd).returncode
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .gan.config import TrainConfig
+    from .gan.distributed import DistributedError, init_from_env
     from .gan.rundir import check_out_dir
     from .gan.run import RunError, train_run
+    from .gan.trainer import resolve_device
 
-    _threads(args.threads)
+    if args.nproc is not None:
+        return _launch_processes(args)
+    _threads(args.threads)  # per process: under torchrun, per rank
     try:
         # validate first (arguments, then the output path), create last (train_run)
         cfg = TrainConfig(method=args.method, seed=args.seed,
                           **{**_config_kwargs(args), **_resumed_values(args)})
-        check_out_dir(args.out, "--out")
+        # one process unless started by torchrun (WORLD_SIZE > 1)
+        group = init_from_env(str(resolve_device(cfg.device)), args.dist_timeout)
+        if group.is_main:  # rank 0 alone touches the run directory
+            check_out_dir(args.out, "--out")
         with _one_line_warnings(args.command):
-            metrics = train_run(cfg, args.out, resume=args.resume, progress=not args.quiet,
-                                overwrite=args.overwrite)
-    except (ValueError, TypeError, RunError) as exc:
+            metrics = train_run(cfg, args.out, resume=args.resume,
+                                progress=not args.quiet and group.is_main,
+                                overwrite=args.overwrite, group=group)
+    except (ValueError, TypeError, RunError, DistributedError) as exc:
         raise CLIError(str(exc)) from None
+    if not group.is_main:
+        return 0
     from .gan.addons import method_spec
 
     print(f"{method_spec(cfg.method, cfg.addons)} on {cfg.data}: {metrics.get('iter')} "
@@ -422,6 +459,13 @@ def build_parser() -> argparse.ArgumentParser:
                             "except a larger --iters, which extends the run)")
     train.add_argument("--overwrite", action="store_true",
                        help="replace a run already in OUT (refused otherwise)")
+    train.add_argument("--nproc", type=int, default=None,
+                       help="train data-parallel on N processes of this machine, started "
+                            "by torchrun (--batch is the global batch, split evenly; "
+                            "docs/distributed.md); several machines: torchrun -m otgan train")
+    train.add_argument("--dist-timeout", type=float, default=300.0,
+                       help="under torchrun: seconds a collective waits for the other "
+                            "processes before the job fails (default 300)")
     _add_config_options(train, iters_default=None,
                         iters_help=f"generator iterations (default {TRAIN_ITERS}; with "
                                    f"--resume, the run's own: pass a larger value to extend)")
@@ -459,7 +503,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # for train --nproc, which re-runs the command under torchrun
     try:
         return args.func(args)
     except CLIError as exc:

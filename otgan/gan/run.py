@@ -48,6 +48,7 @@ from .addons import ADDONS, method_spec, parse_method_spec
 from .config import METHODS, RUNTIME_FIELDS, TrainConfig
 from .rundir import (RunError, RunLock, check_out_dir, make_out_dir, replace_atomic,
                      temp_path, write_text_atomic)
+from .distributed import SINGLE_PROCESS, ShardGroup
 from .trainer import CheckpointError, Trainer, resolve_device
 
 __all__ = ["train_run", "compare", "format_compare_table", "read_run_config", "RunError"]
@@ -124,7 +125,7 @@ def _inside(path, directory: str) -> bool:
 
 def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: bool = True,
               stop_after: int | None = None, evaluate: bool = True,
-              overwrite: bool = False) -> dict:
+              overwrite: bool = False, group: ShardGroup | None = None) -> dict:
     """Train ``config`` into directory ``out`` and return the final metrics.
 
     Everything is validated before ``out`` is created: the path (a writable
@@ -155,6 +156,14 @@ def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: 
         simulate an interruption in tests.
     evaluate : bool
         Compute the final metrics, plots and report.
+    group : ShardGroup, optional
+        The training processes under ``torch.distributed``
+        (:func:`otgan.gan.distributed.init_from_env`; default one process).
+        Every rank trains its shard (:class:`~otgan.gan.trainer.Trainer`);
+        only rank 0 validates and locks ``out``, writes logs, checkpoints,
+        plots and the report, and evaluates. On resume rank 0 reads the
+        checkpoint and broadcasts it, so the other ranks need no access to
+        ``out``. The other ranks return ``{"iter", "s_per_iter", "rank"}``.
 
     Raises
     ------
@@ -165,9 +174,13 @@ def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: 
     ValueError
         Unknown data or an unavailable device.
     """
+    group = SINGLE_PROCESS if group is None else group
+    if not group.is_main:
+        trainer = Trainer(config, group=group)
+        return _train_replica(trainer, resume=resume, stop_after=stop_after)
     check_out_dir(out)
     _check_run_state(config, out, resume, overwrite)
-    trainer = Trainer(config)  # device, data and networks: may fail, nothing created yet
+    trainer = Trainer(config, group=group)  # device, data, networks: may fail, nothing created
     make_out_dir(out)
     with RunLock(out):
         try:
@@ -192,7 +205,9 @@ def _train_locked(trainer: Trainer, out: str, *, resume: bool, overwrite: bool,
         try:
             trainer.load_checkpoint(ckpt)
         except CheckpointError as exc:
+            _share_checkpoint(trainer.group, None)  # the other ranks stop too
             raise RunError(f"cannot resume: {exc}") from None
+        _share_checkpoint(trainer.group, trainer.state_dict())
         before = trainer.checkpoint_config.to_dict(full=True)
         after = config.to_dict(full=True)
         event = {"event": "resume", "time": _now(), "iteration": trainer.iteration,
@@ -221,10 +236,9 @@ def _train_locked(trainer: Trainer, out: str, *, resume: bool, overwrite: bool,
         while trainer.iteration < end:
             stats = trainer.step()
             it = trainer.iteration
-            cond = it % config.eval_every == 0
-            if it % config.log_every == 0 or it == end or cond:
+            if _logs_now(config, it, end):
                 entry = trainer.log_entry(stats)
-                if cond:  # outside the timed step, like the exact batch W
+                if it % config.eval_every == 0:  # outside the timed step, like the batch W
                     entry.update(trainer.progress_metrics())
                 trainer.history.append(entry)
                 log.write(json.dumps(entry) + "\n")
@@ -255,6 +269,42 @@ def _train_locked(trainer: Trainer, out: str, *, resume: bool, overwrite: bool,
     _write_plots(trainer, out)
     _write_report(trainer, metrics, out)
     return metrics
+
+
+def _logs_now(config: TrainConfig, it: int, end: int) -> bool:
+    """Whether iteration ``it`` writes a log line (every rank asks: the line's
+    exact batch W of the global batch is a collective)."""
+    return it % config.log_every == 0 or it == end or it % config.eval_every == 0
+
+
+def _share_checkpoint(group: ShardGroup, state: dict | None) -> dict | None:
+    """Rank 0's loaded checkpoint state (or ``None``: it failed) to every rank."""
+    if not group.distributed:
+        return state
+    import torch.distributed as dist
+
+    box = [state]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def _train_replica(trainer: Trainer, *, resume: bool, stop_after) -> dict:
+    """The loop of a rank other than 0: the same steps and collectives as rank
+    0's :func:`_train_locked`, no files, no evaluation."""
+    config = trainer.cfg
+    trainer.pretrain(None)
+    if resume:
+        state = _share_checkpoint(trainer.group, None)
+        if state is None:
+            raise RunError(f"rank {trainer.group.rank}: rank 0 could not load the checkpoint")
+        trainer.load_state_dict(state, source="rank 0's checkpoint")
+    end = config.iters if stop_after is None else min(config.iters, stop_after)
+    while trainer.iteration < end:
+        stats = trainer.step()
+        if _logs_now(config, trainer.iteration, end):
+            trainer.history.append(trainer.log_entry(stats))
+    return {"iter": trainer.iteration, "rank": trainer.group.rank,
+            "s_per_iter": trainer.train_seconds / max(1, trainer.iteration)}
 
 
 def _pretrain_lines(trainer) -> list[dict]:

@@ -166,3 +166,56 @@ def test_a_killed_rank_fails_the_job_fast(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+# ------------------------------------------------ the command line, 2 ranks
+TINY_RUN = ["--method", "wgan-ts", "--data", "ring", "--batch", "16", "--hidden", "16",
+            "--depth", "1", "--eval-n", "200", "--eval-every", "3", "--log-every", "1",
+            "--ckpt-every", "2", "--quiet"]
+
+
+def _otgan(*args, timeout=240):
+    proc = subprocess.run([sys.executable, "-m", "otgan", *args], env=_env(),
+                          capture_output=True, text=True, timeout=timeout)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _log(out):
+    import json
+
+    with open(os.path.join(out, "metrics.jsonl")) as fh:
+        return [e for e in map(json.loads, fh) if "event" not in e]  # the log steps
+
+
+def test_cli_two_processes_log_once_checkpoint_and_resume(tmp_path):
+    two, one = tmp_path / "two", tmp_path / "one"
+    rc, text = _otgan("train", "--nproc", "2", "--iters", "4", "--out", str(two), *TINY_RUN)
+    assert rc == 0, text[-3000:]
+    assert text.count("report:") == 1  # rank 0 alone prints
+    log = _log(two)
+    assert [e["iter"] for e in log] == [1, 2, 3, 4]  # every line once
+    assert sorted(p.name for p in two.iterdir() if not p.name.startswith(".")) == [
+        "ckpt.pt", "config.json", "config_history.jsonl", "eval.json", "metrics.jsonl",
+        "report.md", "samples.png", "w_curve.png"]
+    # resumed on two processes: the same trajectory as one process throughout
+    rc, text = _otgan("train", "--nproc", "2", "--resume", "--iters", "6", "--out", str(two),
+                      *TINY_RUN)
+    assert rc == 0, text[-3000:]
+    rc, text = _otgan("train", "--iters", "4", "--out", str(one), *TINY_RUN)
+    assert rc == 0, text[-3000:]
+    rc, text = _otgan("train", "--resume", "--iters", "6", "--out", str(one), *TINY_RUN)
+    assert rc == 0, text[-3000:]
+    got, want = _log(two), _log(one)
+    assert [e["iter"] for e in got] == [e["iter"] for e in want]
+    for a, b in zip(got, want):
+        if "batch_w" in b:
+            assert a["batch_w"] == pytest.approx(b["batch_w"], rel=1e-4), (a, b)
+
+
+def test_cli_nproc_errors_name_the_value(tmp_path):
+    rc, text = _otgan("train", "--nproc", "0", "--iters", "2", "--out", str(tmp_path / "r"),
+                      *TINY_RUN)
+    assert rc == 2 and "--nproc must be >= 1, got 0" in text
+    rc, text = _otgan("train", "--nproc", "2", "--iters", "2", "--batch", "15",
+                      "--out", str(tmp_path / "r"), *TINY_RUN[:4], "--quiet")
+    assert rc != 0 and "batch=15 is not divisible by the world size 2" in text
