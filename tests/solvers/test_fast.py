@@ -158,14 +158,14 @@ def test_zero_weights_and_auto_choice(rng):
     assert choose_method(w / w.sum(), u) == "emd"
 
 
-def test_general_weights_delegate_to_emd(rng):
+def test_general_weights_go_to_the_transport_solver(rng):
     M = rng.random((7, 9))
     a = rng.dirichlet(np.ones(7))
     res = otgan.solve_ot(M, a, None, method="fast")
-    assert res.method == "emd" and res.certificate.is_optimal
+    assert res.method == "fast-transport" and res.certificate.is_optimal
     # uniform m != n with a large lcm(m, n) is not replicated either
     res = otgan.solve_ot(rng.random((101, 97)), method="fast")
-    assert res.method == "emd" and res.certificate.is_optimal
+    assert res.method == "fast-transport" and res.certificate.is_optimal
 
 
 @pytest.mark.parametrize("shape", [(7, 9), (2, 3), (64, 48), (12, 8)])
