@@ -305,9 +305,22 @@ class Trainer:
                 for group in opt.param_groups:
                     group["lr"] = lr * frac
         stats = self._iteration()
+        if self.group.distributed:
+            stats = self._mean_over_ranks(stats)
         self.train_seconds += time.perf_counter() - t0
         self.iteration += 1
         return stats
+
+    def _mean_over_ranks(self, stats: dict) -> dict:
+        """The logged values of the global batch: each rank's local losses
+        (per-sample means over its shard) averaged over the ranks, which is
+        the global batch's mean; values every rank computed from the global
+        batch (the LP's ``batch_w``, the scaled critic's estimate) are the
+        same on every rank and stay as they are. One small all_reduce."""
+        keys = sorted(stats)  # the same keys, in the same order, on every rank
+        vec = torch.tensor([float(stats[k]) for k in keys], dtype=torch.float64)
+        self.group.all_reduce_mean([vec])
+        return dict(zip(keys, vec.tolist()))
 
     def lr_factor(self, i: int) -> float:
         """The multiplier of the initial learning rates at iteration ``i`` (0-based)
