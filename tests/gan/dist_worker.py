@@ -24,7 +24,7 @@ from otgan.gan.distributed import init_from_env  # noqa: E402
 from otgan.torch import ot_targets  # noqa: E402
 
 #: the methods trained by the ``train`` task, and their tiny configuration
-TRAIN_METHODS = ("wgan-ts", "ot", "gan", "wgan-gp")
+TRAIN_METHODS = ("wgan-ts", "ot", "gan", "nsgan", "wgan", "wgan-gp")
 TRAIN = dict(data="ring", batch=64, iters=3, hidden=16, depth=1, device="cpu", seed=3)
 
 
