@@ -115,9 +115,17 @@ class JacobianClamping(AddOn):
     def generator_penalty(self, ctx: StepContext) -> tuple[torch.Tensor, dict]:
         from .jacobian import jacobian_clamping_penalty
 
-        c = self.cfg
-        pen, q = jacobian_clamping_penalty(ctx.G, ctx.z_gen, c.jc_eps, c.jc_min, c.jc_max,
-                                           generator=ctx.gen_noise, x=ctx.x_gen)
+        import torch
+
+        c, z, group = self.cfg, ctx.z_gen, ctx.group
+        # the global batch's perturbations from the noise stream, this
+        # process's shard (in one process: exactly the draws of the penalty)
+        delta = group.shard(torch.randn((z.shape[0] * group.world_size,) + tuple(z.shape[1:]),
+                                        generator=ctx.gen_noise, device=ctx.gen_noise.device,
+                                        dtype=z.dtype)).to(z.device)
+        pen, q = jacobian_clamping_penalty(ctx.G, z, c.jc_eps, c.jc_min, c.jc_max,
+                                           x=ctx.x_gen, delta=delta)
+        q = group.gather(q)  # the logged quotients are the global batch's
         return pen, {"jc_penalty": pen.detach(), "jc_q_mean": q.mean(), "jc_q_min": q.min(),
                      "jc_q_max": q.max()}
 
@@ -156,6 +164,10 @@ class TemperedLens(AddOn):
             torch.manual_seed(self.cfg.seed + 3)
             self.lens = build_lens(trainer.data.shape).to(trainer.device)
         self.opt = torch.optim.Adam(self.lens.parameters(), lr=LENS_LR, betas=LENS_BETAS)
+        if trainer.group.distributed:  # the lens is replicated like the networks
+            from .distributed import AveragingOptimizer
+
+            self.opt = AveragingOptimizer(self.opt, trainer.group)
         self.loss_fn = lens_discriminator_loss(trainer.D, trainer.method.family)
         self.last_real: torch.Tensor | None = None
 

@@ -162,7 +162,7 @@ def _flat(t: torch.Tensor) -> torch.Tensor:
 
 def jacobian_clamping_penalty(G: nn.Module, z: torch.Tensor, eps: float, lam_min: float,
                               lam_max: float, generator: torch.Generator | None = None,
-                              x: torch.Tensor | None = None
+                              x: torch.Tensor | None = None, delta: torch.Tensor | None = None
                               ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Jacobian Clamping penalty (Odena et al. 2018, Algorithm 1).
 
@@ -196,6 +196,11 @@ def jacobian_clamping_penalty(G: nn.Module, z: torch.Tensor, eps: float, lam_min
         ``G(z)`` if the generator step already computed it (saves a forward
         pass; it must carry the graph). Otherwise :math:`G` runs once on the
         concatenation of :math:`z` and :math:`z'`.
+    delta : Tensor, optional
+        The :math:`N(0, I)` draws themselves, shape of ``z`` (before the
+        rescaling to norm :math:`\epsilon`), instead of drawing them from
+        ``generator`` — e.g. a process's shard of the global batch's draws in
+        data-parallel training.
 
     Returns
     -------
@@ -225,8 +230,13 @@ def jacobian_clamping_penalty(G: nn.Module, z: torch.Tensor, eps: float, lam_min
         raise ValueError(f"eps must be a positive finite number, got {eps}")
     if not (0 <= lam_min <= lam_max and math.isfinite(lam_max)):
         raise ValueError(f"need 0 <= lam_min <= lam_max < inf, got {lam_min}, {lam_max}")
-    device = generator.device if generator is not None else z.device
-    delta = torch.randn(z.shape, generator=generator, device=device, dtype=z.dtype).to(z.device)
+    if delta is None:
+        device = generator.device if generator is not None else z.device
+        delta = torch.randn(z.shape, generator=generator, device=device,
+                            dtype=z.dtype).to(z.device)
+    elif delta.shape != z.shape:
+        raise ValueError(f"delta must have the shape of z {tuple(z.shape)}, got "
+                         f"{tuple(delta.shape)}")
     delta = delta * (eps / _flat(delta).norm(dim=1).clamp_min(torch.finfo(z.dtype).tiny)
                      ).reshape((-1,) + (1,) * (z.dim() - 1))
     z2 = z + delta

@@ -149,10 +149,6 @@ class Trainer:
                 raise DistributedError(f"method={c.method!r} does not train under "
                                        f"torch.distributed yet (world size "
                                        f"{group.world_size}); run it in one process")
-            if c.addons:
-                raise DistributedError(f"add-ons {', '.join(c.addons)} do not train under "
-                                       f"torch.distributed yet (world size "
-                                       f"{group.world_size}); run them in one process")
             group.local_size(c.batch)  # the global batch must split evenly
         self.method = METHODS[c.method](c)
         self.device = resolve_device(c.device)

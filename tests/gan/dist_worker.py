@@ -20,12 +20,18 @@ import torch
 torch.set_num_threads(1)
 
 from otgan.gan import TrainConfig, Trainer  # noqa: E402
+from otgan.gan.addons import parse_method_spec  # noqa: E402
 from otgan.gan.distributed import init_from_env  # noqa: E402
 from otgan.torch import ot_targets  # noqa: E402
 
-#: the methods trained by the ``train`` task, and their tiny configuration
-TRAIN_METHODS = ("wgan-ts", "ot", "gan", "nsgan", "wgan", "wgan-gp")
+#: the method specs trained by the ``train`` task, and their tiny configuration
+TRAIN_METHODS = ("wgan-ts", "ot", "gan", "nsgan", "wgan", "wgan-gp", "gan+jc", "wgan-ts+lens")
 TRAIN = dict(data="ring", batch=64, iters=3, hidden=16, depth=1, device="cpu", seed=3)
+
+
+def train_config(spec: str) -> TrainConfig:
+    method, addons = parse_method_spec(spec)
+    return TrainConfig(method=method, **{a: True for a in addons}, **TRAIN)
 
 
 def fixed_batch():
@@ -47,9 +53,11 @@ def main(task: str, out: str) -> None:
                    os.path.join(out, f"targets_rank{r}.pt"))
     elif task == "train":
         for method in TRAIN_METHODS:
-            tr = Trainer(TrainConfig(method=method, **TRAIN), group=group)
+            tr = Trainer(train_config(method), group=group)
             logs = [tr.log_entry(tr.step()) for _ in range(TRAIN["iters"])]
+            lens = tr.addons.get("lens")
             torch.save({"G": tr.G.state_dict(),
+                        "lens": None if lens is None else lens.lens.state_dict(),
                         "D": None if tr.D is None else tr.D.state_dict(),
                         "batch_w": [e["batch_w"] for e in logs]},
                        os.path.join(out, f"{method}_rank{r}.pt"))

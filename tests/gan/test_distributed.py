@@ -82,8 +82,6 @@ def test_trainer_refuses_what_does_not_shard():
         Trainer(TrainConfig(method="gan", data="ring", iters=1, batch=63), group=two)
     with pytest.raises(DistributedError, match="method='xicfg' does not train"):
         Trainer(TrainConfig(method="xicfg", data="ring", iters=1, batch=8), group=two)
-    with pytest.raises(DistributedError, match="add-ons jc do not train"):
-        Trainer(TrainConfig(method="gan", data="ring", iters=1, batch=8, jc=True), group=two)
 
 
 def test_gather_scales_the_local_gradient_by_the_world_size():
@@ -127,13 +125,14 @@ def test_global_lp_targets_match_one_process(tmp_path):
 def test_two_by_32_trains_like_one_by_64(tmp_path):
     """Global-batch sampling: the parameters after a few iterations on 2 x 32
     equal those of 1 x 64 to float tolerance, for every data-parallel method
-    tested, and the two replicas stay identical."""
+    and both add-ons (the lens network too), and the replicas stay identical."""
     _torchrun("train", tmp_path)
     for method in dist_worker.TRAIN_METHODS:
-        tr = Trainer(TrainConfig(method=method, **dist_worker.TRAIN))
+        tr = Trainer(dist_worker.train_config(method))
         logs = [tr.log_entry(tr.step()) for _ in range(dist_worker.TRAIN["iters"])]
         ranks = [torch.load(tmp_path / f"{method}_rank{r}.pt") for r in range(2)]
-        for net, module in (("G", tr.G), ("D", tr.D)):
+        lens = tr.addons["lens"].lens if "lens" in tr.addons else None
+        for net, module in (("G", tr.G), ("D", tr.D), ("lens", lens)):
             if module is None:
                 assert ranks[0][net] is None
                 continue
