@@ -159,6 +159,29 @@ class ShardGroup:
             t.copy_(flat[k:k + t.numel()].view_as(t))
             k += t.numel()
 
+    def broadcast_object(self, obj):
+        """Rank 0's ``obj`` (picklable) on every rank."""
+        if not self.distributed:
+            return obj
+        import torch.distributed as dist
+
+        box = [obj]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def broadcast_modules(self, modules) -> None:
+        """Copy rank 0's parameters and buffers of ``modules`` into every rank's."""
+        if not self.distributed:
+            return
+        import torch
+        import torch.distributed as dist
+
+        with torch.no_grad():
+            for module in modules:
+                for t in module.state_dict().values():
+                    if t.is_floating_point() or t.dtype in (torch.int64, torch.int32):
+                        dist.broadcast(t, src=0)
+
     def barrier(self) -> None:
         if self.distributed:
             import torch.distributed as dist

@@ -279,13 +279,7 @@ def _logs_now(config: TrainConfig, it: int, end: int) -> bool:
 
 def _share_checkpoint(group: ShardGroup, state: dict | None) -> dict | None:
     """Rank 0's loaded checkpoint state (or ``None``: it failed) to every rank."""
-    if not group.distributed:
-        return state
-    import torch.distributed as dist
-
-    box = [state]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
+    return group.broadcast_object(state)
 
 
 def _train_replica(trainer: Trainer, *, resume: bool, stop_after) -> dict:

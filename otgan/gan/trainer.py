@@ -228,7 +228,13 @@ class Trainer:
         checkpoint with its logs was loaded, further calls return the logs.
         """
         if self.pretrain_logs is None:
-            self.pretrain_logs = dict(self.method.pretrain(self, cache_dir))
+            logs = dict(self.method.pretrain(self, cache_dir))
+            if self.group.distributed:
+                # rank 0's result on every rank: it may come from its cache
+                # while the others computed their own (and timed it themselves)
+                logs = self.group.broadcast_object(logs)
+                self.group.broadcast_modules([m for m in (self.G, self.D) if m is not None])
+            self.pretrain_logs = logs
         return self.pretrain_logs
 
     def _optimizers(self):

@@ -25,13 +25,15 @@ from otgan.gan.distributed import init_from_env  # noqa: E402
 from otgan.torch import ot_targets  # noqa: E402
 
 #: the method specs trained by the ``train`` task, and their tiny configuration
-TRAIN_METHODS = ("wgan-ts", "ot", "gan", "nsgan", "wgan", "wgan-gp", "gan+jc", "wgan-ts+lens")
+TRAIN_METHODS = ("wgan-ts", "ot", "gan", "nsgan", "wgan", "wgan-gp", "gan+jc", "wgan-ts+lens",
+                 "rfgan")
 TRAIN = dict(data="ring", batch=64, iters=3, hidden=16, depth=1, device="cpu", seed=3)
 
 
 def train_config(spec: str) -> TrainConfig:
     method, addons = parse_method_spec(spec)
-    return TrainConfig(method=method, **{a: True for a in addons}, **TRAIN)
+    own = {"ae_steps": 30} if method == "rfgan" else {}  # a short pretraining
+    return TrainConfig(method=method, **{a: True for a in addons}, **own, **TRAIN)
 
 
 def fixed_batch():

@@ -59,9 +59,8 @@ class RFGAN(NSGAN):
     """RFGAN: NSGAN whose discriminator also sees a frozen, pretrained encoder's features."""
 
     name = "rfgan"
-    # the autoencoder's pretraining and its cache in the run directory are not
-    # yet coordinated between ranks (docs/distributed.md)
-    distributed = False
+    # data-parallel: every rank pretrains (rank 0 from its cache in the run
+    # directory, if any) and the trainer then copies rank 0's networks to all
     summary = ("RFGAN: NSGAN whose discriminator also sees a frozen encoder's features "
                "(autoencoder fitted on the real data first; --ae-steps, --ae-code)")
     options = ("ae_steps", "ae_code")
