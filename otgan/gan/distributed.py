@@ -79,10 +79,14 @@ class ShardGroup:
         ``0 .. world_size - 1``; rank 0 writes every file of the run.
     world_size : int
         Number of training processes.
+    device : str
+        Where the collectives' buffers live: ``"cpu"`` for gloo, ``"cuda"``
+        for NCCL (which takes device tensors only).
     """
 
     rank: int = 0
     world_size: int = 1
+    device: str = "cpu"
 
     def __post_init__(self):
         if isinstance(self.world_size, bool) or not isinstance(self.world_size, int) \
@@ -93,6 +97,8 @@ class ShardGroup:
                 or not 0 <= self.rank < self.world_size:
             raise DistributedError(f"rank must be an integer in [0, {self.world_size}), "
                                    f"got {self.rank!r}")
+        if self.device not in ("cpu", "cuda"):
+            raise DistributedError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
 
     @property
     def is_main(self) -> bool:
@@ -135,9 +141,10 @@ class ShardGroup:
         import torch
         import torch.distributed as dist
 
-        local = t.detach().contiguous()
+        local = t.detach().contiguous().to(self.device)
         parts = [torch.empty_like(local) for _ in range(self.world_size)]
         dist.all_gather(parts, local)
+        parts = [p.to(t.device) for p in parts]
         if t.requires_grad:
             w = self.world_size
             # value t, gradient w * (upstream gradient)
@@ -151,7 +158,7 @@ class ShardGroup:
         import torch
         import torch.distributed as dist
 
-        flat = torch.cat([t.reshape(-1) for t in tensors])
+        flat = torch.cat([t.reshape(-1).to(self.device) for t in tensors])
         dist.all_reduce(flat)
         flat /= self.world_size
         k = 0
@@ -278,4 +285,4 @@ def init_from_env(device: str = "cpu", timeout_s: float = DEFAULT_TIMEOUT_S) -> 
     if dist.get_world_size() != n or dist.get_rank() != rank:
         raise DistributedError(f"process group ({dist.get_rank()}/{dist.get_world_size()}) "
                                f"does not match RANK={rank}, WORLD_SIZE={n}")
-    return ShardGroup(rank, n)
+    return ShardGroup(rank, n, "cuda" if backend == "nccl" else "cpu")
