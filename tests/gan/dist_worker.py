@@ -27,13 +27,16 @@ from otgan.torch import ot_targets  # noqa: E402
 #: the method specs trained by the ``train`` task, and their tiny configuration
 TRAIN_METHODS = ("wgan-ts", "ot", "gan", "nsgan", "wgan", "wgan-gp", "gan+jc", "wgan-ts+lens",
                  "rfgan")
-TRAIN = dict(data="ring", batch=64, iters=3, hidden=16, depth=1, device="cpu", seed=3)
+#: ``OTGAN_DIST_DEVICE=cuda``: the NCCL variant (one GPU per rank)
+DEVICE = os.environ.get("OTGAN_DIST_DEVICE", "cpu")
+TRAIN = dict(data="ring", batch=64, iters=3, hidden=16, depth=1, device=DEVICE, seed=3)
 
 
-def train_config(spec: str) -> TrainConfig:
+def train_config(spec: str, device: str | None = None) -> TrainConfig:
     method, addons = parse_method_spec(spec)
     own = {"ae_steps": 30} if method == "rfgan" else {}  # a short pretraining
-    return TrainConfig(method=method, **{a: True for a in addons}, **own, **TRAIN)
+    kw = dict(TRAIN, device=device or TRAIN["device"])
+    return TrainConfig(method=method, **{a: True for a in addons}, **own, **kw)
 
 
 def fixed_batch():
@@ -44,7 +47,7 @@ def fixed_batch():
 
 
 def main(task: str, out: str) -> None:
-    group = init_from_env("cpu", timeout_s=float(os.environ.get("OTGAN_DIST_TIMEOUT", "60")))
+    group = init_from_env(DEVICE, timeout_s=float(os.environ.get("OTGAN_DIST_TIMEOUT", "60")))
     r = group.rank
     if task == "targets":
         y, x = fixed_batch()
@@ -58,9 +61,11 @@ def main(task: str, out: str) -> None:
             tr = Trainer(train_config(method), group=group)
             logs = [tr.log_entry(tr.step()) for _ in range(TRAIN["iters"])]
             lens = tr.addons.get("lens")
-            torch.save({"G": tr.G.state_dict(),
-                        "lens": None if lens is None else lens.lens.state_dict(),
-                        "D": None if tr.D is None else tr.D.state_dict(),
+            torch.save({"G": {k: v.cpu() for k, v in tr.G.state_dict().items()},
+                        "lens": None if lens is None else
+                        {k: v.cpu() for k, v in lens.lens.state_dict().items()},
+                        "D": None if tr.D is None else
+                        {k: v.cpu() for k, v in tr.D.state_dict().items()},
                         "batch_w": [e["batch_w"] for e in logs]},
                        os.path.join(out, f"{method}_rank{r}.pt"))
     elif task == "hang":
