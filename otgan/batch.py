@@ -1,66 +1,88 @@
-r"""Exact, certified OT for a stack of problems, solved in parallel.
+r"""Exact, certified OT for many problems at once: stacks, ragged lists, padding.
 
-:func:`solve_ot_batch` takes ``B`` cost matrices ``(B, m, n)`` and
-:func:`solve_samples_batch` ``B`` pairs of point batches; both return one
-certified :class:`~otgan.OTResult` per problem — the exact batch Wasserstein
-distances over many pairs of mini-batches.
+:func:`solve_ot_batch` takes ``B`` cost matrices and :func:`solve_samples_batch`
+``B`` pairs of point batches; both return one certified :class:`~otgan.OTResult`
+per problem, in order — e.g. the exact batch Wasserstein distances over many
+pairs of mini-batches.
 
-Uniform ``m = n`` problems (assignments) with ``n <=`` :data:`BATCH_DENSE_N_MAX`
-are solved by the dense shortest-augmenting-path kernel of
-:mod:`otgan.kernels.assignment`, one problem per thread in a single numba
-parallel loop, and certified by one parallel kernel (the quantities of
-:func:`otgan.solvers.certify`, dual feasibility over all ``m n`` pairs of every
-problem). Anything else (general weights, ``m != n``, larger ``n``,
-``method="emd"``) goes through the solver registry like a single problem, the
-network simplex in a thread pool (it releases the GIL), each problem certified.
+Problems come as a stack (``(B, m, n)`` costs, ``(B, m, d...)`` /
+``(B, n, d...)`` points) or as a list of ``B`` problems of their own sizes
+``m_k x n_k`` (ragged). Weights are ``None`` (uniform), one vector shared by
+all problems, or one per problem (a ``(B, m)`` array or a list of ``B``
+vectors, ``None`` entries meaning uniform). Zero weights are allowed, so a
+padded stack whose padding carries zero weight solves the unpadded problems
+(same values; the padded rows and columns get no mass and exact potentials).
+
+Each problem goes the fastest exact way for it:
+
+* **assignments** — uniform weights on ``n`` points on each side once the
+  zero weights are dropped, ``n <=`` :data:`BATCH_DENSE_N_MAX` — are grouped
+  by ``n`` and solved by the dense shortest-augmenting-path kernel of
+  :mod:`otgan.kernels.assignment`, one problem per thread in a single numba
+  parallel loop; problems without padding are certified by one parallel
+  kernel (the quantities of :func:`otgan.solvers.certify`), padded ones get
+  their zero-weight points' potentials by the c-transform and the usual
+  certificate. This is ``method="auto"`` and ``"fast"``'s choice.
+* **everything else** goes to the solver the registry picks for the problem
+  alone (:func:`otgan.solvers.registry.resolve`): with ``method="fast"`` the
+  certified transportation solver (:mod:`otgan.solvers.transport`) for
+  general weights and ``m != n``, solved one after another in this thread
+  (its numba kernels hold the GIL); POT's network simplex (``"emd"``, what
+  ``"auto"`` picks for general weights today) in a thread pool, since it
+  releases the GIL, on each problem's positive support.
+
+Every problem is certified on its own against its own weights: primal
+feasibility, dual feasibility over all of its ``m_k n_k`` pairs and a zero
+duality gap ([theory] A.6), the tolerances relative to its own mass and
+:math:`\max |c|`; :class:`~otgan.OTSolverError` names the first problem that
+fails.
 """
 from __future__ import annotations
 
+import importlib
+import numbers
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from ._validation import MAX_DENSE_ENTRIES, as_float_array, check_tol, check_weights
+from ._validation import (MAX_DENSE_ENTRIES, as_float_array, check_cost, check_points,
+                          check_tol, check_weights)
 from .costs import Metric
 from .errors import OTSolverError
-from .geometry import DenseCost
+from .geometry import DenseCost, Geometry, PointCost
 from .result import OTResult
 from .solvers import DEFAULT_TOL, RawSolution, certify, check_method, require_optimal
+from .solvers.assignment import is_uniform
 from .solvers.certify import Certificate
-from .solvers.registry import resolve, solve_raw
+from .solvers.registry import prepare_geometry, resolve, solve_raw
 
 if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import ArrayLike
 
 #: largest ``n`` solved by the batched dense assignment kernel
 BATCH_DENSE_N_MAX = 512
+#: a group of assignments whose cost matrices must be stacked (ragged lists,
+#: padded problems, points) is solved in chunks of at most this many entries
+GROUP_ENTRIES = 2 ** 24
+
+_ROWS = "the real batch (rows)"
+_COLS = "the generated batch (columns)"
 
 
-def _stack_weights(w, B, size, name, batch_name):
-    """``None``, one ``(size,)`` vector for all problems, or ``(B, size)``."""
-    if w is None:
-        return np.full((B, size), 1.0 / size), True
-    arr = as_float_array(w, name).astype(np.float64, copy=False)
-    if arr.ndim == 1:
-        one = check_weights(arr, size, name, batch_name)
-        return np.broadcast_to(one, (B, size)), False
-    if arr.ndim != 2 or arr.shape[0] != B:
-        raise ValueError(f"{name} must have shape ({size},) or ({B}, {size}) for "
-                         f"{B} problems, got {arr.shape}")
-    out = np.empty((B, size))
-    for k in range(B):
-        out[k] = check_weights(arr[k], size, f"{name}[{k}]", batch_name)
-    return out, False
+# --------------------------------------------------------------------------- inputs
+
+def _is_problem_list(value) -> bool:
+    return isinstance(value, (list, tuple))
 
 
 def _check_stack(M):
     M = as_float_array(M, "M")
     if M.ndim != 3:
-        raise ValueError(f"M must be a 3-D stack (B, m, n) of cost matrices, got shape "
-                         f"{M.shape}")
+        raise ValueError(f"M must be a 3-D stack (B, m, n) of cost matrices or a list of "
+                         f"2-D cost matrices, got shape {M.shape}")
     if 0 in M.shape:
         raise ValueError(f"M is empty (shape {M.shape})")
     if M.size > MAX_DENSE_ENTRIES:
@@ -69,115 +91,270 @@ def _check_stack(M):
     return np.ascontiguousarray(M, dtype=np.float64)
 
 
-def _uniform(w):
+def _check_cost_list(M) -> list[np.ndarray]:
+    if len(M) == 0:
+        raise ValueError("M is an empty list; pass at least one cost matrix")
+    return [check_cost(Mk, f"M[{k}]") for k, Mk in enumerate(M)]
+
+
+def _vector_like(x) -> bool:
+    """An entry of a per-problem list of weights: ``None`` or a vector, not a number."""
+    if x is None:
+        return True
+    if isinstance(x, numbers.Number):
+        return False
+    return getattr(x, "ndim", 1) != 0
+
+
+def _weights(w, sizes: Sequence[int], name: str, side: str) -> list[np.ndarray]:
+    """One validated weight vector per problem (``sizes[k]`` points each).
+
+    ``w`` is ``None`` (uniform), one vector shared by all problems (they must
+    then have equal sizes), a ``(B, size)`` array, or a list of ``B`` entries,
+    each ``None`` or a vector.
+    """
+    B = len(sizes)
+
+    def where(k):
+        return f"{side} of problem {k}"
+
+    if w is None:
+        return [np.full(s, 1.0 / s) for s in sizes]
+    if _is_problem_list(w) and any(_vector_like(x) for x in w):
+        if len(w) != B:
+            raise ValueError(f"{name} holds {len(w)} weight vectors for {B} problems; "
+                             f"pass one per problem (None for uniform)")
+        return [check_weights(w[k], sizes[k], f"{name}[{k}]", where(k)) for k in range(B)]
+    arr = as_float_array(w, name).astype(np.float64, copy=False)
+    same = all(s == sizes[0] for s in sizes)
+    if arr.ndim == 1:
+        if not same:
+            raise ValueError(f"{name} is one vector of length {arr.shape[0]}, but the "
+                             f"problems have different sizes ({_describe_sizes(sizes)}); "
+                             f"pass one vector per problem")
+        one = check_weights(arr, sizes[0], name, f"{side} of every problem")
+        return [one.copy() for _ in range(B)]
+    if arr.ndim != 2 or arr.shape[0] != B:
+        shape = f"({sizes[0]},) or ({B}, {sizes[0]})" if same else f"({B}, size)"
+        raise ValueError(f"{name} must have shape {shape} for {B} problems, or be a list "
+                         f"of {B} vectors; got {arr.shape}")
+    return [check_weights(arr[k], sizes[k], f"{name}[{k}]", where(k)) for k in range(B)]
+
+
+def _describe_sizes(sizes: Sequence[int]) -> str:
+    """``sizes`` for an error message: the first few and how many there are."""
+    head = ", ".join(str(s) for s in sizes[:6])
+    return head if len(sizes) <= 6 else f"{head}, ... ({len(sizes)} problems)"
+
+
+def _check_balance(A: list, Bw: list, tol: float) -> None:
+    """:func:`otgan._validation.check_marginals` for every problem, naming it."""
+    for k, (a, b) in enumerate(zip(A, Bw)):
+        sa, sb = float(a.sum()), float(b.sum())
+        if abs(sa - sb) > tol * max(sa, sb):
+            raise ValueError(f"a[{k}] and b[{k}] must have the same total mass (to {tol:g} "
+                             f"relative): sum(a[{k}]) = {sa!r}, sum(b[{k}]) = {sb!r}")
+
+
+def _uniform_rows(w: np.ndarray) -> bool:
     return bool(np.all(w.max(axis=1) - w.min(axis=1) <= 1e-12 * w.max(axis=1)))
 
 
-def _check_balance(A, Bw, tol):
-    """:func:`otgan._validation.check_marginals` for every problem at once."""
-    sa, sb = A.sum(axis=1), Bw.sum(axis=1)
-    bad = np.abs(sa - sb) > tol * np.maximum(sa, sb)
-    if bad.any():
-        k = int(np.argmax(bad))
-        raise ValueError(f"a[{k}] and b[{k}] must have the same total mass (to {tol:g} "
-                         f"relative): sum(a[{k}]) = {sa[k]!r}, sum(b[{k}]) = {sb[k]!r}")
+# --------------------------------------------------------------------------- solving
 
-
-def _solve_stack(M, a, b, method, tol) -> list[OTResult]:
-    tol = check_tol(tol)
-    method = check_method(method)
-    B, m, n = M.shape
-    A, _ = _stack_weights(a, B, m, "a", "the real batches (rows)")
-    Bw, _ = _stack_weights(b, B, n, "b", "the generated batches (columns)")
-    A = np.ascontiguousarray(A)
-    Bw = np.ascontiguousarray(Bw)
-    _check_balance(A, Bw, tol)
-    fast_ok = (m == n and n <= BATCH_DENSE_N_MAX and method in ("auto", "fast")
-               and _uniform(A) and _uniform(Bw) and A.min() > 0 and Bw.min() > 0)
-    if fast_ok:
-        return _fast_stack(M, A, Bw, tol)
-    return _pool_stack(M, A, Bw, method, tol)
-
-
-def _fast_stack(M, A, Bw, tol) -> list[OTResult]:
-    from .kernels.assignment import certify_assignments, lsa_batch  # numba: on first use
-    B, n, _ = M.shape
-    t0 = time.perf_counter()
-    col4row, U, V, ok = lsa_batch(M)
-    seconds = (time.perf_counter() - t0) / B
-    if not ok.all():
-        raise OTSolverError(f"batched assignment failed on problem {int(np.argmin(ok))}")
-    q = certify_assignments(M, col4row, U, V, A, Bw, tol)
-    rows = np.arange(n, dtype=np.int64)
-    masses = A.sum(axis=1).tolist()
-    out = []
-    for k, (primal, dual, resid, viol, _, slack, big) in enumerate(q.tolist()):
-        cert = Certificate.from_quantities(primal, dual, resid, viol, slack, tol, big,
-                                           masses[k])
-        require_optimal(cert, f"problem {k} of the batch")
-        raw = RawSolution(rows, col4row[k], A[k].copy(), U[k], V[k], 1, "fast")
-        out.append(OTResult.from_solution(raw, cert, A[k], Bw[k], seconds))
+def _solve_problems(geoms: list, A: list, Bw: list, method: str, tol: float,
+                    stack: np.ndarray | None = None) -> list[OTResult]:
+    B = len(geoms)
+    if stack is not None and method in ("auto", "fast"):
+        m, n = stack.shape[1:]
+        A2, B2 = np.stack(A), np.stack(Bw)
+        if (m == n <= BATCH_DENSE_N_MAX and A2.min() > 0 and B2.min() > 0
+                and _uniform_rows(A2) and _uniform_rows(B2)):
+            # the whole stack is one batch of assignments: no copies
+            return _assignments(stack, list(range(B)), geoms, A, Bw, tol, full=True)
+    out: list[OTResult | None] = [None] * B
+    supports = [(np.flatnonzero(a > 0), np.flatnonzero(b > 0)) for a, b in zip(A, Bw)]
+    if method in ("auto", "fast"):
+        groups: dict[int, list[int]] = {}
+        for k, (rows, cols) in enumerate(supports):
+            if (len(rows) == len(cols) <= BATCH_DENSE_N_MAX and is_uniform(A[k][rows])
+                    and is_uniform(Bw[k][cols])):
+                groups.setdefault(len(rows), []).append(k)
+        for n, members in groups.items():
+            step = max(1, GROUP_ENTRIES // (n * n))
+            for s in range(0, len(members), step):
+                chunk = members[s:s + step]
+                C = np.stack([_support_dense(geoms[k], *supports[k]) for k in chunk])
+                for k, res in zip(chunk, _assignments(C, chunk, geoms, A, Bw, tol,
+                                                      supports=supports)):
+                    out[k] = res
+    rest = [k for k in range(B) if out[k] is None]
+    for k, res in zip(rest, _registry(rest, geoms, A, Bw, supports, method, tol)):
+        out[k] = res
     return out
 
 
-def _pool_stack(M, A, Bw, method, tol) -> list[OTResult]:
-    # Each problem goes through the registry as a single one would. POT's
-    # network simplex releases the GIL, so full-support emd problems are solved
-    # in threads; everything that may enter numba's parallel kernels (the
-    # other solvers, zero-weight extension, the certificate) runs in this
-    # thread, because those must not be entered concurrently.
-    B = M.shape[0]
-    geoms = [DenseCost(M[k]) for k in range(B)]
-    specs = [resolve(geoms[k], A[k], Bw[k], method) for k in range(B)]
+def _support_dense(geom: Geometry, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    m, n = geom.shape
+    if len(rows) == m and len(cols) == n:
+        return geom.dense()
+    return geom.subset(rows, cols).dense()
 
-    def run(k: int) -> tuple[RawSolution, float]:
-        return solve_raw(geoms[k], A[k], Bw[k], specs[k], {})
 
-    threaded = [k for k in range(B)
-                if specs[k].name == "emd" and A[k].min() > 0 and Bw[k].min() > 0]
-    solved = {}
-    if threaded:
-        with ThreadPoolExecutor(max_workers=min(len(threaded), os.cpu_count() or 1)) as ex:
-            solved.update(zip(threaded, ex.map(run, threaded)))
-    out = []
-    for k in range(B):
-        raw, seconds = solved[k] if k in solved else run(k)
+def _assignments(C: np.ndarray, ks: list, geoms: list, A: list, Bw: list, tol: float,
+                 full: bool = False, supports: list | None = None) -> list[OTResult]:
+    """Problems ``ks`` whose positive supports are ``n x n`` with uniform
+    weights; ``C[t]`` is problem ``ks[t]``'s cost on its support."""
+    from .kernels.assignment import certify_assignments, lsa_batch  # numba: on first use
+    n = C.shape[1]
+    t0 = time.perf_counter()
+    col4row, U, V, ok = lsa_batch(C)
+    seconds = (time.perf_counter() - t0) / len(ks)
+    if not ok.all():
+        raise OTSolverError(f"batched assignment failed on problem {ks[int(np.argmin(ok))]}")
+    rows = np.arange(n, dtype=np.int64)
+    padded = set() if full else {t for t, k in enumerate(ks)
+                                 if len(supports[k][0]) != len(A[k])
+                                 or len(supports[k][1]) != len(Bw[k])}
+    out: list[OTResult | None] = [None] * len(ks)
+    whole = [t for t in range(len(ks)) if t not in padded]
+    if whole:
+        sel = np.asarray(whole)
+        As = np.ascontiguousarray(np.stack([A[ks[t]] for t in whole]))
+        Bs = np.ascontiguousarray(np.stack([Bw[ks[t]] for t in whole]))
+        if len(whole) == len(ks):
+            q = certify_assignments(C, col4row, U, V, As, Bs, tol)
+        else:
+            q = certify_assignments(C[sel], col4row[sel], U[sel], V[sel], As, Bs, tol)
+        for t, (primal, dual, resid, viol, _, slack, big) in zip(whole, q.tolist()):
+            k = ks[t]
+            cert = Certificate.from_quantities(primal, dual, resid, viol, slack, tol, big,
+                                               float(A[k].sum()))
+            require_optimal(cert, f"problem {k} of the batch")
+            raw = RawSolution(rows, col4row[t], A[k].copy(), U[t], V[t], 1, "fast")
+            out[t] = OTResult.from_solution(raw, cert, A[k], Bw[k], seconds)
+    for t in sorted(padded):
+        k = ks[t]
+        r_pos, c_pos = supports[k]
+        sub = RawSolution(rows, col4row[t], A[k][r_pos], U[t], V[t], 1, "fast")
+        raw = _extend(geoms[k], sub, r_pos, c_pos)
         cert = require_optimal(certify(geoms[k], A[k], Bw[k], raw, tol),
                                f"problem {k} of the batch")
-        out.append(OTResult.from_solution(raw, cert, A[k], Bw[k], seconds))
+        out[t] = OTResult.from_solution(raw, cert, A[k], Bw[k], seconds)
     return out
 
 
-def solve_ot_batch(M: ArrayLike, a: ArrayLike | None = None, b: ArrayLike | None = None, *,
+def _extend(geom: Geometry, sub: RawSolution, rows: np.ndarray, cols: np.ndarray
+            ) -> RawSolution:
+    """A solution on the positive support ``rows x cols`` in full index space:
+    the zero-weight points get exact potentials by the c-transform (as the
+    registry does for single problems); the plan is unchanged."""
+    m, n = geom.shape
+    u, v = np.empty(m), np.empty(n)
+    u[rows], v[cols] = sub.u, sub.v
+    zero_cols = np.setdiff1d(np.arange(n), cols)
+    if len(zero_cols):
+        v[zero_cols] = geom.subset(rows, zero_cols).c_transform_cols(sub.u)
+    zero_rows = np.setdiff1d(np.arange(m), rows)
+    if len(zero_rows):
+        u[zero_rows] = geom.subset(zero_rows, np.arange(n)).c_transform_rows(v)
+    return RawSolution(rows[sub.rows], cols[sub.cols], sub.vals, u, v, sub.n_iter,
+                       sub.method)
+
+
+def _registry(ks: list, geoms: list, A: list, Bw: list, supports: list, method: str,
+              tol: float) -> list[OTResult]:
+    """Each problem as a single one would be solved (the registry's choice).
+
+    POT's network simplex releases the GIL, so ``emd`` problems are solved in
+    threads, each on its positive support; everything that may enter numba's
+    parallel kernels (the other solvers, the potentials of zero-weight points,
+    the certificate) runs in this thread, because those must not be entered
+    concurrently.
+    """
+    if not ks:
+        return []
+    specs, prepared = {}, {}
+    for k in ks:
+        specs[k] = resolve(geoms[k], A[k], Bw[k], method)
+        prepared[k] = prepare_geometry(geoms[k], specs[k], A[k], Bw[k])
+    threaded = [k for k in ks if specs[k].name == "emd"]
+    if threaded:
+        # POT is imported here, once, before any thread needs it: a thread
+        # that finds it half-imported by another would fail
+        importlib.import_module("ot")
+    jobs = {}
+    for k in threaded:
+        rows, cols = supports[k]
+        g = prepared[k]
+        if len(rows) != len(A[k]) or len(cols) != len(Bw[k]):
+            g = g.subset(rows, cols)
+        jobs[k] = (g, A[k][rows], Bw[k][cols])
+    out = []
+    workers = max(1, min(len(threaded), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as ex:
+        futures = {k: ex.submit(solve_raw, *jobs[k], specs[k], {}) for k in threaded}
+        for k in ks:  # certify in order while the pool solves the rest
+            if k in futures:
+                sub, seconds = futures[k].result()
+                rows, cols = supports[k]
+                padded = len(rows) != len(A[k]) or len(cols) != len(Bw[k])
+                raw = _extend(prepared[k], sub, rows, cols) if padded else sub
+            else:
+                raw, seconds = solve_raw(prepared[k], A[k], Bw[k], specs[k], {})
+            cert = require_optimal(certify(prepared[k], A[k], Bw[k], raw, tol),
+                                   f"problem {k} of the batch")
+            out.append(OTResult.from_solution(raw, cert, A[k], Bw[k], seconds))
+    return out
+
+
+# --------------------------------------------------------------------------- API
+
+def solve_ot_batch(M: ArrayLike | Sequence[ArrayLike], a=None, b=None, *,
                    method: str = "auto", tol: float = DEFAULT_TOL) -> list[OTResult]:
     r"""Exact OT for each of ``B`` cost matrices, in parallel, each certified.
 
-    For every ``k`` solves
-    :math:`W_k = \min_{P \ge 0,\ P1 = a_k,\ P^T 1 = b_k} \sum_{ij} P_{ij} M_{kij}`
+    For every ``k`` solves the transportation LP and its dual
+
+    .. math::
+        W_k = \min_{P \ge 0,\ P 1 = a_k,\ P^T 1 = b_k} \sum_{ij} P_{ij} M_{k,ij}
+            = \max_{u_i + v_j \le M_{k,ij}} a_k \cdot u + b_k \cdot v
+
     with its Kantorovich potentials, and checks primal feasibility, dual
-    feasibility over all ``m n`` pairs and a zero duality gap (docs/theory.md, A.6).
+    feasibility over all ``m_k n_k`` pairs and a zero duality gap
+    (docs/theory.md, A.6), each problem against its own weights.
 
     Parameters
     ----------
-    M : (B, m, n) array_like
-        Stack of cost matrices.
-    a, b : array_like, optional
-        Weights: ``None`` (uniform), one vector ``(m,)``/``(n,)`` shared by all
-        problems, or one per problem ``(B, m)``/``(B, n)``.
+    M : (B, m, n) array_like, or a list of B (m_k, n_k) array_like
+        A stack of cost matrices, or a list of problems of their own sizes.
+    a, b : array_like or list, optional
+        Weights: ``None`` (uniform); one vector ``(m,)``/``(n,)`` shared by all
+        problems (equal sizes only); one per problem, as a ``(B, m)``/``(B, n)``
+        array or a list of ``B`` vectors (``None`` entries: uniform). Zero
+        weights are allowed (padding); the masses of ``a[k]`` and ``b[k]``
+        must agree to ``tol`` relative.
     method : {"auto", "fast", "emd", "lp"}
-        ``"auto"``/``"fast"``: batched assignment solver for uniform ``m = n``
-        (``n <= BATCH_DENSE_N_MAX``), POT otherwise.
+        ``"auto"``: batched assignment solver for problems that are uniform
+        ``n x n`` on their positive support (``n <= BATCH_DENSE_N_MAX``),
+        otherwise ``auto``'s choice for the problem alone (POT for general
+        weights today). ``"fast"``: the same batched assignments, the certified
+        transportation solver for general weights and ``m != n``.
+        ``"emd"``/``"lp"``: that solver for every problem.
     tol : float
-        Certificate tolerance (default 1e-9).
+        Certificate tolerance (default 1e-9), relative to each problem's mass
+        and :math:`\max |M_{k,ij}|`.
 
     Returns
     -------
     list of OTResult
-        One per problem, in order; :attr:`OTResult.seconds` is the problem's
-        share of the batched solve.
+        One per problem, in order, each of its own shape ``(m_k, n_k)``;
+        :attr:`OTResult.seconds` is the problem's share of a batched solve.
 
     Raises
     ------
+    ValueError, TypeError
+        For bad input, naming the argument, the problem index and the value.
     OTSolverError
         If any problem's answer fails its certificate.
 
@@ -188,36 +365,69 @@ def solve_ot_batch(M: ArrayLike, a: ArrayLike | None = None, b: ArrayLike | None
     >>> M = np.array([[[0.0, 1.0], [1.0, 0.0]], [[2.0, 1.0], [1.0, 2.0]]])
     >>> [r.value for r in solve_ot_batch(M)]
     [0.0, 1.0]
+
+    Ragged problems with their own weights, and the same first problem padded
+    with a zero-weight row:
+
+    >>> Ms = [np.array([[0.0, 2.0, 1.0], [2.0, 0.0, 1.0]]), np.array([[1.0], [3.0]])]
+    >>> res = solve_ot_batch(Ms, [None, [0.25, 0.75]], [[0.25, 0.25, 0.5], None])
+    >>> [r.shape for r in res], [float(round(r.value, 12)) for r in res]
+    ([(2, 3), (2, 1)], [0.5, 2.5])
+    >>> P = np.vstack([Ms[0], [[5.0, 5.0, 5.0]]])[None]
+    >>> float(round(solve_ot_batch(P, [[0.5, 0.5, 0.0]], [0.25, 0.25, 0.5])[0].value, 12))
+    0.5
     """
-    return _solve_stack(_check_stack(M), a, b, method, tol)
+    tol = check_tol(tol)
+    method = check_method(method)
+    if _is_problem_list(M):
+        geoms = [DenseCost(Mk) for Mk in _check_cost_list(M)]
+        stack = None
+    else:
+        stack = _check_stack(M)
+        geoms = [DenseCost(stack[k]) for k in range(stack.shape[0])]
+    A = _weights(a, [g.shape[0] for g in geoms], "a", _ROWS)
+    Bw = _weights(b, [g.shape[1] for g in geoms], "b", _COLS)
+    _check_balance(A, Bw, tol)
+    return _solve_problems(geoms, A, Bw, method, tol, stack)
 
 
 def _check_point_stack(Z, name):
     Z = as_float_array(Z, name)
     if Z.ndim < 3:
-        raise ValueError(f"{name} must be a stack of point batches (B, N, d...), got "
-                         f"shape {Z.shape}")
+        raise ValueError(f"{name} must be a stack of point batches (B, N, d...) or a list "
+                         f"of point batches, got shape {Z.shape}")
     if 0 in Z.shape:
         raise ValueError(f"{name} is empty (shape {Z.shape})")
     return Z
 
 
-def solve_samples_batch(Y: ArrayLike, X: ArrayLike, a: ArrayLike | None = None,
-                        b: ArrayLike | None = None, *, metric: str | Metric = "l1",
+def _point_list(Z, name) -> list:
+    if _is_problem_list(Z):
+        if len(Z) == 0:
+            raise ValueError(f"{name} is an empty list; pass at least one point batch")
+        return list(Z)
+    Z = _check_point_stack(Z, name)
+    return [Z[k] for k in range(Z.shape[0])]
+
+
+def solve_samples_batch(Y: ArrayLike | Sequence[ArrayLike], X: ArrayLike | Sequence[ArrayLike],
+                        a=None, b=None, *, metric: str | Metric = "l1",
                         p: float | None = None, method: str = "auto",
                         tol: float = DEFAULT_TOL) -> list[OTResult]:
     r"""Exact OT between ``B`` pairs of point batches, in parallel, each certified.
 
-    Problem ``k`` transports the real batch ``Y[k]`` (``m`` points) to the
-    generated batch ``X[k]`` (``n`` points) with the ground cost ``metric``
+    Problem ``k`` transports the real batch ``Y[k]`` (``m_k`` points) to the
+    generated batch ``X[k]`` (``n_k`` points) with the ground cost ``metric``
     (as in :func:`otgan.solve_samples`); points of any shape are flattened.
 
     Parameters
     ----------
-    Y : (B, m, d...) array_like
+    Y : (B, m, d...) array_like, or a list of B (m_k, d...) array_like
         Real batches.
-    X : (B, n, d...) array_like
-        Generated batches, same ``B`` and per-point shape as ``Y``.
+    X : (B, n, d...) array_like, or a list of B (n_k, d...) array_like
+        Generated batches, as many as ``Y``; problem ``k``'s points have the
+        same per-point shape in ``Y[k]`` and ``X[k]``. Either being a list
+        makes every problem its own size.
     a, b, method, tol
         As in :func:`solve_ot_batch`.
     metric : {"l1", "l2", "sqeuclidean", "lp"}
@@ -234,28 +444,51 @@ def solve_samples_batch(Y: ArrayLike, X: ArrayLike, a: ArrayLike | None = None,
     >>> Y = np.zeros((3, 4, 2)); X = Y + 1.0
     >>> [round(r.value, 12) for r in solve_samples_batch(Y, X)]
     [2.0, 2.0, 2.0]
+    >>> res = solve_samples_batch([np.zeros((2, 1)), np.zeros((3, 1))],
+    ...                           [np.ones((1, 1)), np.full((2, 1), 2.0)],
+    ...                           b=[None, [0.75, 0.25]], method="fast")
+    >>> [r.shape for r in res], [float(round(r.value, 12)) for r in res]
+    ([(2, 1), (3, 2)], [1.0, 2.0])
     """
+    tol = check_tol(tol)
+    method = check_method(method)
     metric = Metric.parse(metric, p)
-    Y = _check_point_stack(Y, "Y")
-    X = _check_point_stack(X, "X")
-    if Y.shape[0] != X.shape[0]:
-        raise ValueError(f"Y and X must hold the same number of problems B, got "
-                         f"{Y.shape[0]} and {X.shape[0]}")
-    if Y.shape[2:] != X.shape[2:]:
-        raise ValueError(f"Y and X have points of different shapes: {Y.shape[2:]} vs "
-                         f"{X.shape[2:]}")
-    B, m, n = Y.shape[0], Y.shape[1], X.shape[1]
-    if B * m * n > MAX_DENSE_ENTRIES:
-        raise ValueError(f"{B} problems of shape ({m}, {n}) need {B * m * n} cost "
-                         f"entries, above MAX_DENSE_ENTRIES = {MAX_DENSE_ENTRIES}; "
-                         f"split the batch")
-    from .kernels.candidates import batch_cost_matrix  # numba: on first use
-    Y2, X2 = Y.reshape(B, m, -1), X.reshape(B, n, -1)
-    C = batch_cost_matrix(Y2, X2, metric)
-    if not np.isfinite(C).all():  # finite points whose costs overflowed
-        k = int(np.argmax(~np.isfinite(C).reshape(B, -1).all(axis=1)))
-        metric.raise_overflow(Y2[k], X2[k])
-    return _solve_stack(C, a, b, method, tol)
+    if _is_problem_list(Y) or _is_problem_list(X):
+        Ys, Xs = _point_list(Y, "Y"), _point_list(X, "X")
+        if len(Ys) != len(Xs):
+            raise ValueError(f"Y and X must hold the same number of problems B, got "
+                             f"{len(Ys)} and {len(Xs)}")
+        geoms = []
+        for k in range(len(Ys)):
+            y2, x2 = check_points(Ys[k], Xs[k], f"Y[{k}]", f"X[{k}]")
+            geoms.append(PointCost(np.ascontiguousarray(y2, dtype=np.float64),
+                                   np.ascontiguousarray(x2, dtype=np.float64), metric))
+        stack = None
+    else:
+        Y = _check_point_stack(Y, "Y")
+        X = _check_point_stack(X, "X")
+        if Y.shape[0] != X.shape[0]:
+            raise ValueError(f"Y and X must hold the same number of problems B, got "
+                             f"{Y.shape[0]} and {X.shape[0]}")
+        if Y.shape[2:] != X.shape[2:]:
+            raise ValueError(f"Y and X have points of different shapes: {Y.shape[2:]} vs "
+                             f"{X.shape[2:]}")
+        B, m, n = Y.shape[0], Y.shape[1], X.shape[1]
+        if B * m * n > MAX_DENSE_ENTRIES:
+            raise ValueError(f"{B} problems of shape ({m}, {n}) need {B * m * n} cost "
+                             f"entries, above MAX_DENSE_ENTRIES = {MAX_DENSE_ENTRIES}; "
+                             f"split the batch or pass lists of point batches")
+        from .kernels.candidates import batch_cost_matrix  # numba: on first use
+        Y2, X2 = Y.reshape(B, m, -1), X.reshape(B, n, -1)
+        stack = batch_cost_matrix(Y2, X2, metric)
+        if not np.isfinite(stack).all():  # finite points whose costs overflowed
+            k = int(np.argmax(~np.isfinite(stack).reshape(B, -1).all(axis=1)))
+            metric.raise_overflow(Y2[k], X2[k])
+        geoms = [DenseCost(stack[k]) for k in range(B)]
+    A = _weights(a, [g.shape[0] for g in geoms], "a", _ROWS)
+    Bw = _weights(b, [g.shape[1] for g in geoms], "b", _COLS)
+    _check_balance(A, Bw, tol)
+    return _solve_problems(geoms, A, Bw, method, tol, stack)
 
 
-__all__ = ["solve_ot_batch", "solve_samples_batch", "BATCH_DENSE_N_MAX"]
+__all__ = ["solve_ot_batch", "solve_samples_batch", "BATCH_DENSE_N_MAX", "GROUP_ENTRIES"]
