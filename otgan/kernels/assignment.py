@@ -28,6 +28,7 @@ import numba as nb
 import numpy as np
 
 from ..errors import OTSolverError
+from .heap import heap_pop, heap_push
 
 if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import ArrayLike
@@ -244,45 +245,6 @@ def build_csr(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray, m: int
     return indptr, idx[:w].copy(), val[:w].copy()
 
 
-@nb.njit(inline="always")
-def _heap_push(hk, hv, size, key, val):
-    pos = size
-    while pos > 0:
-        parent = (pos - 1) >> 1
-        if hk[parent] <= key:
-            break
-        hk[pos] = hk[parent]
-        hv[pos] = hv[parent]
-        pos = parent
-    hk[pos] = key
-    hv[pos] = val
-    return size + 1
-
-
-@nb.njit(inline="always")
-def _heap_pop(hk, hv, size):
-    # removes the root; caller read it first
-    size -= 1
-    key = hk[size]
-    val = hv[size]
-    pos = 0
-    while True:
-        child = 2 * pos + 1
-        if child >= size:
-            break
-        if child + 1 < size and hk[child + 1] < hk[child]:
-            child += 1
-        if hk[child] >= key:
-            break
-        hk[pos] = hk[child]
-        hv[pos] = hv[child]
-        pos = child
-    if size > 0:
-        hk[pos] = key
-        hv[pos] = val
-    return size
-
-
 @nb.njit(cache=True)
 def warm_start(indptr: np.ndarray, idx: np.ndarray, cost: np.ndarray, v: np.ndarray,
                col4row: np.ndarray, row4col: np.ndarray, slack: float) -> np.ndarray:
@@ -429,12 +391,12 @@ def sap_sparse(indptr: np.ndarray, idx: np.ndarray, cost: np.ndarray, n: int, u:
                         nt += 1
                     shortest[j] = r
                     path[j] = i
-                    hs = _heap_push(hk, hv, hs, r, j)
+                    hs = heap_push(hk, hv, hs, r, j)
             j = -1
             while hs > 0:
                 key = hk[0]
                 jj = hv[0]
-                hs = _heap_pop(hk, hv, hs)
+                hs = heap_pop(hk, hv, hs)
                 if not sc[jj] and key == shortest[jj]:
                     j = jj
                     break

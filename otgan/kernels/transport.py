@@ -55,6 +55,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .heap import heap_pop, heap_push
+
 #: status codes of the solvers
 OK, CAPPED = -1, -2
 
@@ -208,42 +210,6 @@ def init_potentials(indptr: np.ndarray, idx: np.ndarray, cost: np.ndarray,
 
 
 # ------------------------------------------------------------ shared helpers
-@nb.njit(inline="always")
-def _heap_push(hk, hv, size, key, val):
-    pos = size
-    while pos > 0:
-        parent = (pos - 1) >> 1
-        if hk[parent] <= key:
-            break
-        hk[pos] = hk[parent]
-        hv[pos] = hv[parent]
-        pos = parent
-    hk[pos] = key
-    hv[pos] = val
-    return size + 1
-
-
-@nb.njit(inline="always")
-def _heap_pop(hk, hv, size):
-    size -= 1
-    key = hk[size]
-    val = hv[size]
-    pos = 0
-    while True:
-        child = 2 * pos + 1
-        if child >= size:
-            break
-        if child + 1 < size and hk[child + 1] < hk[child]:
-            child += 1
-        if hk[child] >= key:
-            break
-        hk[pos] = hk[child]
-        hv[pos] = hv[child]
-        pos = child
-    if size > 0:
-        hk[pos] = key
-        hv[pos] = val
-    return size
 
 
 @nb.njit(cache=True)
@@ -366,12 +332,12 @@ def ssp_transport(indptr: np.ndarray, idx: np.ndarray, cost: np.ndarray, x: np.n
                                 nt += 1
                             shortest[j] = r
                             path_e[j] = e
-                            hs = _heap_push(hk, hv, hs, r, j)
+                            hs = heap_push(hk, hv, hs, r, j)
                 j = -1
                 while hs > 0:
                     key = hk[0]
                     jj = hv[0]
-                    hs = _heap_pop(hk, hv, hs)
+                    hs = heap_pop(hk, hv, hs)
                     if not sc[jj] and key == shortest[jj]:
                         j = jj
                         break
