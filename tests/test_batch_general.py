@@ -2,6 +2,7 @@
 padding; every problem certified on its own and equal to solving it alone."""
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import otgan
 from otgan.batch import BATCH_DENSE_N_MAX, solve_ot_batch, solve_samples_batch
@@ -255,3 +256,26 @@ def test_failures_name_the_original_problem(monkeypatch, rng):
     monkeypatch.setattr(batch, "solve_raw", bad_duals)
     with pytest.raises(otgan.OTSolverError, match="problem 1 of the batch"):
         solve_ot_batch(Ms, [None, rng.dirichlet(np.ones(3)), None])
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), B=st.integers(1, 6), hi=st.integers(1, 40),
+       method=st.sampled_from(["auto", "fast"]), padded=st.booleans())
+def test_random_batches_equal_one_at_a_time(seed, B, hi, method, padded):
+    rng = np.random.default_rng(seed)
+    Ms, As, Bs = _problems(rng, B, lo=1, hi=hi)
+    if padded:  # the same problems as one zero-padded stack
+        m, n = max(M.shape[0] for M in Ms), max(M.shape[1] for M in Ms)
+        P = rng.random((B, m, n)) - 1.0
+        PA, PB = np.zeros((B, m)), np.zeros((B, n))
+        for k, M in enumerate(Ms):
+            P[k, :M.shape[0], :M.shape[1]] = M
+            PA[k, :M.shape[0]], PB[k, :M.shape[1]] = As[k], Bs[k]
+        out = solve_ot_batch(P, PA, PB, method=method)
+        probs = [(P[k], PA[k], PB[k]) for k in range(B)]
+    else:
+        out = solve_ot_batch(Ms, As, Bs, method=method)
+        probs = list(zip(Ms, As, Bs))
+    for k, (r, (M, a, b)) in enumerate(zip(out, probs)):
+        _check_own_certificate(r, M, a, b)
+        _same_value(r, otgan.solve_ot(Ms[k], As[k], Bs[k], method="emd"), Ms[k], a.sum())

@@ -1,9 +1,11 @@
 """The certified transportation solver (method="fast" for general weights, m != n)
 against POT's network simplex (iteration cap raised) and the literal LP."""
+import os
+
 import numpy as np
 import ot
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 import otgan
 from otgan.errors import OTSolverError
@@ -107,6 +109,34 @@ def test_candidate_path_matches_pot(wa, wb, cost, m, n, seed, solver, k):
 def test_complete_graph_path_matches_pot(wa, wb, cost, m, n, seed, solver):
     M, a, b = _problem(wa, wb, cost, m, n, seed)
     _check(M, a, b, otgan.solve_ot(M, a, b, method="fast", sparse_solver=solver))
+
+
+#: examples of the full-size-range test; a normal run keeps it small (the
+#: file must stay fast on one core), a thorough run raises it, e.g.
+#: ``OTGAN_TRANSPORT_EXAMPLES=500 pytest tests/solvers/test_transport.py``
+FULL_RANGE_EXAMPLES = int(os.environ.get("OTGAN_TRANSPORT_EXAMPLES", "20"))
+
+
+@settings(max_examples=FULL_RANGE_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(wa=st.sampled_from(WEIGHTS), wb=st.sampled_from(WEIGHTS), cost=st.sampled_from(COSTS),
+       m=st.integers(1, 300), n=st.integers(1, 300), seed=st.integers(0, 10**6),
+       solver=st.sampled_from(SPARSE_SOLVERS))
+# the ends of the range always run: the largest problem, and single rows/columns
+@example(wa="random", wb="zeros", cost="integer", m=300, n=300, seed=0, solver="simplex")
+@example(wa="skewed", wb="random", cost="rank1", m=300, n=297, seed=1, solver="ssp")
+@example(wa="integer", wb="uniform", cost="negative", m=1, n=300, seed=2, solver="simplex")
+@example(wa="random", wb="integer", cost="huge_column", m=300, n=1, seed=3, solver="ssp")
+def test_sizes_1_to_300_match_pot(wa, wb, cost, m, n, seed, solver):
+    # the default configuration over the issue's whole size range: all pairs
+    # up to DENSE_N_MAX, the candidate graph and its rounds above it
+    M, a, b = _problem(wa, wb, cost, m, n, seed)
+    res = otgan.solve_ot(M, a, b, method="fast", sparse_solver=solver)
+    _check(M, a, b, res)
+    # the plan is feasible for the caller's weights, to the certificate's tolerance
+    P = res.plan
+    assert np.abs(P.sum(axis=1) - a).max() <= 1e-9 * a.sum()
+    assert np.abs(P.sum(axis=0) - b).max() <= 1e-9 * a.sum()
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
