@@ -26,7 +26,9 @@ from otgan.torch import ot_targets  # noqa: E402
 
 #: the method specs trained by the ``train`` task, and their tiny configuration
 TRAIN_METHODS = ("wgan-ts", "ot", "gan", "nsgan", "wgan", "wgan-gp", "gan+jc", "wgan-ts+lens",
-                 "rfgan")
+                 "rfgan", "xicfg")
+#: the methods' own options, small
+OWN = {"rfgan": {"ae_steps": 30}, "xicfg": {"xicfg_t": 2, "xicfg_pool": 2, "xicfg_epochs": 2}}
 #: ``OTGAN_DIST_DEVICE=cuda``: the NCCL variant (one GPU per rank)
 DEVICE = os.environ.get("OTGAN_DIST_DEVICE", "cpu")
 TRAIN = dict(data="ring", batch=64, iters=3, hidden=16, depth=1, device=DEVICE, seed=3)
@@ -34,9 +36,8 @@ TRAIN = dict(data="ring", batch=64, iters=3, hidden=16, depth=1, device=DEVICE, 
 
 def train_config(spec: str, device: str | None = None) -> TrainConfig:
     method, addons = parse_method_spec(spec)
-    own = {"ae_steps": 30} if method == "rfgan" else {}  # a short pretraining
     kw = dict(TRAIN, device=device or TRAIN["device"])
-    return TrainConfig(method=method, **{a: True for a in addons}, **own, **kw)
+    return TrainConfig(method=method, **{a: True for a in addons}, **OWN.get(method, {}), **kw)
 
 
 def fixed_batch():

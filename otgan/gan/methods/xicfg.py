@@ -201,9 +201,6 @@ class XICFG(Method):
                               n_critic=1)
     family = "logistic"
     owns_iteration = True
-    # its input pool and approximator fit draw local batches of their own; not
-    # yet sharded over the global batch (docs/distributed.md)
-    distributed = False
     options = ("xicfg_t", "xicfg_u", "xicfg_eta", "xicfg_pool", "xicfg_epochs")
 
     @classmethod
@@ -214,7 +211,9 @@ class XICFG(Method):
         super().__init__(cfg)
         self.composed: nn.Module | None = None
         #: The pool ``S_z`` of the last ICFG stage and its targets ``G(S_z)``,
-        #: fitted at the start of the next iteration (``None`` before the first).
+        #: fitted at the start of the next iteration (``None`` before the first);
+        #: the whole pool on every rank under torch.distributed (it is small),
+        #: so that the checkpoint, written by rank 0, holds all of it.
         self.pool: torch.Tensor | None = None
         self.targets: torch.Tensor | None = None
         self.device = None
@@ -265,30 +264,34 @@ class XICFG(Method):
 
         from .. import losses as L
 
-        c, G, opt = self.cfg, ctx.G, ctx.opt_g
+        c, G, opt, group = self.cfg, ctx.G, ctx.opt_g, ctx.group
         pool, targets = self.pool, self.targets
         n = len(pool)
         opt.state.clear()  # a fresh optimiser for each fit, as the reference's
-        lrs = [group["lr"] for group in opt.param_groups]
+        lrs = [g["lr"] for g in opt.param_groups]
         first = prev = None
         cuts = 0
         for _ in range(c.xicfg_epochs):
             order = torch.randperm(n, generator=ctx.gen_noise, device=pool.device)
             total = torch.zeros((), device=pool.device)
             for k in range(0, n, c.batch):
-                i = order[k:k + c.batch]
+                i = group.shard(order[k:k + c.batch])  # this rank's part of the batch
                 loss = L.approximator_loss(G(pool[i]), targets[i])
                 descend(opt, loss)
                 total = total + loss.detach() * len(i)
-            mean = float(total) / n
+            # the epoch's mean loss over the whole pool: the same on every
+            # rank, so that every rank cuts the learning rate alike
+            total = total.reshape(1).double()
+            group.all_reduce_mean([total])
+            mean = float(total) * group.world_size / n
             if prev is not None and mean > prev and cuts < FIT_MAX_CUTS:
                 cuts += 1
-                for group in opt.param_groups:
-                    group["lr"] *= FIT_LR_CUT
+                for g in opt.param_groups:
+                    g["lr"] *= FIT_LR_CUT
             first = mean if first is None else first
             prev = mean
-        for group, lr in zip(opt.param_groups, lrs):
-            group["lr"] = lr
+        for g, lr in zip(opt.param_groups, lrs):
+            g["lr"] = lr
         self.pool = self.targets = None
         self.composed.n_steps = 0  # G~ now stands for the composed generator
         return {"loss_g": prev, "loss_g_first": first, "fit_cuts": cuts}
@@ -297,21 +300,24 @@ class XICFG(Method):
         """One outer loop of Algorithm 3 (see the module docstring)."""
         import torch
 
-        c, G, D = self.cfg, ctx.G, ctx.D
+        c, G, D, group = self.cfg, ctx.G, ctx.D, ctx.group
         stats: dict[str, Any] = {}
         if self.pool is not None:
             stats.update(self._fit(ctx))
         n = c.xicfg_pool * c.batch
-        pool = ctx.noise(n)
+        pool = ctx.noise(n)  # this rank's shard of the pool (all of it in one process)
         with torch.no_grad():
-            x = torch.cat([G(pool[k:k + _CHUNK]) for k in range(0, n, _CHUNK)])
+            x = torch.cat([G(pool[k:k + _CHUNK]) for k in range(0, len(pool), _CHUNK)])
+        pool_all = group.gather(pool)
         x0, rise = x, torch.zeros((), device=x.device)
         self.composed.n_steps = 0
         for t, snap in enumerate(self.composed.snapshots):
+            x_all = group.gather(x)  # D's batches index the whole pool
             for _ in range(c.xicfg_u):
                 ctx.y = ctx.real()
                 idx = torch.randint(n, (c.batch,), generator=ctx.gen_noise, device=x.device)
-                ctx.z, ctx.x = pool[idx], x[idx]
+                idx = group.shard(idx)
+                ctx.z, ctx.x = pool_all[idx], x_all[idx]
                 logs = self.critic_step(ctx)
             with torch.no_grad():
                 for dst, src in zip(snap.state_dict().values(), D.state_dict().values()):
@@ -321,11 +327,13 @@ class XICFG(Method):
                 rise = rise + (snap(x_new) - snap(x)).mean()
             x = x_new
             self.composed.n_steps = t + 1
-        ctx.x = x[idx]  # the last D batch's points after all T steps: G(z)
-        self.pool, self.targets = pool, x
+        x_all = group.gather(x)
+        ctx.x = x_all[idx]  # the last D batch's points after all T steps: G(z)
+        self.pool, self.targets = pool_all, x_all
         stats.update(logs)
+        # per-shard means (the trainer averages them over the ranks)
         stats["d_rise"] = float(rise) / c.xicfg_t
-        stats["move"] = float((x - x0).reshape(n, -1).norm(dim=1).mean())
+        stats["move"] = float((x - x0).reshape(len(x), -1).norm(dim=1).mean())
         return stats
 
     # ------------------------------------------------------------------ state
