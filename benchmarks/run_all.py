@@ -22,6 +22,8 @@ EXTRA_SECTIONS = [
     ("_bench_startup.md", "bench_startup.py", "Start-up of the command line"),
     ("_scale_sweep.md", "scale_sweep.py", "Scale sweep: certified wrong answers"),
     ("_bench_ab.md", "bench_ab.py", "This checkout against an earlier commit (regression check)"),
+    ("_bench_distributed.md", "bench_distributed.py",
+     "Distributed training: the global LP and scaling"),
 ]
 
 
