@@ -71,6 +71,24 @@ def bench_lp(sizes, repeat: int) -> list[list]:
     return rows
 
 
+def bench_sampling(sizes, number: int = 200) -> list[list]:
+    """Seconds to draw a real batch and its noise (what global-batch sampling
+    draws on every rank instead of a shard)."""
+    import timeit
+
+    from otgan.gan.data import load_dataset
+
+    rows = []
+    for data, z_dim in (("ring", 2), ("digits", 32)):
+        ds = load_dataset(data)
+        g = torch.Generator().manual_seed(0)
+        for n in sizes:
+            t = min(timeit.repeat(lambda: (ds.sample(n, g), torch.randn(n, z_dim, generator=g)),
+                                  number=number, repeat=5)) / number
+            rows.append([data, n, f"{t * 1e6:.0f}"])
+    return rows
+
+
 def _train(method: str, batch: int, nproc: int, iters: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "run")
@@ -108,9 +126,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     if args.smoke:
+        print(bench_sampling([16], 5))
         print(bench_lp([64], 1))
         print(bench_scaling([16], 5))
         return 0
+    sampling = bench_sampling([32, 64, 256])
     lp = bench_lp([256, 1024, 4096], 3)
     scaling = bench_scaling([64, 256], 300)
     table = ("### The global batch's LP (solved on every rank each critic step)\n\n"
@@ -121,7 +141,10 @@ def main(argv=None) -> int:
                "300 iterations)\n\n"
                "| method | global batch | processes | ms / iteration (rank 0) | iterations / s "
                "| speed-up |\n|---|---|---|---|---|---|\n"
-             + "\n".join("| " + " | ".join(map(str, r)) + " |" for r in scaling))
+             + "\n".join("| " + " | ".join(map(str, r)) + " |" for r in scaling)
+             + "\n\n### Drawing a global batch (real points and noise)\n\n"
+               "| data | batch | µs per draw |\n|---|---|---|\n"
+             + "\n".join("| " + " | ".join(map(str, r)) + " |" for r in sampling))
     notes = ("Command: `.venv/bin/python benchmarks/bench_distributed.py`. ms / iteration is "
              "rank 0's training time per generator iteration (`eval.json`: `s_per_iter`, "
              "logging and evaluation excluded), waiting for the other ranks included.")
