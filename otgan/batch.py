@@ -57,7 +57,7 @@ from .result import OTResult
 from .solvers import DEFAULT_TOL, RawSolution, certify, check_method, require_optimal
 from .solvers.assignment import is_uniform
 from .solvers.certify import Certificate
-from .solvers.registry import prepare_geometry, resolve, solve_raw
+from .solvers.registry import extend_support, prepare_geometry, resolve, solve_raw
 
 if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import ArrayLike
@@ -237,29 +237,11 @@ def _assignments(C: np.ndarray, ks: list, geoms: list, A: list, Bw: list, tol: f
         k = ks[t]
         r_pos, c_pos = supports[k]
         sub = RawSolution(rows, col4row[t], A[k][r_pos], U[t], V[t], 1, "fast")
-        raw = _extend(geoms[k], sub, r_pos, c_pos)
+        raw = extend_support(geoms[k], sub, r_pos, c_pos)
         cert = require_optimal(certify(geoms[k], A[k], Bw[k], raw, tol),
                                f"problem {k} of the batch")
         out[t] = OTResult.from_solution(raw, cert, A[k], Bw[k], seconds)
     return out
-
-
-def _extend(geom: Geometry, sub: RawSolution, rows: np.ndarray, cols: np.ndarray
-            ) -> RawSolution:
-    """A solution on the positive support ``rows x cols`` in full index space:
-    the zero-weight points get exact potentials by the c-transform (as the
-    registry does for single problems); the plan is unchanged."""
-    m, n = geom.shape
-    u, v = np.empty(m), np.empty(n)
-    u[rows], v[cols] = sub.u, sub.v
-    zero_cols = np.setdiff1d(np.arange(n), cols)
-    if len(zero_cols):
-        v[zero_cols] = geom.subset(rows, zero_cols).c_transform_cols(sub.u)
-    zero_rows = np.setdiff1d(np.arange(m), rows)
-    if len(zero_rows):
-        u[zero_rows] = geom.subset(zero_rows, np.arange(n)).c_transform_rows(v)
-    return RawSolution(rows[sub.rows], cols[sub.cols], sub.vals, u, v, sub.n_iter,
-                       sub.method)
 
 
 def _registry(ks: list, geoms: list, A: list, Bw: list, supports: list, method: str,
@@ -299,7 +281,7 @@ def _registry(ks: list, geoms: list, A: list, Bw: list, supports: list, method: 
                 sub, seconds = futures[k].result()
                 rows, cols = supports[k]
                 padded = len(rows) != len(A[k]) or len(cols) != len(Bw[k])
-                raw = _extend(prepared[k], sub, rows, cols) if padded else sub
+                raw = extend_support(prepared[k], sub, rows, cols) if padded else sub
             else:
                 raw, seconds = solve_raw(prepared[k], A[k], Bw[k], specs[k], {})
             cert = require_optimal(certify(prepared[k], A[k], Bw[k], raw, tol),

@@ -178,7 +178,7 @@ def solve_raw(geom: Geometry, a: np.ndarray, b: np.ndarray, spec: SolverSpec,
     else:
         sub = spec.solve(geom.subset(rows_pos, cols_pos), a[rows_pos], b_solve[cols_pos],
                          **options)
-        raw = _extend(geom, sub, rows_pos, cols_pos, len(a), len(b))
+        raw = extend_support(geom, sub, rows_pos, cols_pos)
     return raw, time.perf_counter() - t0
 
 
@@ -217,9 +217,13 @@ def solve_certified(geom: Geometry, a: np.ndarray, b: np.ndarray, method: str = 
     return raw, cert, seconds
 
 
-def _extend(geom: Geometry, sub: RawSolution, rows_pos, cols_pos, m: int,
-            n: int) -> RawSolution:
-    """Exact potentials for zero-weight points by c-transform; plan unchanged."""
+def extend_support(geom: Geometry, sub: RawSolution, rows_pos: np.ndarray,
+                   cols_pos: np.ndarray) -> RawSolution:
+    """A solution on the positive support ``rows_pos x cols_pos`` of ``geom``
+    in full index space: the zero-weight points get exact potentials by the
+    c-transform (solvers' own duals for them are often loose); the plan is
+    unchanged."""
+    m, n = geom.shape
     u = np.empty(m)
     v = np.empty(n)
     u[rows_pos] = sub.u
@@ -234,5 +238,6 @@ def _extend(geom: Geometry, sub: RawSolution, rows_pos, cols_pos, m: int,
                        sub.n_iter, sub.method)
 
 
-__all__ = ["SolverSpec", "SOLVERS", "choose_method", "check_method", "resolve",
+__all__ = ["extend_support", "SolverSpec", "SOLVERS", "choose_method", "check_method",
+           "resolve",
            "solve_raw", "prepare_geometry", "solve_certified"]

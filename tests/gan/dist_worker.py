@@ -11,6 +11,7 @@ Usage: ``torchrun --nproc-per-node 2 dist_worker.py TASK OUT``
 * ``hang``: writes its pid, then runs collectives until it is killed or a
   peer dies (the killed-rank test).
 """
+import math
 import os
 import sys
 import time
@@ -54,6 +55,10 @@ def main(task: str, out: str) -> None:
         y, x = fixed_batch()
         y_all, x_all = group.gather(group.shard(y)), group.gather(group.shard(x))
         tg = ot_targets(y_all, x_all, "l1")
+        # the gathered batch must be the global one, in rank order (else the
+        # job exits non-zero, which the test asserts against)
+        if not (torch.equal(y_all, y) and torch.equal(x_all, x)):
+            raise SystemExit(f"rank {r}: gather did not rebuild the global batch")
         torch.save({"real": group.shard(tg.real), "fake": group.shard(tg.fake),
                     "certified": tg.result.certificate.is_optimal},
                    os.path.join(out, f"targets_rank{r}.pt"))
@@ -61,6 +66,8 @@ def main(task: str, out: str) -> None:
         for method in TRAIN_METHODS:
             tr = Trainer(train_config(method), group=group)
             logs = [tr.log_entry(tr.step()) for _ in range(TRAIN["iters"])]
+            if not all(math.isfinite(e["batch_w"]) for e in logs):
+                raise SystemExit(f"rank {r}, {method}: non-finite batch W {logs}")
             lens = tr.addons.get("lens")
             torch.save({"G": {k: v.cpu() for k, v in tr.G.state_dict().items()},
                         "lens": None if lens is None else
