@@ -128,45 +128,45 @@ def transport_graph(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray, flow:
 
 
 @nb.njit(cache=True)
-def feasible_support(a: np.ndarray, b: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-                     costs: np.ndarray, thr: float):
-    r"""A feasible plan on the candidate edges plus a few new edges.
+def greedy_plan(left_a: np.ndarray, left_b: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                costs: np.ndarray) -> np.ndarray:
+    r"""The least-cost greedy plan on an edge list (cheapest edge first,
+    :math:`x_{ij} = \min(\text{left}_i, \text{left}_j)`).
 
-    A candidate graph need not carry any feasible flow: a row of large mass
-    :math:`a_i` may have fewer than :math:`a_i` worth of column mass among its
-    ``k`` nearest columns. A greedy plan over the candidate edges (cheapest
-    first, :math:`x_{ij} = \min(\text{left}_i, \text{left}_j)`) places most
-    of the mass; the north-west corner rule on the rows and columns with mass
-    left (more than ``thr``) places the rest on at most
-    ``#rows + #cols - 1`` new edges, none of them a candidate edge (a
-    candidate edge between two such nodes would have been used). So the
-    candidate edges plus these carry a feasible plan. Every step of both
-    rules exhausts a row or a column, so the plan's support is a forest (the
-    first edge of a cycle would have exhausted a node that a later edge of
-    the cycle still uses) -- the start basis of :func:`simplex_transport`.
-
-    Returns ``(new_rows, new_cols, new_flow, cand_flow)``.
+    ``left_a`` and ``left_b`` are the masses still to place; they are reduced
+    in place. Every step exhausts a row or a column, so the plan's support
+    is a forest (the first edge of a cycle would have exhausted a node that
+    a later edge of the cycle still uses), and it stays one when later
+    greedy steps add edges between the nodes with mass left. Returns the
+    flow per edge.
     """
-    ra = a.copy()
-    rb = b.copy()
-    cand_flow = np.zeros(rows.shape[0])
+    flow = np.zeros(rows.shape[0])
     order = np.argsort(costs, kind="mergesort")
     for t in range(order.shape[0]):
         e = order[t]
         i = rows[e]
         j = cols[e]
-        if ra[i] <= 0.0 or rb[j] <= 0.0:
+        if left_a[i] <= 0.0 or left_b[j] <= 0.0:
             continue
-        if ra[i] <= rb[j]:
-            cand_flow[e] = ra[i]
-            rb[j] -= ra[i]
-            ra[i] = 0.0
+        if left_a[i] <= left_b[j]:
+            flow[e] = left_a[i]
+            left_b[j] -= left_a[i]
+            left_a[i] = 0.0
         else:
-            cand_flow[e] = rb[j]
-            ra[i] -= rb[j]
-            rb[j] = 0.0
-    lr = np.flatnonzero(ra > thr)
-    lc = np.flatnonzero(rb > thr)
+            flow[e] = left_b[j]
+            left_a[i] -= left_b[j]
+            left_b[j] = 0.0
+    return flow
+
+
+@nb.njit(cache=True)
+def northwest_corner(left_a: np.ndarray, left_b: np.ndarray, thr: float):
+    """The north-west corner rule on the rows and columns with more than
+    ``thr`` mass left (``left_a``, ``left_b`` reduced in place): at most
+    ``#rows + #cols - 1`` edges, each step exhausting a row or a column.
+    Returns ``(rows, cols, flow)``."""
+    lr = np.flatnonzero(left_a > thr)
+    lc = np.flatnonzero(left_b > thr)
     out_r = np.empty(lr.shape[0] + lc.shape[0], dtype=np.int64)
     out_c = np.empty(lr.shape[0] + lc.shape[0], dtype=np.int64)
     out_f = np.empty(lr.shape[0] + lc.shape[0])
@@ -178,18 +178,45 @@ def feasible_support(a: np.ndarray, b: np.ndarray, rows: np.ndarray, cols: np.nd
         j = lc[q]
         out_r[w] = i
         out_c[w] = j
-        if ra[i] <= rb[j]:
-            out_f[w] = ra[i]
-            rb[j] -= ra[i]
-            ra[i] = 0.0
+        if left_a[i] <= left_b[j]:
+            out_f[w] = left_a[i]
+            left_b[j] -= left_a[i]
+            left_a[i] = 0.0
             p += 1
         else:
-            out_f[w] = rb[j]
-            ra[i] -= rb[j]
-            rb[j] = 0.0
+            out_f[w] = left_b[j]
+            left_a[i] -= left_b[j]
+            left_b[j] = 0.0
             q += 1
         w += 1
-    return out_r[:w], out_c[:w], out_f[:w], cand_flow
+    return out_r[:w], out_c[:w], out_f[:w]
+
+
+@nb.njit(cache=True)
+def feasible_support(a: np.ndarray, b: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                     costs: np.ndarray, thr: float):
+    r"""A feasible plan on the candidate edges plus a few new edges.
+
+    A candidate graph need not carry any feasible flow: a row of large mass
+    :math:`a_i` may have fewer than :math:`a_i` worth of column mass among its
+    ``k`` nearest columns. The greedy plan over the candidate edges
+    (:func:`greedy_plan`) places most of the mass; the north-west corner rule
+    (:func:`northwest_corner`) on the rows and columns with mass left (more
+    than ``thr``) places the rest on at most ``#rows + #cols - 1`` new edges,
+    none of them a candidate edge (a candidate edge between two such nodes
+    would have been used). So the candidate edges plus these carry a feasible
+    plan, and its support is a forest -- the start basis of
+    :func:`simplex_transport`. (:func:`otgan.solvers.transport.start_plan`
+    places the left-over mass greedily on its own cost block first, which
+    starts the simplex much closer to the optimum.)
+
+    Returns ``(new_rows, new_cols, new_flow, cand_flow)``.
+    """
+    ra = a.copy()
+    rb = b.copy()
+    cand_flow = greedy_plan(ra, rb, rows, cols, costs)
+    out_r, out_c, out_f = northwest_corner(ra, rb, thr)
+    return out_r, out_c, out_f, cand_flow
 
 
 @nb.njit(cache=True)

@@ -99,6 +99,12 @@ MASS_EPS = 1e-13
 #: dual violations below this times the cost scale count as feasible (far
 #: below the certificate's 1e-9, far above rounding)
 COST_EPS = 1e-12
+#: the left-over rows and columns of the greedy start get a greedy plan on
+#: their own cost block when it has at most this many pairs (else the
+#: north-west corner rule places their mass, far from the optimum)
+LEFTOVER_BLOCK_MAX = 1 << 22
+#: levels of candidate lists on the left-over block before the north-west corner rule
+LEFTOVER_LEVELS = 4
 #: the violated-pair search reads at most this many costs at once (points-in
 #: mode must stay in O((m + n) k) memory, so columns are read in chunks)
 CHUNK_ENTRIES = 1 << 21
@@ -159,6 +165,80 @@ def column_violators(geom: Geometry, u: np.ndarray, v: np.ndarray, cols: np.ndar
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return (np.concatenate(out_r).astype(np.int64),
             np.concatenate(out_c).astype(np.int64))
+
+
+def start_plan(geom: Geometry, a: np.ndarray, b: np.ndarray, rows: np.ndarray,
+               cols: np.ndarray, costs: np.ndarray, thr: float, k: int = DEFAULT_K):
+    r"""A feasible start plan whose support is a forest: the candidate edges'
+    flow and the new edges that carry the rest.
+
+    The least-cost greedy plan on the candidate edges places most of the mass;
+    what it cannot place (rows of large mass whose ``k`` nearest columns
+    are used up) is placed greedily on the cost block of the rows and
+    columns with mass left when that block is small (at most
+    ``LEFTOVER_LEVELS k (m + n)`` pairs and :data:`LEFTOVER_BLOCK_MAX`: the
+    memory stays ``O((m + n) k)``), else on the block's own ``k`` nearest
+    lists, repeated up to :data:`LEFTOVER_LEVELS` times; the north-west
+    corner rule places what is still left (at least the rounding crumbs). On weighted
+    2 000 x 2 000 points (Dirichlet weights, d = 8) 15 % of the mass is left
+    over and the north-west corner rule alone put it at 47 % above the
+    optimal cost. No new edge is a candidate edge (one between two nodes
+    with mass left would have been used), and every step of every rule
+    exhausts a row or a column, so the support is a forest.
+
+    Returns ``(new_rows, new_cols, new_costs, new_flow, cand_flow)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from otgan.geometry import DenseCost
+    >>> M = np.array([[0.0, 3.0], [1.0, 2.0]])
+    >>> nr, nc, nco, nf, cf = start_plan(DenseCost(M), np.array([0.5, 0.5]),
+    ...                                  np.array([0.5, 0.5]), np.array([0]),
+    ...                                  np.array([0]), np.array([0.0]), 1e-15)
+    >>> cf.tolist(), nr.tolist(), nc.tolist(), nf.tolist()
+    ([0.5], [1], [1], [0.5])
+    """
+    from ..kernels import transport as kt  # numba: compiled on first use
+    m, n = geom.shape
+    left_a = np.array(a, dtype=np.float64)
+    left_b = np.array(b, dtype=np.float64)
+    cand_flow = kt.greedy_plan(left_a, left_b, rows, cols, costs)
+    # O((m + n) k) memory, as the rest of the solver: a left-over block
+    # larger than this gets candidate lists of its own first
+    block_max = min(LEFTOVER_BLOCK_MAX, LEFTOVER_LEVELS * k * (m + n))
+    parts_r, parts_c, parts_f = [], [], []
+    for level in range(LEFTOVER_LEVELS):
+        lr = np.flatnonzero(left_a > thr)
+        lc = np.flatnonzero(left_b > thr)
+        if len(lr) == 0 or len(lc) == 0:
+            break
+        if len(lr) * len(lc) <= block_max:
+            br = np.repeat(np.arange(len(lr), dtype=np.int64), len(lc))
+            bc = np.tile(np.arange(len(lc), dtype=np.int64), len(lr))
+        else:
+            _, ri, _, ci = geom.subset(lr, lc).topk(min(k, len(lc)), min(k, len(lr)))
+            br = np.concatenate([np.repeat(np.arange(len(lr), dtype=np.int64),
+                                           ri.shape[1]), ci.ravel()])
+            bc = np.concatenate([ri.ravel(), np.repeat(np.arange(len(lc), dtype=np.int64),
+                                                       ci.shape[1])])
+            keys = np.unique(br * len(lc) + bc)  # each pair once
+            br, bc = keys // len(lc), keys % len(lc)
+        sub_a, sub_b = left_a[lr], left_b[lc]
+        bf = kt.greedy_plan(sub_a, sub_b, br, bc, geom.pair_costs(lr[br], lc[bc]))
+        used = bf > 0
+        parts_r.append(lr[br[used]])
+        parts_c.append(lc[bc[used]])
+        parts_f.append(bf[used])
+        left_a[lr] = sub_a
+        left_b[lc] = sub_b
+        if len(lr) * len(lc) <= block_max:
+            break
+    nw_r, nw_c, nw_f = kt.northwest_corner(left_a, left_b, thr)
+    new_r = np.concatenate(parts_r + [nw_r]).astype(np.int64)
+    new_c = np.concatenate(parts_c + [nw_c]).astype(np.int64)
+    new_f = np.concatenate(parts_f + [nw_f])
+    return new_r, new_c, geom.pair_costs(new_r, new_c), new_f, cand_flow
 
 
 def _new_pairs(keys_have: np.ndarray, rows, cols, n: int):
@@ -222,15 +302,15 @@ class _SSP:
 class _Simplex:
     """Network simplex on the candidate graph, warm-started from its basis."""
 
-    def __init__(self, rows, cols, costs, pair_costs, a, b, m, n, thr, max_steps, eps):
+    def __init__(self, geom, rows, cols, costs, a, b, m, n, thr, max_steps, eps, k):
         from ..kernels import transport as kt  # numba: compiled on first use
         self.kt, self.m, self.n, self.max_steps, self.eps = kt, m, n, max_steps, eps
         g = kt.transport_graph(rows, cols, costs, np.zeros(len(rows)), m, n)
         _, idx, cost, _, erow, _, _ = g  # deduplicated edges
-        nr, nc, nf, cf = kt.feasible_support(a, b, erow, idx, cost, thr)
+        nr, nc, ncost, nf, cf = start_plan(geom, a, b, erow, idx, cost, thr, k)
         self.erow = np.concatenate([erow, nr])
         self.ecol = np.concatenate([idx, nc])
-        self.cost = np.concatenate([cost, pair_costs(nr, nc)])
+        self.cost = np.concatenate([cost, ncost])
         self.flow = np.concatenate([cf, nf])
         (self.parent, self.pred, self.depth, self.fchild, self.nsib, self.psib, self.pot,
          off_tree) = kt.simplex_tree(self.erow, self.ecol, self.cost, self.flow, m, n)
@@ -369,15 +449,13 @@ def solve_transport(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | No
     # a cap on solver steps that only a pathological (cycling) run reaches
     max_steps = 100 * (m + n) + 10 * len(rows) + 1000
     if solver == "ssp":
-        from ..kernels.transport import feasible_support
-        nr, nc, _, _ = feasible_support(a, b, rows, cols, costs, thr)
+        nr, nc, ncost, _, _ = start_plan(geom, a, b, rows, cols, costs, thr, k)
         rows = np.concatenate([rows, nr])
         cols = np.concatenate([cols, nc])
-        costs = np.concatenate([costs, geom.pair_costs(nr, nc)])
+        costs = np.concatenate([costs, ncost])
         state = _SSP(rows, cols, costs, v0, a, b, m, n, thr, max_steps)
     else:
-        state = _Simplex(rows, cols, costs, geom.pair_costs, a, b, m, n, thr, max_steps,
-                         0.1 * eps)
+        state = _Simplex(geom, rows, cols, costs, a, b, m, n, thr, max_steps, 0.1 * eps, k)
 
     k2 = max(2, k // 2)
     ar_m = np.arange(m, dtype=np.int64)
@@ -434,5 +512,5 @@ def solve_transport(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | No
         state.add(new_r, new_c, geom.pair_costs(new_r, new_c))
 
 
-__all__ = ["solve_transport", "column_violators", "check_sparse_solver", "SPARSE_SOLVERS", "DEFAULT_K",
+__all__ = ["solve_transport", "start_plan", "column_violators", "check_sparse_solver", "SPARSE_SOLVERS", "DEFAULT_K",
            "DEFAULT_MAX_ROUNDS", "DENSE_N_MAX", "STALL_ROUNDS"]

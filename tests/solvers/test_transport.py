@@ -16,7 +16,9 @@ from otgan.kernels.transport import (feasible_support, free_columns, greedy_tigh
 from otgan.solvers import choose_method
 from otgan.solvers.assignment import supports
 from otgan.solvers.certify import certify
-from otgan.solvers.transport import SPARSE_SOLVERS, column_violators, solve_transport
+import otgan.solvers.transport as transport_mod
+from otgan.solvers.transport import (SPARSE_SOLVERS, column_violators, solve_transport,
+                                     start_plan)
 
 SETTINGS = settings(max_examples=30, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -296,6 +298,37 @@ def test_feasible_support_is_a_feasible_forest(rng):
     ec = np.concatenate([cols, nc])
     tree = simplex_tree(er, ec, M[er, ec], np.concatenate([cf, nf]), m, n)
     assert tree[-1] == 0
+
+
+@pytest.mark.parametrize("block_max", [1 << 22, 50])
+def test_start_plan_is_a_feasible_forest_closer_than_northwest(monkeypatch, rng, block_max):
+    # left-over mass goes greedily onto its own block (complete, or its own
+    # candidate lists when the block is large): still feasible, a forest,
+    # only new edges -- and cheaper than the north-west corner rule
+    monkeypatch.setattr(transport_mod, "LEFTOVER_BLOCK_MAX", block_max)
+    m, n = 90, 70
+    a, b = rng.dirichlet(np.full(m, 0.3)), rng.dirichlet(np.ones(n))
+    b *= a.sum() / b.sum()
+    y, x = rng.random((m, 3)), rng.random((n, 3))
+    geom = PointCost(y, x)
+    M = geom.dense()
+    rv, ri, _, _ = otgan.kernels.topk_candidates(M, 2, 0)
+    rows, cols, costs = np.repeat(np.arange(m), 2), ri.ravel(), rv.ravel()
+    nr, nc, ncost, nf, cf = start_plan(geom, a, b, rows, cols, costs, 1e-15, k=2)
+    np.testing.assert_allclose(ncost, M[nr, nc], rtol=1e-12)
+    P = np.zeros((m, n))
+    np.add.at(P, (np.concatenate([rows, nr]), np.concatenate([cols, nc])),
+              np.concatenate([cf, nf]))
+    np.testing.assert_allclose(P.sum(1), a, atol=1e-14)
+    np.testing.assert_allclose(P.sum(0), b, atol=1e-14)
+    keys = nr * n + nc
+    assert len(np.unique(keys)) == len(keys)
+    assert not np.any(np.isin(keys, rows * n + cols))
+    er, ec = np.concatenate([rows, nr]), np.concatenate([cols, nc])
+    assert simplex_tree(er, ec, M[er, ec], np.concatenate([cf, nf]), m, n)[-1] == 0
+    onr, onc, onf, ocf = feasible_support(a, b, rows, cols, costs, 1e-15)
+    np.testing.assert_array_equal(ocf, cf)  # the same greedy on the candidates
+    assert nf @ ncost < onf @ M[onr, onc]
 
 
 def test_kernels_keep_complementary_slackness(rng):
