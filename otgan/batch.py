@@ -64,6 +64,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: largest ``n`` solved by the batched dense assignment kernel
 BATCH_DENSE_N_MAX = 512
+#: largest ``max(m, n)`` solved by the batched network simplex on all pairs
+#: (the size up to which the single-problem solver uses all pairs too)
+BATCH_TRANSPORT_N_MAX = 64
 #: a group of assignments whose cost matrices must be stacked (ragged lists,
 #: padded problems, points) is solved in chunks of at most this many entries
 GROUP_ENTRIES = 2 ** 24
@@ -188,10 +191,54 @@ def _solve_problems(geoms: list, A: list, Bw: list, method: str, tol: float,
                 for k, res in zip(chunk, _assignments(C, chunk, geoms, A, Bw, tol,
                                                       supports=supports)):
                     out[k] = res
+    if method == "fast":
+        _small_transports(out, geoms, A, Bw, tol, stack)
     rest = [k for k in range(B) if out[k] is None]
     for k, res in zip(rest, _registry(rest, geoms, A, Bw, supports, method, tol)):
         out[k] = res
     return out
+
+
+def _small_transports(out: list, geoms: list, A: list, Bw: list, tol: float,
+                      stack: np.ndarray | None) -> None:
+    """The problems not solved yet whose ``max(m, n)`` is at most
+    :data:`BATCH_TRANSPORT_N_MAX`, grouped by shape: the batched network
+    simplex on all pairs (one problem per thread) and one batched
+    certificate per group; fills ``out`` in place."""
+    from .kernels.transport import certify_plans, transport_batch  # numba: on first use
+    groups: dict[tuple[int, int], list[int]] = {}
+    for k, g in enumerate(geoms):
+        if out[k] is None and max(g.shape) <= BATCH_TRANSPORT_N_MAX:
+            groups.setdefault(g.shape, []).append(k)
+    for (m, n), members in groups.items():
+        step = max(1, GROUP_ENTRIES // (m * n))
+        for s in range(0, len(members), step):
+            chunk = members[s:s + step]
+            if stack is not None and len(chunk) == len(geoms):
+                C = stack
+            else:
+                C = np.stack([geoms[k].dense() for k in chunk])
+            As = np.stack([A[k] for k in chunk])
+            Bs = np.stack([Bw[k] for k in chunk])
+            t0 = time.perf_counter()
+            flows, pots, status, pivots = transport_batch(C, As, Bs)
+            seconds = (time.perf_counter() - t0) / len(chunk)
+            bad = np.flatnonzero(status != -1)
+            if len(bad):
+                raise OTSolverError(f"batched network simplex stopped early on problem "
+                                    f"{chunk[int(bad[0])]} (status {int(status[bad[0]])})")
+            plans = flows.reshape(len(chunk), m, n)
+            U, V = pots[:, :m], pots[:, m:]
+            q = certify_plans(C, plans, U, V, As, Bs, tol)
+            for t, k in enumerate(chunk):
+                primal, dual, resid, viol, _, slack, big = q[t].tolist()
+                cert = require_optimal(
+                    Certificate.from_quantities(primal, dual, resid, viol, slack, tol, big,
+                                                float(A[k].sum())),
+                    f"problem {k} of the batch")
+                raw = RawSolution.from_dense(plans[t], U[t], V[t], "fast-transport",
+                                             int(pivots[t]))
+                out[k] = OTResult.from_solution(raw, cert, A[k], Bw[k], seconds)
 
 
 def _support_dense(geom: Geometry, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

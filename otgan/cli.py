@@ -106,11 +106,9 @@ def cmd_distance(args: argparse.Namespace) -> int:
     method = args.method
     if method == "auto" and "ot" not in sys.modules and len(y) != len(x):
         # One-shot process: importing POT for the network simplex costs ~1 s,
-        # far more than solving a small uniform m != n problem as a replicated
-        # assignment (method="fast"); both are exact and certified.
-        from .solvers.assignment import replication_size
-        if replication_size(len(y), len(x)):
-            method = "fast"
+        # far more than solving a small uniform m != n problem with the
+        # certified transportation solver (method="fast"); both are exact.
+        method = "fast"
     t0 = time.perf_counter()
     try:
         res = solve_samples(y, x, metric=args.metric, p=args.p, method=method)

@@ -279,3 +279,39 @@ def test_random_batches_equal_one_at_a_time(seed, B, hi, method, padded):
     for k, (r, (M, a, b)) in enumerate(zip(out, probs)):
         _check_own_certificate(r, M, a, b)
         _same_value(r, otgan.solve_ot(Ms[k], As[k], Bs[k], method="emd"), Ms[k], a.sum())
+
+
+def test_batched_transport_path_is_certified_and_names_failures(monkeypatch, rng):
+    # method="fast": small general problems go to the batched network simplex
+    # (one group per shape) and each is certified on its own
+    Ms = [rng.random((9, 7)) for _ in range(5)] + [rng.random((4, 6))]
+    As = [rng.dirichlet(np.ones(M.shape[0])) for M in Ms]
+    As[2][:3] = 0.0  # zero weights: exact potentials from the simplex itself
+    As[2] /= As[2].sum()
+    out = solve_ot_batch(Ms, As, None, method="fast")
+    for k, r in enumerate(out):
+        assert r.method == "fast-transport"
+        _check_own_certificate(r, Ms[k], As[k], np.full(Ms[k].shape[1], 1 / Ms[k].shape[1]))
+        assert abs(r.value - otgan.solve_ot(Ms[k], As[k], method="emd").value) <= 1e-12
+    import otgan.kernels.transport as kt
+    real = kt.transport_batch
+
+    def capped(C, A, B):
+        flows, pots, status, pivots = real(C, A, B)
+        status = status.copy()
+        status[1] = -2
+        return flows, pots, status, pivots
+
+    monkeypatch.setattr(kt, "transport_batch", capped)
+    with pytest.raises(otgan.OTSolverError, match="stopped early on problem 1"):
+        solve_ot_batch(Ms, As, None, method="fast")
+
+    def wrong_duals(C, A, B):
+        flows, pots, status, pivots = real(C, A, B)
+        pots = pots.copy()
+        pots[3, 0] += 1.0  # problem 3's first row: dual infeasible
+        return flows, pots, status, pivots
+
+    monkeypatch.setattr(kt, "transport_batch", wrong_duals)
+    with pytest.raises(otgan.OTSolverError, match="problem 3 of the batch"):
+        solve_ot_batch(Ms, As, None, method="fast")

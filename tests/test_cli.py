@@ -59,7 +59,7 @@ def test_distance_refuses_pickles_missing_files_and_mismatch(point_files, capsys
 
 def test_distance_reports_solve_time_apart_from_start_up(point_files):
     # a fresh process, as a command-line user runs it: 20 vs 15 uniform points
-    # are solved as a replicated assignment, without importing POT
+    # are solved by the transportation solver, without importing POT
     import subprocess
     import sys
     tmp, y, x = point_files
@@ -70,7 +70,7 @@ def test_distance_reports_solve_time_apart_from_start_up(point_files):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert data["method"] == "fast-replicated"
+    assert data["method"] == "fast-transport"
     assert "POT False" in proc.stderr
     assert data["wasserstein"] == pytest.approx(otgan.wasserstein(y, x, method="emd"),
                                                 rel=1e-12)

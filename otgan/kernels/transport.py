@@ -128,6 +128,51 @@ def transport_graph(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray, flow:
 
 
 @nb.njit(cache=True)
+def cost_order(costs: np.ndarray) -> np.ndarray:
+    """The stable ascending order of ``costs`` (as ``argsort(kind="mergesort")``).
+
+    A counting sort into about ``len(costs) / 4`` equal-width buckets, then
+    an insertion sort that only moves entries within their bucket: linear
+    time for costs spread over their range, 3-4x faster than the merge sort
+    on a 64 x 48 problem. When a bucket holds more than 64 entries (costs
+    bunched in one part of their range) the merge sort is used instead.
+    """
+    E = costs.shape[0]
+    if E < 2:
+        return np.arange(E)
+    lo = costs.min()
+    hi = costs.max()
+    nbk = max(1, E // 4)
+    if not hi > lo or not np.isfinite(hi - lo):
+        return np.argsort(costs, kind="mergesort")
+    scale = (nbk - 1) / (hi - lo)
+    count = np.zeros(nbk + 1, dtype=np.int64)
+    key = np.empty(E, dtype=np.int64)
+    for e in range(E):
+        q = int((costs[e] - lo) * scale)
+        q = min(max(q, 0), nbk - 1)
+        key[e] = q
+        count[q + 1] += 1
+    for q in range(nbk):
+        if count[q + 1] > 64:
+            return np.argsort(costs, kind="mergesort")
+        count[q + 1] += count[q]
+    order = np.empty(E, dtype=np.int64)
+    for e in range(E):
+        order[count[key[e]]] = e
+        count[key[e]] += 1
+    for t in range(1, E):  # stable insertion sort; moves stay within a bucket
+        e = order[t]
+        c = costs[e]
+        s = t - 1
+        while s >= 0 and costs[order[s]] > c:
+            order[s + 1] = order[s]
+            s -= 1
+        order[s + 1] = e
+    return order
+
+
+@nb.njit(cache=True)
 def greedy_plan(left_a: np.ndarray, left_b: np.ndarray, rows: np.ndarray, cols: np.ndarray,
                 costs: np.ndarray) -> np.ndarray:
     r"""The least-cost greedy plan on an edge list (cheapest edge first,
@@ -141,7 +186,7 @@ def greedy_plan(left_a: np.ndarray, left_b: np.ndarray, rows: np.ndarray, cols: 
     flow per edge.
     """
     flow = np.zeros(rows.shape[0])
-    order = np.argsort(costs, kind="mergesort")
+    order = cost_order(costs)
     for t in range(order.shape[0]):
         e = order[t]
         i = rows[e]
@@ -472,8 +517,14 @@ def simplex_tree(erow: np.ndarray, ecol: np.ndarray, cost: np.ndarray, flow: np.
                 in_tree[e] = True
             else:  # the support has a cycle: not a basic solution
                 off_tree += 1
-    order = np.argsort(cost, kind="mergesort")
-    for t in range(E):
+    n_tree = 0
+    for e in range(E):
+        if in_tree[e]:
+            n_tree += 1
+    # a spanning tree already (the greedy start usually is one): no sort
+    order = (np.argsort(cost, kind="mergesort") if n_tree < N - 2
+             else np.empty(0, dtype=np.int64))
+    for t in range(order.shape[0]):
         e = order[t]
         if in_tree[e] or flow[e] > 0.0:
             continue
@@ -580,7 +631,7 @@ def simplex_transport(erow: np.ndarray, ecol: np.ndarray, cost: np.ndarray, flow
     """
     E = erow.shape[0]
     N = parent.shape[0]
-    block = max(32, int(np.sqrt(E)))
+    block = max(32, int(4 * np.sqrt(E)))
     stack = np.empty(N, dtype=np.int64)
     path = np.empty(N, dtype=np.int64)
     pe = np.empty(N, dtype=np.int64)
@@ -706,3 +757,145 @@ def simplex_transport(erow: np.ndarray, ecol: np.ndarray, cost: np.ndarray, flow
                 stack[ns] = c
                 ns += 1
                 c = nsib[c]
+
+
+# ------------------------------------------------------------------ batches
+@nb.njit(parallel=True, cache=True)
+def _transport_batch_nb(Cs, A, Bw, cost_eps, mass_eps):
+    B, m, n = Cs.shape
+    E = m * n
+    rows = np.empty(E, dtype=np.int64)
+    cols = np.empty(E, dtype=np.int64)
+    for i in range(m):
+        for j in range(n):
+            rows[i * n + j] = i
+            cols[i * n + j] = j
+    flows = np.zeros((B, E))
+    pots = np.zeros((B, m + n))
+    status = np.zeros(B, dtype=np.int64)
+    pivots = np.zeros(B, dtype=np.int64)
+    for k in nb.prange(B):
+        cost = Cs[k].ravel().copy()
+        left_a = A[k].copy()
+        sa = left_a.sum()
+        sb = Bw[k].sum()
+        left_b = Bw[k].copy()
+        if sa != sb:
+            left_b *= sa / sb
+        scale = 0.0
+        for e in range(E):
+            if abs(cost[e]) > scale:
+                scale = abs(cost[e])
+        flow = greedy_plan(left_a, left_b, rows, cols, cost)
+        parent, pred, depth, fchild, nsib, psib, pot, off = simplex_tree(
+            rows, cols, cost, flow, m, n)
+        if off:
+            status[k] = -3
+            continue
+        st, npiv, _ = simplex_transport(rows, cols, cost, flow, m, parent, pred, depth,
+                                        fchild, nsib, psib, pot, cost_eps * scale,
+                                        100 * (m + n) + 10 * E + 1000, 0)
+        status[k] = st
+        pivots[k] = npiv
+        flows[k] = flow
+        pots[k] = pot[:m + n]
+    return flows, pots, status, pivots
+
+
+def transport_batch(Cs: np.ndarray, A: np.ndarray, Bw: np.ndarray, cost_eps: float = 1e-13,
+                    mass_eps: float = 1e-13):
+    r"""Exact transportation plans of a stack of small problems, one per thread.
+
+    Each problem ``k`` (costs ``Cs[k]``, ``m x n``; weights ``A[k] >= 0``,
+    ``Bw[k] >= 0``, ``Bw[k]`` rescaled to ``sum(A[k])``) is solved by the
+    network simplex of :func:`simplex_transport` on all ``m n`` pairs from
+    the least-cost greedy start (:func:`greedy_plan`), so its potentials are
+    dual feasible for every pair (to ``cost_eps`` times ``max |C|``), zero-weight
+    points included. Nothing here is certified: the caller certifies each plan
+    (:func:`certify_plans`).
+
+    Returns ``(flows, pots, status, pivots)``: ``flows[k].reshape(m, n)`` is
+    the plan, ``pots[k]`` the potentials ``(u, v)`` concatenated, ``status[k]``
+    is ``-1`` when optimal (``-2``: pivot cap, ``-3``: start not a basis).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Cs = np.array([[[0.0, 1.0], [1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]]])
+    >>> A = np.array([[0.7, 0.3], [0.5, 0.5]])
+    >>> Bw = np.array([[0.4, 0.6], [0.5, 0.5]])
+    >>> flows, pots, status, _ = transport_batch(Cs, A, Bw)
+    >>> status.tolist(), [round(float(f @ c.ravel()), 12) for f, c in zip(flows, Cs)]
+    ([-1, -1], [0.3, 0.0])
+    """
+    return _transport_batch_nb(np.ascontiguousarray(Cs, dtype=np.float64),
+                               np.ascontiguousarray(A, dtype=np.float64),
+                               np.ascontiguousarray(Bw, dtype=np.float64),
+                               float(cost_eps), float(mass_eps))
+
+
+@nb.njit(parallel=True, cache=True)
+def _certify_plans_nb(Cs, P, U, V, A, Bw, tol):
+    B, m, n = Cs.shape
+    out = np.empty((B, 7))
+    for k in nb.prange(B):
+        C = Cs[k]
+        Pk = P[k]
+        u = U[k]
+        v = V[k]
+        a = A[k]
+        w = Bw[k]
+        mass = a.sum()
+        primal = 0.0
+        dual = 0.0
+        resid = 0.0
+        slack = 0.0
+        viol = -np.inf
+        big = 0.0
+        pmin = 0.0
+        colsum = np.zeros(n)
+        for i in range(m):
+            dual += a[i] * u[i]
+            rs = 0.0
+            ui = u[i]
+            for j in range(n):
+                c = C[i, j]
+                p = Pk[i, j]
+                rs += p
+                colsum[j] += p
+                primal += p * c
+                t = ui + v[j] - c
+                if t > viol:
+                    viol = t
+                if abs(c) > big:
+                    big = abs(c)
+                if p < pmin:
+                    pmin = p
+                if p > tol * mass and abs(t) > slack:
+                    slack = abs(t)
+            resid = max(resid, abs(rs - a[i]))
+        for j in range(n):
+            dual += w[j] * v[j]
+            resid = max(resid, abs(colsum[j] - w[j]))
+        resid = max(resid, -pmin)
+        out[k, 0] = primal
+        out[k, 1] = dual
+        out[k, 2] = resid
+        out[k, 3] = max(0.0, viol)
+        out[k, 4] = abs(primal - dual)
+        out[k, 5] = slack
+        out[k, 6] = big
+    return out
+
+
+def certify_plans(Cs: np.ndarray, P: np.ndarray, U: np.ndarray, V: np.ndarray,
+                  A: np.ndarray, Bw: np.ndarray, tol: float) -> np.ndarray:
+    """Batched certificate quantities of dense plans ``P`` (``(B, m, n)``): one
+    row per problem of primal, dual, primal residual, dual violation, gap,
+    slackness and cost scale -- the quantities of
+    :func:`otgan.solvers.certify.certify`, against the weights as given, for
+    :meth:`otgan.solvers.certify.Certificate.from_quantities`."""
+    f = np.ascontiguousarray
+    return _certify_plans_nb(f(Cs, dtype=np.float64), f(P, dtype=np.float64),
+                             f(U, dtype=np.float64), f(V, dtype=np.float64),
+                             f(A, dtype=np.float64), f(Bw, dtype=np.float64), float(tol))

@@ -266,8 +266,10 @@ def solve_fast(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | None = 
     >>> res = otgan.solve_ot(np.array([[4.0, 1.0], [2.0, 3.0]]), method="fast")
     >>> res.value, res.is_optimal
     (1.5, True)
-    >>> res = otgan.solve_ot(np.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]]), method="fast")
-    >>> round(res.value, 12), res.method
+    >>> from otgan.geometry import DenseCost
+    >>> M = np.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]])
+    >>> raw = solve_fast(DenseCost(M), np.full(2, 1 / 2), np.full(3, 1 / 3))
+    >>> round(float(raw.vals @ M[raw.rows, raw.cols]), 12), raw.method
     (0.333333333333, 'fast-replicated')
     """
     m, n = geom.shape

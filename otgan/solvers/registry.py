@@ -56,11 +56,14 @@ def _every_problem(a, b) -> bool:
 
 def _run_fast(geom: Geometry, a, b, *, sparse_solver: str | None = None,
               **options) -> RawSolution:
-    # uniform weights that make an assignment (m = n, or a small lcm(m, n))
-    # keep the assignment solver; every other problem is a transportation one
-    if assignment.supports(a, b):
+    # uniform m = n is an assignment; every other problem (uniform m != n
+    # included: the transportation solver beat replication to an lcm(m, n)
+    # assignment at every size measured, benchmarks/bench_transport.py) is a
+    # transportation one
+    if len(a) == len(b) and assignment.is_uniform_square(a, b):
         if sparse_solver is not None:
             transport.check_sparse_solver(sparse_solver)  # validated, unused here
+        options.pop("fallback_fraction", None)
         return assignment.solve_fast(geom, a, b, **options)
     return transport.solve_transport(geom, a, b, sparse_solver=sparse_solver, **options)
 
@@ -100,32 +103,64 @@ SOLVERS: dict[str, SolverSpec] = {
     "emd": SolverSpec("emd", _run_emd, frozenset({"max_iter"})),
     "lp": SolverSpec("lp", _run_lp, frozenset({"solver"})),
     "fast": SolverSpec("fast", _run_fast,
-                       frozenset({"k", "max_rounds", "dense_n_max", "sparse_solver"}),
+                       frozenset({"k", "max_rounds", "dense_n_max", "sparse_solver",
+                                  "fallback_fraction"}),
                        points_in=True, densify_below=2 ** 26),
 }
 #: options every method accepts (handled here, not by the solver)
 COMMON_OPTIONS = frozenset({"points_in"})
 
 
-def choose_method(a: np.ndarray, b: np.ndarray) -> str:
-    """The method ``"auto"`` uses for these weights.
+#: below this many points on the larger side (once zero weights are dropped)
+#: ``auto`` leaves general weights and ``m != n`` to the network simplex: the
+#: certified solver's fixed costs (candidate lists, the check over all pairs,
+#: the Python driver) outweigh its speed there (``bench_transport.py``, cut-off)
+AUTO_TRANSPORT_MIN = 256
+#: points in at most this many dimensions go to the network simplex: there
+#: the optimal plan moves mass far beyond each point's nearest neighbours,
+#: most columns fail the first check and the candidate rounds lose to the
+#: dense solver (histograms on a grid, 2-D clusters; ``bench_transport.py``)
+AUTO_TRANSPORT_MAX_FLAT_DIM = 2
+#: ``auto``'s transportation solves give up on the candidate graph (and run
+#: the network simplex on all pairs) when more than this fraction of the
+#: columns fail the first check over all pairs: the same low-dimensional
+#: problems, given as a cost matrix
+AUTO_FALLBACK_FRACTION = 0.5
 
-    Uniform ``m = n`` is an assignment problem: the certified fast solver beats
-    the network simplex at every size measured (``benchmarks/bench_fast.py``).
-    Uniform ``m != n`` could be replicated to an assignment, but that measured
-    2-10x slower than the network simplex once POT is loaded
-    (``benchmarks/bench_startup.py``), so ``auto`` leaves it to ``emd``.
 
-    General weights (and uniform ``m != n``) are also left to ``emd`` for now:
-    ``method="fast"`` solves them with the certified transportation solver
-    (:mod:`otgan.solvers.transport`), but it has not been timed against the
-    network simplex yet (``benchmarks/bench_transport.py``); ``auto`` should
-    pick it only on the cases where that benchmark shows it winning.
+def choose_method(a: np.ndarray, b: np.ndarray, geom: Geometry | None = None) -> str:
+    """The method ``"auto"`` uses for these weights (and this geometry).
+
+    * Uniform ``m = n`` is an assignment problem: the certified fast solver
+      beats the network simplex at every size measured
+      (``benchmarks/bench_fast.py``).
+    * Everything else goes to the certified transportation solver
+      (``"fast"``, :mod:`otgan.solvers.transport`), which beat POT's network
+      simplex on the weighted and ``m != n`` point clouds of
+      ``benchmarks/bench_transport.py`` -- except below
+      :data:`AUTO_TRANSPORT_MIN` points and for points in at most
+      :data:`AUTO_TRANSPORT_MAX_FLAT_DIM` dimensions, which go to ``"emd"``.
+      For a cost matrix the dimension is unknown; ``auto`` then runs the
+      transportation solver with ``fallback_fraction =``
+      :data:`AUTO_FALLBACK_FRACTION`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> choose_method(np.full(300, 1 / 300), np.full(200, 1 / 200))
+    'fast'
+    >>> choose_method(np.full(30, 1 / 30), np.full(20, 1 / 20))
+    'emd'
     """
     a_pos, b_pos = a[a > 0], b[b > 0]
-    if len(a) == len(b) and len(a) >= 2 and assignment.is_uniform_square(a_pos, b_pos):
+    if len(a_pos) == len(b_pos) and len(a_pos) >= 2 \
+            and assignment.is_uniform_square(a_pos, b_pos):
         return "fast"
-    return "emd"
+    if max(len(a_pos), len(b_pos)) < AUTO_TRANSPORT_MIN:
+        return "emd"
+    if isinstance(geom, PointCost) and geom.y.shape[1] <= AUTO_TRANSPORT_MAX_FLAT_DIM:
+        return "emd"
+    return "fast"
 
 
 def check_method(method: str) -> str:
@@ -152,7 +187,7 @@ def resolve(geom: Geometry, a: np.ndarray, b: np.ndarray, method: str) -> Solver
     supports the problem, else the network simplex."""
     name = check_method(method)
     if name == "auto":
-        return SOLVERS[choose_method(a, b)]  # auto only picks what supports the problem
+        return SOLVERS[choose_method(a, b, geom)]  # auto only picks what supports the problem
     spec = SOLVERS[name]
     if not spec.supports(a[a > 0], b[b > 0]):
         spec = SOLVERS["emd"]
@@ -191,7 +226,8 @@ def prepare_geometry(geom: Geometry, spec: SolverSpec, a: np.ndarray, b: np.ndar
         or (not points_in and geom.shape[0] * geom.shape[1] <= spec.densify_below))
     if required_memory(spec.name, *geom.shape, densify=densify) > CHECK_ABOVE_BYTES:
         check_memory(spec.name, *geom.shape, densify=densify,
-                     uniform_square=choose_method(a, b) == "fast")
+                     uniform_square=len(a) == len(b) and assignment.is_uniform_square(
+                         a[a > 0], b[b > 0]))
     if densify:
         check_size(*geom.shape)
         return DenseCost(geom.dense())  # dense solvers: build the matrix once
@@ -210,6 +246,8 @@ def solve_certified(geom: Geometry, a: np.ndarray, b: np.ndarray, method: str = 
     """
     spec = resolve(geom, a, b, method)
     solver_options = _check_options(spec, options)
+    if method.lower() == "auto" and spec.name == "fast":
+        solver_options.setdefault("fallback_fraction", AUTO_FALLBACK_FRACTION)
     geom = prepare_geometry(geom, spec, a, b, options.get("points_in"))
     raw, seconds = solve_raw(geom, a, b, spec, solver_options)
     cert = certify(geom, a, b, raw, tol)
@@ -239,5 +277,6 @@ def extend_support(geom: Geometry, sub: RawSolution, rows_pos: np.ndarray,
 
 
 __all__ = ["extend_support", "SolverSpec", "SOLVERS", "choose_method", "check_method",
+           "AUTO_TRANSPORT_MIN", "AUTO_TRANSPORT_MAX_FLAT_DIM", "AUTO_FALLBACK_FRACTION",
            "resolve",
            "solve_raw", "prepare_geometry", "solve_certified"]

@@ -383,7 +383,8 @@ def _dense_fallback(geom: Geometry, a, b, reason: str, rounds: int) -> RawSoluti
 
 def solve_transport(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | None = None,
                     max_rounds: int | None = None, dense_n_max: int | None = None,
-                    sparse_solver: str | None = None) -> RawSolution:
+                    sparse_solver: str | None = None,
+                    fallback_fraction: float | None = None) -> RawSolution:
     r"""Certified candidate-graph solver for any transportation problem.
 
     Parameters
@@ -405,6 +406,11 @@ def solve_transport(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | No
     sparse_solver : {"simplex", "ssp"}, optional
         The exact solver on the sparse graph (default
         :data:`DEFAULT_SPARSE_SOLVER`).
+    fallback_fraction : float in [0, 1], optional
+        Give up on the candidate graph and solve the dense problem at once
+        when more than this fraction of the columns fail the first check
+        over all pairs (``None``, the default: never; ``method="auto"``
+        passes :data:`otgan.solvers.registry.AUTO_FALLBACK_FRACTION`).
 
     Returns
     -------
@@ -432,6 +438,12 @@ def solve_transport(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | No
             or dense_n_max < 0:
         raise ValueError(f"dense_n_max must be a non-negative integer, got {dense_n_max!r}")
     solver = check_sparse_solver(sparse_solver)
+    if fallback_fraction is not None and (
+            isinstance(fallback_fraction, bool)
+            or not isinstance(fallback_fraction, (int, float, np.integer, np.floating))
+            or not 0.0 <= float(fallback_fraction) <= 1.0):
+        raise ValueError(f"fallback_fraction must be a number in [0, 1] or None, "
+                         f"got {fallback_fraction!r}")
     a = np.ascontiguousarray(a, dtype=np.float64)
     b = np.ascontiguousarray(b, dtype=np.float64)
     mass = float(a.sum())
@@ -478,6 +490,9 @@ def solve_transport(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | No
             rv, ri, cv, ci = geom.topk(min(k2, n), min(k2, m), off_r=u, off_c=v)
             vt = cv[:, 0].copy()
             bad = np.flatnonzero(vt < v - eps)
+            if fallback_fraction is not None and len(bad) > fallback_fraction * n:
+                return _dense_fallback(geom, a, b, f"{len(bad)} of {n} columns violated "
+                                       f"after the first round", rnd)
             if len(bad):
                 new_r = np.concatenate([np.repeat(ar_m, ri.shape[1]), ci[bad].ravel()])
                 new_c = np.concatenate([ri.ravel(), np.repeat(bad, ci.shape[1])])

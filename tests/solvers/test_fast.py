@@ -9,7 +9,8 @@ import otgan
 from otgan.kernels.candidates import (col_min, col_min_points, topk_candidates,
                                       topk_candidates_points)
 from otgan.kernels.assignment import lsa_dense
-from otgan.solvers.assignment import solve_assignment
+from otgan.solvers.assignment import solve_assignment, solve_fast
+from otgan.solvers.certify import certify
 from otgan.geometry import DenseCost, PointCost
 from otgan.solvers import choose_method
 
@@ -170,17 +171,23 @@ def test_general_weights_go_to_the_transport_solver(rng):
 
 @pytest.mark.parametrize("shape", [(7, 9), (2, 3), (64, 48), (12, 8)])
 def test_uniform_m_ne_n_replicated_to_an_assignment(rng, shape):
+    # replication stays available (solve_fast), but method="fast" solves
+    # uniform m != n as a transportation problem: that measured faster
     M = rng.random(shape)
     M[0] = M[1]  # identical rows: ties between copies and between rows
-    res = otgan.solve_ot(M, method="fast")
+    a, b = np.full(shape[0], 1 / shape[0]), np.full(shape[1], 1 / shape[1])
+    raw = solve_fast(DenseCost(M), a, b)
+    cert = certify(DenseCost(M), a, b, raw)
     ref = otgan.solve_ot(M, method="emd")
-    assert res.method == "fast-replicated" and res.certificate.is_optimal
-    assert abs(res.value - ref.value) <= 1e-12
-    np.testing.assert_allclose(res.plan.sum(axis=1), 1 / shape[0], rtol=1e-12)
-    np.testing.assert_allclose(res.plan.sum(axis=0), 1 / shape[1], rtol=1e-12)
+    assert raw.method == "fast-replicated" and cert.is_optimal
+    assert abs(cert.primal_value - ref.value) <= 1e-12
     # averaged potentials are an exact dual optimum, not just feasible
-    assert abs(res.dual_value - ref.value) <= 1e-12
-    assert otgan.solve_ot(M).method == "emd"  # auto keeps the faster network simplex
+    assert abs(cert.dual_value - ref.value) <= 1e-12
+    res = otgan.solve_ot(M, method="fast")
+    assert res.method == "fast-transport" and abs(res.value - ref.value) <= 1e-12
+    np.testing.assert_allclose(res.plan.sum(axis=1), a, rtol=1e-12)
+    np.testing.assert_allclose(res.plan.sum(axis=0), b, rtol=1e-12)
+    assert otgan.solve_ot(M).method == "emd"  # auto: small problems keep the network simplex
 
 
 def test_lsa_dense_small():

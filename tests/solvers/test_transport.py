@@ -204,7 +204,7 @@ def test_zero_weights_and_uniform_m_ne_n(rng):
     _check(M, np.full(130, 1 / 130), np.full(101, 1 / 101), res)
 
 
-def test_auto_keeps_emd_for_general_weights_until_measured(rng):
+def test_auto_keeps_emd_for_small_general_problems(rng):
     a = rng.dirichlet(np.ones(30))
     assert choose_method(a, np.full(30, 1 / 30)) == "emd"
     assert otgan.solve_ot(rng.random((30, 30)), a, None).method == "emd"
@@ -377,3 +377,37 @@ def test_column_violators_reads_in_chunks(monkeypatch, rng):
     monkeypatch.setattr(tr, "CHUNK_ENTRIES", 40)  # one column per chunk
     for geom in (DenseCost(M), PointCost(y, x)):
         assert sorted(zip(*column_violators(geom, u, v, cols, 3, 0.0))) == want
+
+
+def test_auto_rules(rng):
+    # uniform m = n: assignment; small: network simplex; points in <= 2-D:
+    # network simplex; otherwise the transportation solver
+    u = np.full(300, 1 / 300)
+    w = rng.dirichlet(np.ones(300))
+    assert choose_method(u, u) == "fast"
+    assert choose_method(w[:100] / w[:100].sum(), u[:100] * 3) == "emd"
+    assert choose_method(w, u) == "fast"
+    assert choose_method(w, u, PointCost(rng.random((300, 2)), rng.random((300, 2)))) == "emd"
+    assert choose_method(w, u, PointCost(rng.random((300, 3)), rng.random((300, 3)))) == "fast"
+    res = otgan.solve_samples(rng.random((300, 4)), rng.random((260, 4)), w)
+    assert res.method.startswith("fast-transport") and res.certificate.is_optimal
+
+
+def test_fallback_fraction_gives_up_on_far_moving_mass(rng):
+    # two clusters with opposite weights: the mass must cross, nearest lists
+    # cannot see it, so most columns fail the first check
+    m = n = 200
+    y = np.concatenate([rng.normal(0, 0.05, (m // 2, 2)), rng.normal(3, 0.05, (m // 2, 2))])
+    x = np.concatenate([rng.normal(0, 0.05, (n // 2, 2)), rng.normal(3, 0.05, (n // 2, 2))])
+    a = np.r_[np.full(m // 2, 0.9), np.full(m // 2, 0.1)] / (m // 2)
+    b = np.r_[np.full(n // 2, 0.1), np.full(n // 2, 0.9)] / (n // 2)
+    geom = PointCost(y, x)
+    ref = _pot_value(geom.dense(), a, b)
+    raw = solve_transport(geom, a, b, dense_n_max=0, fallback_fraction=0.0)
+    assert raw.method == "fast-transport-fallback" and raw.n_iter == 1
+    assert abs(float(raw.vals @ geom.pair_costs(raw.rows, raw.cols)) - ref) <= 1e-9 * ref
+    raw = solve_transport(geom, a, b, dense_n_max=0, fallback_fraction=1.0)
+    assert raw.method == "fast-transport"  # never gives up: the rounds finish it
+    for bad in (-0.1, 1.5, "half", True):
+        with pytest.raises(ValueError, match="fallback_fraction must be a number"):
+            solve_transport(geom, a, b, fallback_fraction=bad)
