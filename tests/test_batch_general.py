@@ -5,7 +5,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import otgan
-from otgan.batch import BATCH_DENSE_N_MAX, solve_ot_batch, solve_samples_batch
+from otgan.batch import (BATCH_DENSE_N_MAX, BATCH_TRANSPORT_N_MAX, solve_ot_batch,
+                         solve_samples_batch)
 
 
 def _weights(kind, size, rng):
@@ -68,10 +69,12 @@ def test_ragged_list_equals_one_at_a_time(rng, method):
                       and np.ptp(b_pos) <= 1e-12 * b_pos.max())
         if method != "emd" and assignment:
             assert r.method == "fast"  # the batched assignment kernel
-        elif method == "fast" and not (np.ptp(a_pos) == 0 and np.ptp(b_pos) == 0):
+        elif method != "emd" and max(Ms[k].shape) <= BATCH_TRANSPORT_N_MAX:
+            assert r.method == "fast-transport"  # the batched network simplex
+        elif method == "fast":
             assert r.method.startswith("fast-transport")  # the transportation solver
-        elif method == "auto" and not assignment:
-            assert r.method == single.method == "emd"
+        elif method == "auto":
+            assert r.method == single.method
         elif method == "emd":
             assert r.method == "emd"
 
@@ -249,11 +252,12 @@ def test_failures_name_the_original_problem(monkeypatch, rng):
 
     def bad_duals(geom, a, b, spec, options):
         raw, seconds = solve(geom, a, b, spec, options)
-        if geom.shape == (3, 5):
+        if geom.shape == (3, 70):
             raw.u[:] += 1.0  # dual infeasible
         return raw, seconds
 
     monkeypatch.setattr(batch, "solve_raw", bad_duals)
+    Ms[1] = rng.random((3, 70))  # too large for the batched simplex: the registry's path
     with pytest.raises(otgan.OTSolverError, match="problem 1 of the batch"):
         solve_ot_batch(Ms, [None, rng.dirichlet(np.ones(3)), None])
 
