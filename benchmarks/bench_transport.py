@@ -14,7 +14,10 @@ Run on an idle machine (timings on a loaded one are meaningless):
 
     cd benchmarks && ../.venv/bin/python bench_transport.py [--quick] [--only SECTION ...]
 
-Sections: ``solvers``, ``replication``, ``cutoff``, ``batch``, ``memory``.
+Sections: ``solvers``, ``replication``, ``cutoff``, ``batch``, ``memory``,
+``breakdown`` (where the time goes: the simplex's pivots against the rest),
+``start`` (the start plan's quality), ``first_check`` (columns failing the first
+check per kind of problem: the ground of ``auto``'s rules).
 Writes docs/_bench_transport.md (not with ``--smoke``, which runs tiny sizes
 only to check that the script works).
 """
@@ -316,8 +319,151 @@ def section_memory(quick, rng, smoke=False):
     return "\n".join(lines)
 
 
+def section_breakdown(quick, rng, smoke=False):
+    """Where the candidate-graph solver's time goes: the network simplex's
+    pivots against everything else (candidate lists, start plan, checks over
+    all pairs), from the kernels' own counts -- the measured cause of the
+    missed speed targets."""
+    import otgan.kernels.transport as kt
+    import otgan.solvers.transport as tr
+
+    real = kt.simplex_transport
+    log = []
+
+    def counted(*args):
+        t0 = time.perf_counter()
+        out = real(*args)
+        log.append((time.perf_counter() - t0, out[1], len(args[0])))
+        return out
+
+    lines = ["| problem | total | simplex | pivots | µs per pivot | nodes | "
+             "edges (last round) | rounds | the rest (lists, start, checks) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    sizes = [(1000, 8), (2000, 8), (4096, 64), (8192, 64)] if not quick else [(1000, 8)]
+    if smoke:
+        sizes = [(200, 8)]
+    kt.simplex_transport = counted
+    try:
+        for n, d in sizes:
+            y, x = rng.random((n, d)), rng.random((n, d))
+            a, b = rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n))
+            b *= a.sum() / b.sum()
+            geom = DenseCost(otgan.kernels.cost_matrix(y, x, "l1"))
+            tr.solve_transport(geom, a, b)  # warm-up
+            log.clear()
+            t0 = time.perf_counter()
+            raw = tr.solve_transport(geom, a, b)
+            total = time.perf_counter() - t0
+            t_s = sum(t for t, _, _ in log)
+            piv = sum(p for _, p, _ in log)
+            lines.append(f"| weighted {n} x {n}, d = {d} | {_fmt(total)} | {_fmt(t_s)} | "
+                         f"{piv} | {t_s / max(piv, 1) * 1e6:.1f} | {2 * n} | {log[-1][2]} | "
+                         f"{raw.n_iter} | {_fmt(total - t_s)} |")
+            print(lines[-1], flush=True)
+    finally:
+        kt.simplex_transport = real
+    return "\n".join(lines)
+
+
+def section_start(quick, rng, smoke=False):
+    """The start plan: the north-west corner rule for the mass the greedy plan
+    on the candidates left over (the first version) against a greedy plan on
+    the left-over block (now); and the greedy's sort."""
+    import otgan.kernels.transport as kt
+    import otgan.solvers.transport as tr
+
+    n = 2000 if not smoke else 200
+    y, x = rng.random((n, 8)), rng.random((n, 8))
+    a, b = rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n))
+    b *= a.sum() / b.sum()
+    M = otgan.kernels.cost_matrix(y, x, "l1")
+    geom = DenseCost(M)
+    opt = _pot(M, a, b)
+    rv, ri, cv, ci = geom.topk(8, 8)
+    rows = np.concatenate([np.repeat(np.arange(n), ri.shape[1]), ci.ravel()])
+    cols = np.concatenate([ri.ravel(), np.repeat(np.arange(n), ci.shape[1])])
+    g = kt.transport_graph(rows, cols, np.concatenate([rv.ravel(), cv.ravel()]),
+                           np.zeros(len(rows)), n, n)
+    _, idx, cost, _, erow, _, _ = g
+    thr = 1e-13 * a.sum()
+    eps = 1e-13 * float(np.abs(M).max())
+    starts = {}
+    nr, nc, nf, cf = kt.feasible_support(a, b, erow, idx, cost, thr)
+    starts["north-west corner for the left-over mass (first version)"] = (
+        nr, nc, M[nr, nc], nf, cf)
+    starts["greedy on the left-over block (now)"] = tr.start_plan(
+        geom, a, b, erow, idx, cost, thr)
+    lines = [f"| start plan (weighted {n} x {n}, d = 8) | mass left over by the greedy on "
+             "the candidates | start cost above the optimum | first-solve pivots |",
+             "|---|---|---|---|"]
+    for name, (nr, nc, ncost, nf, cf) in starts.items():
+        er, ec = np.concatenate([erow, nr]), np.concatenate([idx, nc])
+        co = np.concatenate([cost, ncost])
+        flow = np.concatenate([cf, nf])
+        start_cost = float(flow @ co)
+        tree = kt.simplex_tree(er, ec, co, flow, n, n)
+        _, pivots, _ = kt.simplex_transport(er, ec, co, flow, n, *tree[:7], eps, 10 ** 9, 0)
+        lines.append(f"| {name} | {nf.sum() / a.sum():.1%} | "
+                     f"{start_cost / opt - 1:.1%} | {pivots} |")
+    E = 64 * 48
+    costs = rng.random(E)
+    t_order, _ = _timed(lambda: kt.cost_order(costs), repeat=200)
+    t_merge, _ = _timed(lambda: np.argsort(costs, kind="mergesort"), repeat=200)
+    lines += ["", f"The greedy's order of {E} costs (a 64 x 48 problem): `cost_order` "
+              f"{t_order * 1e6:.0f} µs, numpy's merge sort {t_merge * 1e6:.0f} µs."]
+    print("\n".join(lines), flush=True)
+    return "\n".join(lines)
+
+
+class _FirstCheck(DenseCost):
+    """A cost matrix that records, at the first check over all pairs (the
+    first ``topk`` call with offsets), the fraction of violated columns."""
+
+    def topk(self, kr, kc, off_r=None, off_c=None):
+        out = super().topk(kr, kc, off_r, off_c)
+        if off_c is not None and not hasattr(self, "violated"):
+            eps = 1e-12 * float(np.abs(self.M).max())
+            object.__setattr__(self, "violated", float(np.mean(out[2][:, 0] < off_c - eps)))
+        return out
+
+
+def section_first_check(quick, rng, smoke=False):
+    """How far the optimal plan moves mass beyond the nearest neighbours: the
+    fraction of columns that fail the first check over all pairs, against the
+    candidate solver's and POT's times (the ground of `auto`'s rules)."""
+    s = 2 if smoke else 1
+    n = 2000 // (4 * s if smoke else 1)
+    cases = []
+    gy, gx, ha, hb = _grid_hist(32 // s, rng)
+    cases.append((f"histograms {32 // s}x{32 // s}, squared Euclidean", gy, gx, ha, hb,
+                  "sqeuclidean"))
+    ang = 2 * np.pi * rng.integers(0, 8, (2, n)) / 8
+    ring = np.stack([np.cos(ang), np.sin(ang)], -1) + rng.normal(0, 0.02, (2, n, 2))
+    cases.append(("weighted ring clusters, d = 2, L1", ring[0], ring[1],
+                  rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n)), "l1"))
+    for d, metric in ((2, "sqeuclidean"), (3, "l1"), (8, "l1"), (64, "l1")):
+        cases.append((f"weighted uniform points, d = {d}, {metric}", rng.random((n, d)),
+                      rng.random((n, d)), rng.dirichlet(np.ones(n)),
+                      rng.dirichlet(np.ones(n)), metric))
+    lines = ["| case | m x n | columns failing the first check | candidate solver | POT `emd` "
+             "| rounds |", "|---|---|---|---|---|---|"]
+    for name, y, x, a, b, metric in cases:
+        b = b * (a.sum() / b.sum())
+        M = otgan.kernels.cost_matrix(y, x, metric)
+        t_pot, _ = _timed(lambda: _pot(M, a, b))
+        geom = _FirstCheck(M)
+        solve_transport(geom, a, b)  # records the first check
+        t_fast, raw = _timed(lambda: solve_transport(DenseCost(M), a, b))
+        lines.append(f"| {name} | {len(y)} x {len(x)} | {geom.violated:.1%} | "
+                     f"{_fmt(t_fast)} | {_fmt(t_pot)} | {raw.n_iter} |")
+        print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
 SECTIONS = {"solvers": section_solvers, "replication": section_replication,
-            "cutoff": section_cutoff, "batch": section_batch, "memory": section_memory}
+            "cutoff": section_cutoff, "batch": section_batch, "memory": section_memory,
+            "breakdown": section_breakdown, "start": section_start,
+            "first_check": section_first_check}
 
 
 def main(argv=None):

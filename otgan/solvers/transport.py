@@ -13,10 +13,10 @@ answer is proven optimal over all ``m n`` pairs:
 
 1. **Graph.** Each row's ``k`` cheapest columns and each column's ``k``
    cheapest rows (one blocked pass, ``geom.topk``), plus the few edges that
-   make the graph *feasible* (:func:`~otgan.kernels.transport.feasible_support`:
-   a greedy plan on the candidates, the north-west corner rule for the mass
-   they cannot place). Small problems (``max(m, n) <= dense_n_max``) use all
-   pairs.
+   make the graph *feasible* (:func:`start_plan`: a greedy plan on the
+   candidates, a greedy plan on the block of rows and columns with mass
+   left, the north-west corner rule for the crumbs). Small problems
+   (``max(m, n) <= dense_n_max``) use all pairs.
 2. **Sparse solve.** The transportation problem on the graph is solved
    exactly, with potentials ``(u, v)`` that are dual feasible on the graph and
    tight on the plan's support, by one of two numba solvers
@@ -41,7 +41,8 @@ answer is proven optimal over all ``m n`` pairs:
 5. **Fallback.** When the rounds stop shrinking (neither the number of
    violated columns nor the gap :math:`\sum_j b_j (v_j - v'_j)` decreased for
    :data:`STALL_ROUNDS` rounds), after ``max_rounds`` solves, or when a sparse
-   solver hits its step cap, POT's network simplex solves the dense problem
+   solver hits its step cap, or (``fallback_fraction``) when too many
+   columns fail the first check, POT's network simplex solves the dense problem
    (its iteration cap raised, :func:`otgan.solvers.emd.default_max_iter`);
    points-in problems too large for a dense matrix raise
    :class:`~otgan.errors.OTSolverError` instead.
@@ -70,8 +71,8 @@ from .memory import check_memory
 from .raw import RawSolution
 
 #: at or below this ``max(m, n)`` the sparse solver runs on all ``m n`` pairs
-#: (no candidate rounds); not measured yet: ``benchmarks/bench_transport.py``
-#: has the ``--cutoff`` comparison that should set it
+#: (no candidate rounds): ``benchmarks/bench_transport.py``, cut-off, had the
+#: complete graph ahead at n = 64 and the candidate graph ahead from n = 128
 DENSE_N_MAX = 64
 #: default candidate list length per row and per column
 DEFAULT_K = 8
@@ -82,15 +83,13 @@ DEFAULT_MAX_ROUNDS = 8
 STALL_ROUNDS = 2
 #: the sparse solvers (:mod:`otgan.kernels.transport`)
 SPARSE_SOLVERS = ("simplex", "ssp")
-#: Provisional choice: in ad-hoc runs of the correctness checks (1 thread, a
-#: machine busy with other jobs, numba caches warm; not a benchmark) the
-#: network simplex took 0.1-0.3 s where successive shortest paths took 1-2.5 s
-#: (weighted 1500 x 1200 in 2-D, 1000 x 900 ring clusters, 576-bin
-#: histograms). Shortest paths pay one Dijkstra per augmentation, and with
-#: general weights most augmentations only fill one column's deficit, so late
-#: searches run far; the simplex keeps its basis between rounds for free.
-#: ``benchmarks/bench_transport.py --solvers`` is the comparison that should
-#: confirm or overturn this.
+#: Measured by ``benchmarks/bench_transport.py`` (solvers): the network
+#: simplex took 300 ms where successive shortest paths took 4.9 s on weighted
+#: 2 000 x 2 000 points, 0.42 s against 5.4 s on 2-D clusters, and the two
+#: were even on uniform 4 096 x 2 048. Shortest paths pay one Dijkstra per
+#: augmentation, and with general weights most augmentations only fill one
+#: column's deficit, so late searches run far; the simplex keeps its basis
+#: between rounds for free.
 DEFAULT_SPARSE_SOLVER = "simplex"
 #: masses at most this times the total mass count as placed: float sums of
 #: the weights differ by rounding, and the last unit of rounding has nowhere
@@ -179,10 +178,11 @@ def start_plan(geom: Geometry, a: np.ndarray, b: np.ndarray, rows: np.ndarray,
     ``LEFTOVER_LEVELS k (m + n)`` pairs and :data:`LEFTOVER_BLOCK_MAX`: the
     memory stays ``O((m + n) k)``), else on the block's own ``k`` nearest
     lists, repeated up to :data:`LEFTOVER_LEVELS` times; the north-west
-    corner rule places what is still left (at least the rounding crumbs). On weighted
-    2 000 x 2 000 points (Dirichlet weights, d = 8) 15 % of the mass is left
-    over and the north-west corner rule alone put it at 47 % above the
-    optimal cost. No new edge is a candidate edge (one between two nodes
+    corner rule places what is still left (at least the rounding crumbs).
+    The north-west corner rule alone (the first version) starts far further
+    from the optimum and costs the simplex more pivots
+    (``benchmarks/bench_transport.py``, section ``start``). No new edge is a
+    candidate edge (one between two nodes
     with mass left would have been used), and every step of every rule
     exhausts a row or a column, so the support is a forest.
 
