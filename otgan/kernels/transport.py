@@ -761,7 +761,7 @@ def simplex_transport(erow: np.ndarray, ecol: np.ndarray, cost: np.ndarray, flow
 
 # ------------------------------------------------------------------ batches
 @nb.njit(parallel=True, cache=True)
-def _transport_batch_nb(Cs, A, Bw, cost_eps, mass_eps):
+def _transport_batch_nb(Cs, A, Bw, cost_eps):
     B, m, n = Cs.shape
     E = m * n
     rows = np.empty(E, dtype=np.int64)
@@ -802,16 +802,16 @@ def _transport_batch_nb(Cs, A, Bw, cost_eps, mass_eps):
     return flows, pots, status, pivots
 
 
-def transport_batch(Cs: np.ndarray, A: np.ndarray, Bw: np.ndarray, cost_eps: float = 1e-13,
-                    mass_eps: float = 1e-13):
+def transport_batch(Cs: np.ndarray, A: np.ndarray, Bw: np.ndarray, cost_eps: float = 1e-13):
     r"""Exact transportation plans of a stack of small problems, one per thread.
 
     Each problem ``k`` (costs ``Cs[k]``, ``m x n``; weights ``A[k] >= 0``,
     ``Bw[k] >= 0``, ``Bw[k]`` rescaled to ``sum(A[k])``) is solved by the
     network simplex of :func:`simplex_transport` on all ``m n`` pairs from
-    the least-cost greedy start (:func:`greedy_plan`), so its potentials are
-    dual feasible for every pair (to ``cost_eps`` times ``max |C|``), zero-weight
-    points included. Nothing here is certified: the caller certifies each plan
+    the least-cost greedy start (:func:`greedy_plan`; on all pairs it places
+    every unit of mass but rounding), so its potentials are dual feasible for
+    every pair (to ``cost_eps`` times ``max |C|``), zero-weight points
+    included. Nothing here is certified: the caller certifies each plan
     (:func:`certify_plans`).
 
     Returns ``(flows, pots, status, pivots)``: ``flows[k].reshape(m, n)`` is
@@ -831,7 +831,7 @@ def transport_batch(Cs: np.ndarray, A: np.ndarray, Bw: np.ndarray, cost_eps: flo
     return _transport_batch_nb(np.ascontiguousarray(Cs, dtype=np.float64),
                                np.ascontiguousarray(A, dtype=np.float64),
                                np.ascontiguousarray(Bw, dtype=np.float64),
-                               float(cost_eps), float(mass_eps))
+                               float(cost_eps))
 
 
 @nb.njit(parallel=True, cache=True)
