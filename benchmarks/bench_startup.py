@@ -9,7 +9,7 @@ POT for the network simplex) and on
 100 x 3 and 100 x 3 (the fast solver), each the median of ``--repeat`` runs
 after one warm-up run. Also measured in a warm process: network simplex vs
 ``method="fast"`` (the transportation solver) on small uniform m != n
-problems, which ``auto`` leaves to the network simplex below 128 points. Targets: import <= 0.5 s, distance
+problems, which ``auto`` leaves to the network simplex below 256 points. Targets: import <= 0.5 s, distance
 <= 1.5 s wall on the 2-core machine.
 
 ``python benchmarks/bench_startup.py`` writes ``benchmarks/results/startup.json``
@@ -48,7 +48,7 @@ def _wall(cmd: list[str], repeat: int) -> tuple[float, list[str]]:
 
 def _in_process() -> dict:
     """Small uniform m != n in a warm process: network simplex vs
-    ``method="fast"`` (why ``auto`` keeps emd below 128 points and only the
+    ``method="fast"`` (why ``auto`` keeps emd below 256 points and only the
     one-shot CLI prefers ``fast`` there)."""
     import otgan
     rng = np.random.default_rng(1)

@@ -30,8 +30,8 @@ Each problem goes the fastest exact way for it:
   zero-weight points included: its potentials are dual feasible for every
   pair) and certified by one parallel kernel
   (:func:`otgan.kernels.transport.certify_plans`); ``"auto"`` and ``"fast"``
-  (on B = 256 weighted 64 x 48 problems it measured 1.9x a Python loop over
-  POT, POT in a thread pool 1.2x; ``benchmarks/bench_transport.py``).
+  (on B = 256 weighted 64 x 48 problems it measured 1.25x a Python loop
+  over POT, POT in a thread pool 0.76x; ``benchmarks/bench_transport.py``).
 * **everything else** goes to the solver the registry picks for the problem
   alone (:func:`otgan.solvers.registry.resolve`): the certified
   transportation solver (:mod:`otgan.solvers.transport`) for ``"fast"`` and

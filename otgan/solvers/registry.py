@@ -114,17 +114,20 @@ COMMON_OPTIONS = frozenset({"points_in"})
 #: below this many points on the larger side (once zero weights are dropped)
 #: ``auto`` leaves general weights and ``m != n`` to the network simplex: the
 #: certified solver's fixed costs (candidate lists, the check over all pairs,
-#: the Python driver) outweigh its speed there. Measured on weighted n x n
-#: problems (``bench_transport.py``, cut-off; 2 cores): n = 64 POT 1.2 ms,
-#: complete graph 1.5 ms, candidate graph 1.8 ms; n = 128 3.6 / 3.6 / 2.7 ms;
-#: n = 256 14.2 / 14.6 / 7.3 ms
-AUTO_TRANSPORT_MIN = 128
+#: the Python driver) weigh most there. Measured on weighted n x n problems
+#: (``bench_transport.py``, cut-off; 2 cores): n = 128 POT 2.2 ms, candidate
+#: graph 1.8 ms, within that table's noise (its rows where ``auto`` runs POT
+#: itself differ from the POT column by up to 2x at the smallest sizes);
+#: n = 256 8.6 against 4.8 ms
+AUTO_TRANSPORT_MIN = 256
 #: points in at most this many dimensions go to the network simplex: there
 #: the optimal plan moves mass far beyond each point's nearest neighbours,
-#: most columns fail the first check (99 % on the 64 x 64 histograms, 63 % on
-#: 8 weighted 2-D clusters, 75 % on uniform 2-D points) and the candidate
-#: rounds lose to the dense solver on histograms (34.9 s vs POT 26.6 s);
-#: on the 2-D clusters they won (423 ms vs 699 ms), a win this rule gives up
+#: most columns fail the first check (``bench_transport.py``, first check:
+#: 75 % on 32 x 32 histograms, 92 % on uniform 2-D points with squared
+#: costs, 50 % in 3-D, 11-12 % in 8 and 64 dimensions) and the candidate
+#: rounds lost to POT on the 64 x 64 histograms (39.8 s against 33.1 s) and
+#: tied on uniform 2-D points; on 2-D clusters they won (415 ms against
+#: 534 ms), a win this rule gives up
 AUTO_TRANSPORT_MAX_FLAT_DIM = 2
 #: ``auto``'s transportation solves give up on the candidate graph (and run
 #: the network simplex on all pairs) when more than this fraction of the

@@ -71,8 +71,9 @@ from .memory import check_memory
 from .raw import RawSolution
 
 #: at or below this ``max(m, n)`` the sparse solver runs on all ``m n`` pairs
-#: (no candidate rounds): ``benchmarks/bench_transport.py``, cut-off, had the
-#: complete graph ahead at n = 64 and the candidate graph ahead from n = 128
+#: (no candidate rounds): in ``benchmarks/bench_transport.py``, cut-off, the
+#: complete graph is level with the candidate graph up to n = 64 and falls
+#: behind from n = 128
 DENSE_N_MAX = 64
 #: default candidate list length per row and per column
 DEFAULT_K = 8
@@ -84,8 +85,8 @@ STALL_ROUNDS = 2
 #: the sparse solvers (:mod:`otgan.kernels.transport`)
 SPARSE_SOLVERS = ("simplex", "ssp")
 #: Measured by ``benchmarks/bench_transport.py`` (solvers): the network
-#: simplex took 300 ms where successive shortest paths took 4.9 s on weighted
-#: 2 000 x 2 000 points, 0.42 s against 5.4 s on 2-D clusters, and the two
+#: simplex took 239 ms where successive shortest paths took 5.1 s on weighted
+#: 2 000 x 2 000 points, 0.41 s against 5.2 s on 2-D clusters, and the two
 #: were even on uniform 4 096 x 2 048. Shortest paths pay one Dijkstra per
 #: augmentation, and with general weights most augmentations only fill one
 #: column's deficit, so late searches run far; the simplex keeps its basis
