@@ -60,7 +60,7 @@ def _run_fast(geom: Geometry, a, b, *, sparse_solver: str | None = None,
     # included: the transportation solver beat replication to an lcm(m, n)
     # assignment at every size measured, benchmarks/bench_transport.py) is a
     # transportation one
-    if len(a) == len(b) and assignment.is_uniform_square(a, b):
+    if assignment.is_uniform_square(a, b):
         if sparse_solver is not None:
             transport.check_sparse_solver(sparse_solver)  # validated, unused here
         options.pop("fallback_fraction", None)
@@ -136,6 +136,12 @@ AUTO_TRANSPORT_MAX_FLAT_DIM = 2
 AUTO_FALLBACK_FRACTION = 0.5
 
 
+def _is_assignment(a: np.ndarray, b: np.ndarray) -> bool:
+    """Uniform weights on ``n >= 2`` points a side once zero weights are dropped."""
+    a_pos, b_pos = a[a > 0], b[b > 0]
+    return len(a_pos) >= 2 and assignment.is_uniform_square(a_pos, b_pos)
+
+
 def choose_method(a: np.ndarray, b: np.ndarray, geom: Geometry | None = None) -> str:
     """The method ``"auto"`` uses for these weights (and this geometry).
 
@@ -160,11 +166,9 @@ def choose_method(a: np.ndarray, b: np.ndarray, geom: Geometry | None = None) ->
     >>> choose_method(np.full(30, 1 / 30), np.full(20, 1 / 20))
     'emd'
     """
-    a_pos, b_pos = a[a > 0], b[b > 0]
-    if len(a_pos) == len(b_pos) and len(a_pos) >= 2 \
-            and assignment.is_uniform_square(a_pos, b_pos):
+    if _is_assignment(a, b):
         return "fast"
-    if max(len(a_pos), len(b_pos)) < AUTO_TRANSPORT_MIN:
+    if max(np.count_nonzero(a), np.count_nonzero(b)) < AUTO_TRANSPORT_MIN:
         return "emd"
     if isinstance(geom, PointCost) and geom.y.shape[1] <= AUTO_TRANSPORT_MAX_FLAT_DIM:
         return "emd"
@@ -234,8 +238,7 @@ def prepare_geometry(geom: Geometry, spec: SolverSpec, a: np.ndarray, b: np.ndar
         or (not points_in and geom.shape[0] * geom.shape[1] <= spec.densify_below))
     if required_memory(spec.name, *geom.shape, densify=densify) > CHECK_ABOVE_BYTES:
         check_memory(spec.name, *geom.shape, densify=densify,
-                     uniform_square=len(a) == len(b) and assignment.is_uniform_square(
-                         a[a > 0], b[b > 0]))
+                     uniform_square=_is_assignment(a, b))
     if densify:
         check_size(*geom.shape)
         return DenseCost(geom.dense())  # dense solvers: build the matrix once
