@@ -5,6 +5,10 @@
 >>> res.certificate.is_optimal
 True
 """
+# Sub-packages users name are attributes of ``otgan`` after ``import otgan``
+# (``otgan.lp.tighten(...)``, ``otgan.kernels.cost_matrix(...)``); both are
+# loaded by the API anyway and import neither torch nor POT.
+from . import kernels, lp
 from .api import solve_ot, solve_samples, wasserstein
 from .batch import solve_ot_batch, solve_samples_batch
 from .costs import Metric

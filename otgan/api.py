@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._validation import check_marginals, check_points, check_tol, check_weights
+from ._validation import (check_marginals, check_points, check_tol, check_weights,
+                          input_eps)
 from .costs import Metric
 from .geometry import Geometry, PointCost, as_geometry
 from .result import OTResult
@@ -19,9 +20,10 @@ def _solve(geom: Geometry, a, b, method, tol, options) -> OTResult:
     m, n = geom.shape
     tol = check_tol(tol)
     method = check_method(method)
+    eps = max(input_eps(a), input_eps(b))  # float32/16 weights: their rounding is allowed
     a = check_weights(a, m, "a", "the real batch (rows)")
     b = check_weights(b, n, "b", "the generated batch (columns)")
-    check_marginals(a, b, rtol=tol)
+    b = check_marginals(a, b, rtol=tol, eps=eps)
     raw, cert, seconds = solve_certified(geom, a, b, method, tol, **options)
     return OTResult.from_solution(raw, cert, a, b, seconds)
 
@@ -49,7 +51,11 @@ def solve_ot(M: ArrayLike, a: ArrayLike | None = None, b: ArrayLike | None = Non
         points :math:`x_j`. Costs of any sign and integer costs are accepted.
     a, b : array_like, optional
         Non-negative weights of the rows and columns (uniform when ``None``);
-        they must have the same total mass. Zero weights are allowed.
+        they must have the same total mass (to ``tol`` relative for float64
+        weights; float32, float16 or bfloat16 weights to the rounding of their
+        dtype, :func:`otgan._validation.rounding_rtol`, in which case ``b`` is
+        rescaled to ``a``'s mass in float64 and the certificate and
+        :attr:`OTResult.b` are for that rescaled ``b``). Zero weights are allowed.
     method : {"auto", "emd", "lp", ...}
         ``"emd"``: POT's network simplex; ``"lp"``: the literal WGAN-TS dual LP
         in cvxpy (reference, ``m n <= otgan.solvers.LP_MAX_ENTRIES``); ``"auto"``:
@@ -60,7 +66,7 @@ def solve_ot(M: ArrayLike, a: ArrayLike | None = None, b: ArrayLike | None = Non
         dual constraints, their product for the duality gap
         (:class:`otgan.Certificate`). Scaling ``M`` or the weights by any
         positive factor changes neither the answer's relative accuracy nor the
-        verdict. ``a`` and ``b`` must have equal mass to ``tol`` relative.
+        verdict.
     **options
         Method options: ``max_iter`` for ``"emd"``, ``solver`` for ``"lp"``.
 

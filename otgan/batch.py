@@ -56,8 +56,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from ._validation import (MAX_DENSE_ENTRIES, as_float_array, check_cost, check_points,
-                          check_tol, check_weights)
+from ._validation import (MAX_DENSE_ENTRIES, as_float_array, check_cost, check_marginals,
+                          check_points, check_tol, check_weights, input_eps)
 from .costs import Metric
 from .errors import OTSolverError
 from .geometry import DenseCost, Geometry, PointCost
@@ -158,13 +158,22 @@ def _describe_sizes(sizes: Sequence[int]) -> str:
     return head if len(sizes) <= 6 else f"{head}, ... ({len(sizes)} problems)"
 
 
-def _check_balance(A: list, Bw: list, tol: float) -> None:
-    """:func:`otgan._validation.check_marginals` for every problem, naming it."""
-    for k, (a, b) in enumerate(zip(A, Bw)):
-        sa, sb = float(a.sum()), float(b.sum())
-        if abs(sa - sb) > tol * max(sa, sb):
-            raise ValueError(f"a[{k}] and b[{k}] must have the same total mass (to {tol:g} "
-                             f"relative): sum(a[{k}]) = {sa!r}, sum(b[{k}]) = {sb!r}")
+def _input_eps(w, B: int) -> list[float]:
+    """Per problem, the machine epsilon of the weights' input dtype when coarser
+    than float64 (:func:`otgan._validation.input_eps`); ``w`` already validated."""
+    if _is_problem_list(w) and any(_vector_like(x) for x in w):
+        return [input_eps(x) for x in w]
+    return [input_eps(w)] * B
+
+
+def _check_balance(A: list, Bw: list, tol: float, a=None, b=None) -> None:
+    """:func:`otgan._validation.check_marginals` for every problem, naming it;
+    ``a``, ``b`` are the caller's weights (for their dtypes). Replaces ``Bw[k]``
+    by its float64 renormalisation where low-precision weights needed one."""
+    ea, eb = _input_eps(a, len(A)), _input_eps(b, len(A))
+    for k in range(len(A)):
+        Bw[k] = check_marginals(A[k], Bw[k], f"a[{k}]", f"b[{k}]", rtol=tol,
+                                eps=max(ea[k], eb[k]))
 
 
 def _uniform_rows(w: np.ndarray) -> bool:
@@ -238,12 +247,12 @@ def _small_transports(out: list, geoms: list, A: list, Bw: list, tol: float,
                                     f"{chunk[int(bad[0])]} (status {int(status[bad[0]])})")
             plans = flows.reshape(len(chunk), m, n)
             U, V = pots[:, :m], pots[:, m:]
-            q = certify_plans(C, plans, U, V, As, Bs, tol)
+            q = certify_plans(C, plans, U, V, As, Bs, tol, geoms[chunk[0]].rounding)
             for t, k in enumerate(chunk):
-                primal, dual, resid, viol, _, slack, big = q[t].tolist()
+                primal, dual, resid, viol, slack, big, *rest = q[t].tolist()
                 cert = require_optimal(
                     Certificate.from_quantities(primal, dual, resid, viol, slack, tol, big,
-                                                float(A[k].sum())),
+                                                float(A[k].sum()), *rest),
                     f"problem {k} of the batch")
                 raw = RawSolution.from_dense(plans[t], U[t], V[t], "fast-transport",
                                              int(pivots[t]))
@@ -279,13 +288,14 @@ def _assignments(C: np.ndarray, ks: list, geoms: list, A: list, Bw: list, tol: f
         As = np.ascontiguousarray(np.stack([A[ks[t]] for t in whole]))
         Bs = np.ascontiguousarray(np.stack([Bw[ks[t]] for t in whole]))
         if len(whole) == len(ks):
-            q = certify_assignments(C, col4row, U, V, As, Bs, tol)
+            q = certify_assignments(C, col4row, U, V, As, Bs, tol, geoms[ks[0]].rounding)
         else:
-            q = certify_assignments(C[sel], col4row[sel], U[sel], V[sel], As, Bs, tol)
-        for t, (primal, dual, resid, viol, _, slack, big) in zip(whole, q.tolist()):
+            q = certify_assignments(C[sel], col4row[sel], U[sel], V[sel], As, Bs, tol,
+                                    geoms[ks[0]].rounding)
+        for t, (primal, dual, resid, viol, slack, big, *rest) in zip(whole, q.tolist()):
             k = ks[t]
             cert = Certificate.from_quantities(primal, dual, resid, viol, slack, tol, big,
-                                               float(A[k].sum()))
+                                               float(A[k].sum()), *rest)
             require_optimal(cert, f"problem {k} of the batch")
             raw = RawSolution(rows, col4row[t], A[k].copy(), U[t], V[t], 1, "fast")
             out[t] = OTResult.from_solution(raw, cert, A[k], Bw[k], seconds)
@@ -371,7 +381,9 @@ def solve_ot_batch(M: ArrayLike | Sequence[ArrayLike], a=None, b=None, *,
         problems (equal sizes only); one per problem, as a ``(B, m)``/``(B, n)``
         array or a list of ``B`` vectors (``None`` entries: uniform). Zero
         weights are allowed (padding); the masses of ``a[k]`` and ``b[k]``
-        must agree to ``tol`` relative.
+        must agree to ``tol`` relative, or, for float32/float16/bfloat16
+        weights, to their dtype's rounding (then ``b[k]`` is rescaled to
+        ``a[k]``'s mass in float64, as in :func:`otgan.solve_ot`).
     method : {"auto", "fast", "emd", "lp"}
         ``"auto"``: batched assignment solver for problems that are uniform
         ``n x n`` on their positive support (``n <= BATCH_DENSE_N_MAX``),
@@ -425,7 +437,7 @@ def solve_ot_batch(M: ArrayLike | Sequence[ArrayLike], a=None, b=None, *,
         geoms = [DenseCost(stack[k]) for k in range(stack.shape[0])]
     A = _weights(a, [g.shape[0] for g in geoms], "a", _ROWS)
     Bw = _weights(b, [g.shape[1] for g in geoms], "b", _COLS)
-    _check_balance(A, Bw, tol)
+    _check_balance(A, Bw, tol, a, b)
     return _solve_problems(geoms, A, Bw, method, tol, stack)
 
 
@@ -518,14 +530,16 @@ def solve_samples_batch(Y: ArrayLike | Sequence[ArrayLike], X: ArrayLike | Seque
                              f"split the batch or pass lists of point batches")
         from .kernels.candidates import batch_cost_matrix  # numba: on first use
         Y2, X2 = Y.reshape(B, m, -1), X.reshape(B, n, -1)
-        stack = batch_cost_matrix(Y2, X2, metric)
+        stack = batch_cost_matrix(Y2, X2, metric.for_coordinates(Y2.reshape(-1, Y2.shape[2]),
+                                                                 X2.reshape(-1, X2.shape[2])))
         if not np.isfinite(stack).all():  # finite points whose costs overflowed
             k = int(np.argmax(~np.isfinite(stack).reshape(B, -1).all(axis=1)))
             metric.raise_overflow(Y2[k], X2[k])
-        geoms = [DenseCost(stack[k]) for k in range(B)]
+        rounding = (Y2.shape[2] + 8) * float(np.finfo(np.float64).eps)  # computed costs
+        geoms = [DenseCost(stack[k], rounding) for k in range(B)]
     A = _weights(a, [g.shape[0] for g in geoms], "a", _ROWS)
     Bw = _weights(b, [g.shape[1] for g in geoms], "b", _COLS)
-    _check_balance(A, Bw, tol)
+    _check_balance(A, Bw, tol, a, b)
     return _solve_problems(geoms, A, Bw, method, tol, stack)
 
 

@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import time
 import warnings
@@ -32,6 +31,14 @@ class CLIError(OTGANError):
     """A user error: printed on one line, exit code 2."""
 
 
+#: ``otgan --help``'s description (the module docstring holds a doctest).
+_DESCRIPTION = ("Exact, certified optimal transport on mini-batches and the GANs built on "
+                "it. Commands: distance (the exact Wasserstein distance between two point "
+                "files), train (train a GAN), compare (several methods x seeds -> a "
+                "table), demo (WGAN-TS on 'ring' in a few minutes). 'otgan COMMAND "
+                "--help' lists a command's options.")
+
+
 _READERS = {
     ".npy": lambda path: np.load(path, allow_pickle=False),
     ".csv": lambda path: np.loadtxt(path, delimiter=",", ndmin=2),
@@ -40,7 +47,12 @@ _READERS = {
 
 
 def load_points(path: str) -> np.ndarray:
-    """Load a batch of points from ``.npy`` (no pickles), ``.csv`` or ``.txt``."""
+    """Load a batch of points from ``.npy`` (no pickles), ``.csv`` or ``.txt``.
+
+    Errors name the file: ``A.npy: is a directory``, ``A.npy: cannot read
+    points: ...``."""
+    if os.path.isdir(path):
+        raise CLIError(f"{path}: is a directory, not a file of points")
     if not os.path.isfile(path):
         raise CLIError(f"{path}: no such file")
     ext = os.path.splitext(path)[1].lower()
@@ -101,22 +113,87 @@ def cmd_distance(args: argparse.Namespace) -> int:
             os.environ.setdefault(key, "1")
     from .api import solve_samples
 
+    metric = _distance_metric(args)
     y = load_points(args.A)
     x = load_points(args.B)
+    y, x = _distance_points(y, x, args.A, args.B, metric)
     method = args.method
     if method == "auto" and "ot" not in sys.modules and len(y) != len(x):
         # One-shot process: importing POT for the network simplex costs ~1 s,
         # far more than solving a small uniform m != n problem with the
         # certified transportation solver (method="fast"); both are exact.
         method = "fast"
+    m, n = len(y), len(x)
+    progress = _show_progress(args.progress, m * n)
+    if progress:
+        print(f"otgan distance: solving {m} x {n} with method {method} (metric "
+              f"{metric}) ...", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     try:
-        res = solve_samples(y, x, metric=args.metric, p=args.p, method=method)
+        res = solve_samples(y, x, metric=metric, method=method)
     except (ValueError, TypeError, MemoryError) as exc:
         raise CLIError(str(exc)) from None
     call = time.perf_counter() - t0
+    if progress:
+        print(f"otgan distance: solved in {call:.1f} s", file=sys.stderr, flush=True)
     print(report(res, call, args.metric, args.json, startup))
     return 0
+
+
+def _distance_metric(args: argparse.Namespace):
+    """``--metric``/``--p`` as a :class:`~otgan.costs.Metric`, errors in flags."""
+    from .costs import Metric
+
+    if args.metric == "lp" and args.p is None:
+        raise CLIError("--metric lp needs --p P (p >= 1, or inf)")
+    if args.metric != "lp" and args.p is not None:
+        raise CLIError(f"--p is only used with --metric lp, got --metric {args.metric} "
+                       f"--p {args.p:g}")
+    try:
+        return Metric.parse(args.metric, args.p)
+    except ValueError:
+        raise CLIError(f"--p must be a number >= 1 (or inf), got {args.p:g}") from None
+
+
+def _distance_points(y: np.ndarray, x: np.ndarray, name_y: str, name_x: str, metric):
+    """The two batches flattened to ``(m, d)``, ``(n, d)``; errors name the files
+    (not the library's ``y`` and ``x``)."""
+    from ._validation import check_points
+    from .geometry import PointCost
+
+    try:
+        y2, x2 = check_points(y, x, name_y, name_x)
+        y2 = np.ascontiguousarray(y2, dtype=np.float64)
+        x2 = np.ascontiguousarray(x2, dtype=np.float64)
+    except (ValueError, TypeError) as exc:
+        raise CLIError(str(exc)) from None
+    try:
+        PointCost(y2, x2, metric)  # refuses costs that overflow from finite points
+    except ValueError:
+        big = max(float(np.abs(y2).max()), float(np.abs(x2).max()))
+        raise CLIError(f"{name_y} and {name_x}: the costs overflow to inf with --metric "
+                       f"{metric} (largest |coordinate| {big:.3g}); divide the points of "
+                       f"both files by a common factor such as {big:.3g} and scale the "
+                       f"distance back (W scales like the metric)") from None
+    return y2, x2
+
+
+#: ``otgan distance --progress auto`` reports on stderr from this many
+#: ``m * n`` pairs (about 1000 x 1000; 5000 x 5000 with POT took 11 s).
+PROGRESS_MIN_PAIRS = 10 ** 6
+
+
+def _show_progress(mode: str, pairs: int) -> bool:
+    """Whether ``otgan distance`` says on stderr that it is solving: always,
+    never, or (``auto``) for large problems when stderr is a terminal, so that
+    scripts and pipes see nothing."""
+    if mode != "auto":
+        return mode == "always"
+    try:
+        tty = sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        tty = False
+    return tty and pairs >= PROGRESS_MIN_PAIRS
 
 
 def _startup_seconds() -> float:
@@ -193,38 +270,118 @@ def _one_line_warnings(command: str):
 #: ``otgan train --iters`` without ``--resume`` (with it, the run's own budget).
 TRAIN_ITERS = 2000
 
+#: How messages of ``otgan train`` / ``otgan compare`` name the library's
+#: arguments: by their flags (:data:`otgan.gan.run.LIBRARY_NAMES`).
+_TRAIN_NAMES = {"resume": "--resume", "overwrite": "--overwrite", "out": "--out",
+                "iters": "--iters"}
+_COMPARE_NAMES = {"overwrite": "--overwrite", "out": "--out", "methods": "--methods",
+                  "seeds": "--seeds"}
 
-#: Options that, omitted with ``--resume``, take the resumed run's value
-#: instead of the default of a fresh run: ``iters`` (a resume accepts a changed
-#: budget), ``gen_noise`` (its default changed; a run saved before it
-#: existed drew fresh noise), the add-on switches and ``lens_k`` (its default
-#: follows ``iters``), and a method's own options (RFGAN's ``ae_steps``, ``ae_code``).
-_RESUME_OWN = ("iters", "gen_noise", "jc", "lens", "lens_k", "ae_steps", "ae_code")
-_RESUME_OWN += ("xicfg_t", "xicfg_u", "xicfg_eta", "xicfg_pool", "xicfg_epochs")
+#: Exit status of a command stopped by Ctrl-C (128 + SIGINT, as a shell reports it).
+EXIT_INTERRUPTED = 130
 
 
-def _resumed_values(args) -> dict:
-    """The :data:`_RESUME_OWN` options omitted on the command line: the
-    resumed run's values with ``--resume``, else ``iters`` = :data:`TRAIN_ITERS`."""
+def _flag(field: str) -> str:
+    """The ``otgan train`` flag of a ``TrainConfig`` field (``lr_g`` -> ``--lr-g``)."""
+    return "--" + field.replace("_", "-")
+
+
+def _given_options(args) -> dict:
+    """The ``TrainConfig`` fields given on the command line (omitted: ``None``)."""
+    given = _config_kwargs(args)
+    for k in ("method", "seed"):
+        if getattr(args, k, None) is not None:
+            given[k] = getattr(args, k)
+    return given
+
+
+def _resume_may_change() -> tuple[str, ...]:
+    from .gan.config import RUNTIME_FIELDS
+
+    return ("iters",) + RUNTIME_FIELDS
+
+
+def _train_config(args, device: str | None = None):
+    """The configuration ``otgan train`` trains.
+
+    A fresh run: the flags given, the defaults for the rest. With
+    ``--resume``: the run's own configuration (``OUT/config.json``), so that
+    ``otgan train --resume --out OUT`` alone continues a run; a flag given
+    overrides the fields a resume may change (``--iters`` to extend the run,
+    and the fields that do not change the trajectory, ``--device``,
+    ``--log-every``, ...), and a flag that would change any other field is
+    refused, naming the flag and both values. ``device`` (the launcher's
+    decision, :func:`otgan.gan.distributed.plan_device`) overrides both.
+    """
+    from .gan.config import TrainConfig
     from .gan.run import RunError, read_run_config
 
-    omitted = [k for k in _RESUME_OWN if getattr(args, k, None) is None]
-    out = {"iters": TRAIN_ITERS} if "iters" in omitted else {}
-    if args.resume and omitted:
+    given = _given_options(args)
+    if device is not None:
+        given["device"] = device
+    try:
+        if not args.resume:
+            return TrainConfig(**{"method": "wgan-ts", "seed": 0, "iters": TRAIN_ITERS, **given})
+        stored = read_run_config(args.out).to_dict(full=True)
+        fixed = [k for k in stored  # in the order of the fields
+                 if k in given and k not in _resume_may_change() and given[k] != stored[k]]
+        if fixed:
+            flags = ", ".join(_flag(k) if isinstance(given[k], bool) else
+                              f"{_flag(k)} {given[k]}" for k in fixed)
+            was = "; ".join(f"{k}: {stored[k]!r} -> {given[k]!r}" for k in fixed)
+            may = ", ".join(_flag(k) for k in _resume_may_change())
+            raise CLIError(f"cannot resume {args.out}: {flags} would change the run's "
+                           f"configuration ({was}); a resume keeps it (only {may} may "
+                           f"change): omit {'them' if len(fixed) > 1 else 'it'}, or start a "
+                           f"new run with --overwrite or another --out")
+        return TrainConfig(**{**stored, **given})
+    except (ValueError, TypeError, RunError) as exc:
+        raise CLIError(str(exc)) from None
+
+
+def _requested_device(args) -> str:
+    """``--device``, else (with ``--resume``) the run's own, else ``"auto"``."""
+    if args.device is not None:
+        return args.device
+    if args.resume:
+        from .gan.run import RunError, read_run_config
+
         try:
-            saved = read_run_config(args.out)
+            return read_run_config(args.out).device
         except RunError:
-            return out  # train_run reports the missing/invalid run with its own message
-        out.update({k: getattr(saved, k) for k in omitted})
-    return out
+            pass  # reported with the configuration
+    return "auto"
+
+
+def _plan_device(args, nproc_per_node: int) -> tuple[str | None, str | None]:
+    """(the device to force, or ``None``; a notice, or ``None``) for
+    ``nproc_per_node`` processes (:func:`otgan.gan.distributed.plan_device`)."""
+    from .gan.distributed import DistributedError, plan_device
+
+    requested = _requested_device(args)
+    try:
+        device, notice = plan_device(requested, nproc_per_node, device_name="--device",
+                                     nproc_name="--nproc")
+    except DistributedError as exc:
+        raise CLIError(str(exc)) from None
+    return (None if device == requested else device), notice
 
 
 def _launch_processes(args: argparse.Namespace) -> int:
     """``otgan train --nproc N ...``: the same command on N processes of this
     machine, started by torch's own launcher (``torchrun --standalone
     --nproc-per-node N``, which picks a free port and fails the job when a
-    process dies)."""
-    from .gan.distributed import world_size_from_env
+    process dies), run in this process so that its exit status is the job's.
+
+    Everything that can be checked before a process starts is checked here,
+    with one-line errors: the arguments, the device (one GPU per process, or
+    the CPU; :func:`otgan.gan.distributed.plan_device`), that ``--batch``
+    splits evenly, ``--out`` and its state. The exit status is 0, the first
+    failed process's own (2: it printed a one-line error; 130: interrupted),
+    or 128 + the signal that killed it (said on one line).
+    """
+    from .gan.distributed import DistributedError, ShardGroup, world_size_from_env
+    from .gan.run import RunError, check_run_state
 
     n = args.nproc
     if n < 1:
@@ -232,6 +389,19 @@ def _launch_processes(args: argparse.Namespace) -> int:
     if world_size_from_env() > 1:
         raise CLIError("--nproc given to a process already started by torchrun "
                        f"(WORLD_SIZE={os.environ.get('WORLD_SIZE')})")
+    if not args.dist_timeout > 0:
+        raise CLIError(f"--dist-timeout must be a positive number of seconds, got "
+                       f"{args.dist_timeout}")
+    device, notice = _plan_device(args, n)
+    cfg = _train_config(args, device)
+    try:
+        ShardGroup(0, n).local_size(cfg.batch)
+        check_run_state(cfg, args.out, resume=args.resume, overwrite=args.overwrite,
+                        names=_TRAIN_NAMES)
+    except (DistributedError, RunError) as exc:
+        raise CLIError(str(exc)) from None
+    if notice:
+        print(f"otgan {args.command}: note: {notice}", file=sys.stderr)
     rest, skip = [], False
     for tok in args.argv:
         if skip:
@@ -240,35 +410,205 @@ def _launch_processes(args: argparse.Namespace) -> int:
             skip = True
         elif not tok.startswith("--nproc="):
             rest.append(tok)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-           f"--nproc-per-node={n}", "-m", "otgan", *rest]
-    return subprocess.run(cmd).returncode
+    if device is not None:
+        rest += ["--device", device]
+    return _torchrun(n, rest, args.command)
+
+
+#: Set by ``otgan train --nproc N`` for its processes: the interrupt message's
+#: command then continues the run on N processes too.
+NPROC_ENV = "OTGAN_NPROC"
+
+
+def _torchrun(n: int, argv: list[str], command: str) -> int:
+    """Run ``torchrun --standalone --nproc-per-node n -m otgan *argv`` in this
+    process (torch's own launcher, :mod:`torch.distributed.run`) and return an
+    exit status instead of its traceback."""
+    import logging
+    import signal
+
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    # the launcher installs handlers for these (to stop the processes it
+    # started); put back what was there when it returns
+    signals = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+               if hasattr(signal, name)]
+    handlers = {sig: signal.getsignal(sig) for sig in signals}
+    env_before = os.environ.get(NPROC_ENV)
+    os.environ[NPROC_ENV] = str(n)
+    disabled = logging.root.manager.disable
+    if "LOGLEVEL" not in os.environ:  # its own log lines (LOGLEVEL=INFO shows them)
+        logging.disable(logging.ERROR)
+    try:
+        run(parse_args(["--standalone", f"--nproc-per-node={n}", "-m", "otgan", *argv]))
+        return 0
+    except ChildFailedError as exc:
+        rank, failure = exc.get_first_failure()
+        if failure.exitcode >= 0:  # the process said why itself (one line, or a traceback)
+            return failure.exitcode
+        print(f"otgan {command}: error: process of rank {rank} (pid {failure.pid}) was "
+              f"killed by {failure.signal_name()}; the job stopped", file=sys.stderr)
+        return 128 - failure.exitcode
+    except SignalException as exc:  # the processes were stopped, each said its part
+        return 128 + int(exc.sigval)
+    except KeyboardInterrupt:  # before the processes started
+        return EXIT_INTERRUPTED
+    finally:
+        logging.disable(disabled)
+        if env_before is None:
+            os.environ.pop(NPROC_ENV, None)
+        else:
+            os.environ[NPROC_ENV] = env_before
+        for sig, handler in handlers.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
+class _Interrupts:
+    """SIGINT during ``otgan train``: the first raises ``KeyboardInterrupt``
+    (as Python's own handler does) and is remembered, later ones are only
+    remembered, so that the clean-up (leaving the process group, the one-line
+    message) is not itself interrupted, and an error that the interrupt
+    caused elsewhere (a collective whose peer stopped) is recognised as the
+    interrupt. Installed only in the main thread; restored on exit."""
+
+    def __init__(self):
+        self.count = 0
+        self._previous = None
+
+    def _handle(self, signum, frame):
+        self.count += 1
+        if self.count == 1:
+            raise KeyboardInterrupt
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _checkpoint_state(path: str) -> tuple[int, int] | None:
+    """(iterations done, budget) of the checkpoint at ``path``, or ``None``."""
+    try:
+        import torch
+
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        return int(state["iteration"]), int(state["config"]["iters"])
+    except Exception:  # missing, partial or foreign: there is nothing to continue from
+        return None
+
+
+def _interrupted_message(args, started: float, world: int) -> str:
+    """The line ``otgan train`` prints when Ctrl-C stops it: where the run
+    stands on disk and the command that continues it."""
+    import shlex
+
+    ckpt = os.path.join(args.out, "ckpt.pt")
+    state = _checkpoint_state(ckpt)
+    if state is not None and not args.resume and os.path.getmtime(ckpt) < started:
+        state = None  # an earlier run's, which this one was replacing
+    if state is None:
+        return (f"interrupted before the run wrote its first checkpoint; nothing to "
+                f"continue: run the same command again")
+    cmd = ["otgan", "train", "--resume", "--out", args.out]
+    nproc = os.environ.get(NPROC_ENV)
+    if nproc:
+        cmd[2:2] = ["--nproc", nproc]
+    line = (f"interrupted; the last checkpoint, {ckpt}, holds iteration {state[0]} of "
+            f"{state[1]}; continue with: {shlex.join(cmd)}")
+    if world > 1 and not nproc:
+        line += " (under torchrun, as you started this one)"
+    return line
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .gan.config import TrainConfig
-    from .gan.distributed import DistributedError, init_from_env
-    from .gan.rundir import check_out_dir
-    from .gan.run import RunError, train_run
-    from .gan.trainer import resolve_device
-
     if args.nproc is not None:
         return _launch_processes(args)
     _threads(args.threads)  # per process: under torchrun, per rank
+    started = time.time()
+    with _Interrupts() as interrupts:
+        try:
+            try:
+                return _train_process(args)
+            except KeyboardInterrupt:
+                raise
+            except BaseException:
+                if interrupts.count:  # caused by the interrupt (a peer that stopped)
+                    raise KeyboardInterrupt from None
+                raise
+        except KeyboardInterrupt:
+            from .gan.distributed import world_size_from_env
+
+            world = world_size_from_env()
+            if os.environ.get("RANK", "0") == "0":
+                print(f"otgan {args.command}: {_interrupted_message(args, started, world)}",
+                      file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+class _Exit(Exception):
+    """Leave ``otgan train`` with this exit status (the reason was printed, or
+    is rank 0's to print)."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
+def _dist_errors() -> tuple[type[BaseException], ...]:
+    import torch.distributed as dist
+
+    return (getattr(dist, "DistError", RuntimeError),)
+
+
+def _train_process(args: argparse.Namespace) -> int:
+    """``otgan train`` in this process: one process, or one rank under torchrun."""
+    from .gan.distributed import (DistributedError, local_world_size_from_env,
+                                  process_group, world_size_from_env)
+    from .gan.run import RunError, train_run
+    from .gan.trainer import resolve_device
+
     try:
-        # validate first (arguments, then the output path), create last (train_run)
-        cfg = TrainConfig(method=args.method, seed=args.seed,
-                          **{**_config_kwargs(args), **_resumed_values(args)})
-        # one process unless started by torchrun (WORLD_SIZE > 1)
-        group = init_from_env(str(resolve_device(cfg.device)), args.dist_timeout)
-        if group.is_main:  # rank 0 alone touches the run directory
-            check_out_dir(args.out, "--out")
-        with _one_line_warnings(args.command):
-            metrics = train_run(cfg, args.out, resume=args.resume,
-                                progress=not args.quiet and group.is_main,
-                                overwrite=args.overwrite, group=group)
-    except (ValueError, TypeError, RunError, DistributedError) as exc:
+        world = world_size_from_env()
+        device, notice = _plan_device(args, local_world_size_from_env() if world > 1 else 1)
+        backend_device = str(resolve_device(device or _requested_device(args)))
+    except (ValueError, DistributedError) as exc:
         raise CLIError(str(exc)) from None
+    try:
+        with contextlib.ExitStack() as stack:
+            try:  # leaves the group on every way out (process_group)
+                group = stack.enter_context(process_group(backend_device, args.dist_timeout))
+            except DistributedError as exc:
+                raise CLIError(str(exc)) from None
+            cfg = _rank0_config(args, device, notice, group)
+            try:
+                with _one_line_warnings(args.command):
+                    metrics = train_run(cfg, args.out, resume=args.resume,
+                                        progress=not args.quiet and group.is_main,
+                                        overwrite=args.overwrite, group=group,
+                                        names=_TRAIN_NAMES)
+            except (ValueError, TypeError, RunError, DistributedError) as exc:
+                raise CLIError(str(exc) if group.is_main else
+                               f"rank {group.rank}: {exc}") from None
+            except (_dist_errors() if group.distributed else ()) as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+                print(f"otgan {args.command}: error: rank {group.rank}: a collective "
+                      f"failed (another process stopped, or --dist-timeout "
+                      f"{args.dist_timeout:g} s passed): {first}", file=sys.stderr)
+                raise _Exit(1) from None
+    except _Exit as exc:
+        return exc.code
     if not group.is_main:
         return 0
     from .gan.addons import method_spec
@@ -278,6 +618,33 @@ def cmd_train(args: argparse.Namespace) -> int:
     _print_metrics(metrics)
     print(f"report: {os.path.join(args.out, 'report.md')}")
     return 0
+
+
+def _rank0_config(args, device: str | None, notice: str | None, group):
+    """The configuration to train (:func:`_train_config`), built by rank 0 and
+    sent to the others, which need not see ``--out`` (a resume reads it).
+    Rank 0 raises the :class:`CLIError` of a refused configuration; the other
+    ranks then leave with status 2 without a message of their own."""
+    from .gan.config import TrainConfig
+
+    cfg = error = None
+    if group.is_main:
+        if notice:
+            print(f"otgan {args.command}: note: {notice}", file=sys.stderr)
+        try:
+            cfg = _train_config(args, device)
+        except CLIError as exc:
+            if not group.distributed:
+                raise
+            error = exc
+    if not group.distributed:
+        return cfg
+    payload = group.broadcast_object(None if cfg is None else cfg.to_dict(full=True))
+    if error is not None:
+        raise error
+    if payload is None:
+        raise _Exit(2)
+    return cfg if group.is_main else TrainConfig.from_dict(payload)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -302,7 +669,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         check_out_dir(args.out, "--out")
         table = compare(methods, seeds, args.out, progress=not args.quiet, jobs=args.jobs,
-                        overwrite=args.overwrite, **_config_kwargs(args))
+                        overwrite=args.overwrite, names=_COMPARE_NAMES,
+                        **_config_kwargs(args))
     except (ValueError, TypeError, RunError) as exc:
         raise CLIError(str(exc)) from None
     print(table)
@@ -345,7 +713,7 @@ def _add_config_options(p, *, iters_default, iters_help="generator iterations"):
     from .gan.config import SCALING_MODES
     from .gan.methods import GEN_NOISE
 
-    p.add_argument("--data", default="ring",
+    p.add_argument("--data", default=None,
                    help="8gaussians, 25gaussians, swissroll, ring, grid, lines, digits "
                         "or a .npy file (default ring)")
     p.add_argument("--iters", type=int, default=iters_default, help=iters_help)
@@ -424,16 +792,36 @@ def _add_config_options(p, *, iters_default, iters_help="generator iterations"):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="otgan", description=__doc__)
+    from . import __version__
+    from .solvers import SOLVERS
+
+    parser = argparse.ArgumentParser(prog="otgan", description=_DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    dist = sub.add_parser("distance", help="exact Wasserstein distance between two point files")
+    dist = sub.add_parser("distance", help="exact Wasserstein distance between two point files",
+                          description="The exact, certified Wasserstein distance between "
+                                      "the points of A and B (uniform weights).")
     dist.add_argument("A", help="real points (.npy, .csv or .txt), one point per row")
     dist.add_argument("B", help="generated points, same dimension")
-    dist.add_argument("--metric", default="l1", choices=METRICS)
-    dist.add_argument("--p", type=float, default=None, help="exponent for --metric lp")
-    dist.add_argument("--method", default="auto")
-    dist.add_argument("--json", action="store_true", help="machine-readable output")
+    dist.add_argument("--metric", default="l1", choices=METRICS,
+                      help="ground cost: l1 (default), l2, sqeuclidean (gives W2^2) or lp "
+                           "(with --p)")
+    dist.add_argument("--p", type=float, default=None,
+                      help="exponent P >= 1 (or inf) for --metric lp")
+    dist.add_argument("--method", default="auto", choices=("auto",) + tuple(SOLVERS),
+                      help="exact solver: auto (default: the fastest for the problem), "
+                           "fast (otgan's certified transportation solver), emd (POT's "
+                           "network simplex), lp (the WGAN-TS dual LP in cvxpy; small "
+                           "problems only); every answer is certified")
+    dist.add_argument("--json", action="store_true",
+                      help="machine-readable output on stdout; errors too, as a JSON "
+                           "object {\"error\": ...} (exit code 2, or 1 for a solver error)")
+    dist.add_argument("--progress", default="auto", choices=("auto", "always", "never"),
+                      help="say on stderr what is being solved and how long it took: "
+                           "auto (default: problems of at least "
+                           f"{PROGRESS_MIN_PAIRS:,} pairs, when stderr is a terminal), "
+                           "always or never")
     dist.set_defaults(func=cmd_distance)
 
     from .gan.addons import describe_addons
@@ -448,13 +836,16 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a GAN (wgan-ts or a baseline)",
                            epilog=methods_epilog,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    train.add_argument("--method", default="wgan-ts", choices=tuple(METHODS),
+    train.add_argument("--method", default=None, choices=tuple(METHODS),
                        help="training method (default wgan-ts; listed below)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=None, help="default 0")
     train.add_argument("--out", required=True, help="run directory")
     train.add_argument("--resume", action="store_true",
-                       help="continue from OUT/ckpt.pt (refused if the config differs, "
-                            "except a larger --iters, which extends the run)")
+                       help="continue the run in OUT from its checkpoint, with its own "
+                            "configuration: omitted options take the run's values; "
+                            "--iters (a larger value extends the run), --device, "
+                            "--log-every, --ckpt-every, --eval-n and --eval-every may "
+                            "change, other options given must match the run's")
     train.add_argument("--overwrite", action="store_true",
                        help="replace a run already in OUT (refused otherwise)")
     train.add_argument("--nproc", type=int, default=None,
@@ -487,28 +878,80 @@ def build_parser() -> argparse.ArgumentParser:
     comp.set_defaults(func=cmd_compare)
 
     demo = sub.add_parser("demo", help="the main job: train WGAN-TS on 'ring' for a few minutes")
-    demo.add_argument("--iters", type=int, default=DEMO_ITERS)
-    demo.add_argument("--batch", type=int, default=DEMO_BATCH)
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--device", default="auto")
-    demo.add_argument("--out", default=os.path.join("runs", "demo"))
-    demo.add_argument("--threads", type=int, default=None)
-    demo.add_argument("--quiet", action="store_true")
-    demo.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    demo.add_argument("--iters", type=int, default=DEMO_ITERS,
+                      help=f"generator iterations (default {DEMO_ITERS})")
+    demo.add_argument("--batch", type=int, default=DEMO_BATCH,
+                      help=f"batch size (default {DEMO_BATCH})")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    demo.add_argument("--out", default=os.path.join("runs", "demo"),
+                      help="run directory, replaced if it holds a run (default "
+                           f"{os.path.join('runs', 'demo')})")
+    demo.add_argument("--threads", type=int, default=None, help="torch threads (default 1)")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.add_argument("--json", action="store_true",
+                      help="print the metrics as JSON; errors too, as a JSON object")
     demo.set_defaults(func=cmd_demo)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``otgan ARGV``; returns the exit status.
+
+    Output cut short by a closed pipe (``otgan distance A B | head -1``) ends
+    the command quietly with status 1, as the Python documentation advises
+    (its "Note on SIGPIPE"): no traceback.
+    """
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe is noticed here for buffered output
+        return code
+    except BrokenPipeError:
+        # stdout is now unusable: point it at devnull so that the interpreter's
+        # own flush at exit does not fail (and print a traceback) again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _json_error(command: str | None, kind: str, message: str, code: int) -> int:
+    """An error of a ``--json`` command, as the JSON object it prints on stdout
+    (where its result would be; nothing on stderr)."""
+    print(json.dumps({"error": message, "kind": kind, "command": command,
+                      "exit_code": code}, indent=2))
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
+    if "--json" in argv:  # usage errors (argparse's) as JSON too
+        import io
+
+        usage = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(usage):
+                args = parser.parse_args(argv)
+        except SystemExit as exc:
+            if exc.code in (0, None):
+                raise
+            text = usage.getvalue().strip().splitlines()
+            message = text[-1].split(": error: ", 1)[-1] if text else "invalid arguments"
+            command = next((a for a in argv if not a.startswith("-")), None)
+            return _json_error(command, "usage", message, 2)
+    else:
+        args = parser.parse_args(argv)
     args.argv = argv  # for train --nproc, which re-runs the command under torchrun
+    as_json = bool(getattr(args, "json", False))
     try:
         return args.func(args)
     except CLIError as exc:
+        if as_json:
+            return _json_error(args.command, "input", str(exc), 2)
         print(f"otgan {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except OTSolverError as exc:
+        if as_json:
+            return _json_error(args.command, "solver", str(exc), 1)
         print(f"otgan {args.command}: solver error: {exc}", file=sys.stderr)
         return 1

@@ -16,7 +16,8 @@ For a cost matrix :math:`M \in \mathbb{R}^{m \times n}` and histograms
 
 :func:`emd` returns an optimal plan :math:`G`, :func:`emd2` the value
 :math:`W`. Both are certified: primal feasibility, dual feasibility over all
-:math:`m n` pairs and a zero duality gap are checked (:class:`otgan.Certificate`)
+:math:`m n` pairs (over the present edges of a sparse ``M``) and a zero duality
+gap are checked (:class:`otgan.Certificate`)
 before anything is returned; if they cannot be, :class:`otgan.OTSolverError`
 is raised. ``log["warning"]`` is therefore always ``None`` and
 ``log["result_code"]`` always ``1`` (POT's ``OPTIMAL``).
@@ -51,6 +52,16 @@ Conventions taken from POT
   answer is a list, one entry per column.
 * Types: lists become arrays; results have the dtype of ``a`` (else ``b``,
   else ``M``) and, for torch tensors, its device.
+* A sparse ``M`` (any :mod:`scipy.sparse` matrix or array, a sparse torch
+  tensor) allows transport only on its stored entries, the *present edges*;
+  the others are forbidden, not zero. The problem is solved by POT's sparse
+  network simplex and certified on the present edges (:math:`u_i + v_j \le
+  M_{ij}` for each of them, the plan supported on them); the plan is returned
+  sparse (a ``scipy.sparse.coo_array``, a sparse COO tensor), and the
+  gradient of :func:`emd2` with respect to a sparse tensor ``M`` is sparse
+  too, the plan on the present edges. Duplicate entries are summed (as
+  ``M.toarray()`` does). If no plan meets the marginals on the present edges,
+  :class:`InfeasibleError` is raised.
 
 Deliberate differences from POT are listed in ``docs/migration.md`` and in the
 docstrings of :func:`emd` and :func:`emd2`; the main one: where POT warns
@@ -62,6 +73,15 @@ Examples
 >>> from otgan import compat
 >>> compat.emd2([0.5, 0.5], [0.5, 0.5], [[0.0, 1.0], [1.0, 0.0]])
 0.0
+
+A sparse cost: only the three stored pairs may carry mass (row 0 must go to
+column 1, so row 1 to column 0), whatever the missing pair would cost:
+
+>>> import scipy.sparse as sp
+>>> M = sp.coo_array(([1.0, 2.0, 0.5], ([0, 1, 1], [1, 0, 1])), shape=(2, 2))
+>>> G = compat.emd([0.5, 0.5], [0.5, 0.5], M)
+>>> type(G).__name__, G.toarray().tolist(), compat.emd2([], [], M)
+('coo_array', [[0.0, 0.5], [0.5, 0.0]], 1.5)
 """
 from __future__ import annotations
 
@@ -74,12 +94,17 @@ import numpy as np
 
 from . import OTSolverError, solve_ot
 from .errors import OTGANError
+from .geometry import SparseCost
+from .solvers.emd import InfeasibleError
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
     from numpy.typing import ArrayLike
 
-__all__ = ["emd", "emd2", "center_ot_dual", "MismatchError"]
+__all__ = ["emd", "emd2", "center_ot_dual", "MismatchError", "InfeasibleError"]
+
+# InfeasibleError (otgan.solvers.emd) is re-exported here: ``except
+# compat.InfeasibleError`` next to ``except compat.MismatchError``.
 
 #: POT's mass check: ``np.testing.assert_almost_equal(sum(a), sum(b), decimal=6)``
 #: accepts ``|sum(a) - sum(b)| < 1.5e-6`` (absolute).
@@ -144,7 +169,7 @@ class _Inputs:
 
     a: np.ndarray           # (m,)
     b: np.ndarray           # (n,) or (n, k)
-    M: np.ndarray           # (m, n)
+    M: np.ndarray | SparseCost  # (m, n); a sparse M's present edges
     a_in: object            # the caller's a (tensor for torch; None when uniform)
     b_in: object
     M_in: object
@@ -152,25 +177,80 @@ class _Inputs:
     dtype: object           # numpy dtype or torch dtype of the answers
     device: object = None   # torch device of the answers
 
+    @property
+    def sparse(self) -> bool:
+        return isinstance(self.M, SparseCost)
+
     def out(self, x: ArrayLike) -> np.ndarray | torch.Tensor:
-        """``x`` (numpy) in the caller's backend, dtype and device."""
+        """``x`` (numpy) in the caller's backend, dtype and device; writable,
+        as POT's answers are (an :class:`otgan.OTResult`'s arrays are not)."""
+        arr = np.ascontiguousarray(x, dtype=None if self.torch else self.dtype)
+        if not arr.flags.writeable:
+            arr = arr.copy()
         if self.torch:
-            return _torch().as_tensor(np.ascontiguousarray(x), dtype=self.dtype,
-                                      device=self.device)
-        return np.asarray(x, dtype=self.dtype)
+            return _torch().as_tensor(arr, dtype=self.dtype, device=self.device)
+        return arr
+
+    def out_sparse(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray):
+        """A sparse ``(m, n)`` matrix in the caller's backend (as POT: a
+        ``scipy.sparse.coo_array`` for numpy, a sparse COO tensor for torch)."""
+        shape = self.M.shape
+        if self.torch:
+            torch = _torch()
+            # valid indices by construction: torch's optional check is skipped
+            # (and its warning about not being asked with it)
+            return torch.sparse_coo_tensor(torch.as_tensor(np.stack([rows, cols])),
+                                           torch.as_tensor(vals), size=shape,
+                                           dtype=self.dtype, device=self.device,
+                                           check_invariants=False)
+        import scipy.sparse as sp  # loaded: the caller's M is a scipy.sparse matrix
+        return sp.coo_array((np.asarray(vals, dtype=self.dtype), (rows, cols)), shape=shape)
+
+    def plan(self, sol: "_Solution"):
+        """The plan of ``sol`` as POT returns it: dense, or sparse for a sparse ``M``."""
+        res = sol.result
+        if self.sparse:
+            # copies: the OTResult's arrays are read-only, POT's answers are not
+            return self.out_sparse(res.plan_rows.copy(), res.plan_cols.copy(),
+                                   res.plan_values.copy())
+        return self.out(sol.plan)
+
+
+def _sparse_cost(M) -> SparseCost:
+    """The present edges of a scipy.sparse matrix or a sparse torch tensor."""
+    if _is_torch(M):
+        coo = M.detach()
+        if coo.layout != _torch().sparse_coo:
+            coo = coo.to_sparse_coo()
+        coo = coo.coalesce().cpu()
+        if coo.dim() != 2:
+            raise ValueError(f"M must be a 2-D (m, n) cost matrix, got shape "
+                             f"{tuple(coo.shape)}")
+        values = coo.values()
+        if values.is_complex() or values.dtype == _torch().bool:
+            raise TypeError(f"M must have real entries, got dtype {values.dtype}")
+        idx = coo.indices().numpy()
+        values = (values.double() if values.is_floating_point() else values).numpy()
+        return SparseCost(idx[0], idx[1], values, tuple(coo.shape))
+    return SparseCost.from_scipy(M)
+
+
+def _dtype(x) -> np.dtype:
+    """numpy dtype of an array, a scalar or a scipy.sparse matrix."""
+    return x.dtype if _is_sparse(x) else np.asarray(x).dtype
 
 
 def _parse(a, b, M, *, multi_b: bool) -> _Inputs:
-    for name, x in (("a", a), ("b", b), ("M", M)):
+    for name, x in (("a", a), ("b", b)):
         if _is_sparse(x):
             raise TypeError(
-                f"{name} is a sparse matrix; otgan.compat takes dense inputs only "
-                "(POT's sparse emd treats missing entries as forbidden edges; "
-                "densify with an explicit large cost, or use ot.emd)")
+                f"{name} is a sparse matrix; histograms must be dense (only M may be "
+                "sparse: its missing entries are forbidden edges, as in POT)")
     arrays = [(n, x) for n, x in (("a", a), ("b", b), ("M", M))
               if x is not None and not isinstance(x, (list, tuple))]
     for name, x in arrays:
-        if not (isinstance(x, np.ndarray) or _is_torch(x) or np.isscalar(x)):
+        if not (isinstance(x, np.ndarray) or _is_torch(x) or np.isscalar(x)
+                or (name == "M" and _is_sparse(x))):
             raise TypeError(
                 f"{name} has type {type(x).__module__}.{type(x).__name__}; otgan.compat "
                 "takes numpy arrays, torch tensors and lists (convert other arrays "
@@ -191,14 +271,20 @@ def _parse(a, b, M, *, multi_b: bool) -> _Inputs:
             torch = _torch()
             dt = first.dtype if first.is_floating_point() else torch.float64
             return torch.as_tensor(arr, dtype=dt, device=first.device)
-        if first is not None and np.asarray(first).dtype.kind == "f":
-            return arr.astype(np.asarray(first).dtype)
+        if first is not None and _dtype(first).kind == "f":
+            return arr.astype(_dtype(first))
         return arr
 
     a, b, M = convert(a), convert(b), convert(M)
-    M64 = _to_numpy64(M)
-    if M64.ndim != 2:
-        raise ValueError(f"M must be a 2-D (m, n) cost matrix, got shape {M64.shape}")
+    if _is_sparse(M):
+        M64 = _sparse_cost(M)  # refuses an empty shape, naming M
+    else:
+        M64 = _to_numpy64(M)
+        if M64.ndim != 2:
+            raise ValueError(f"M must be a 2-D (m, n) cost matrix, got shape {M64.shape}")
+        if 0 in M64.shape:  # POT divides by zero making uniform weights
+            raise ValueError(f"M is empty (shape {M64.shape}); it needs at least one row "
+                             "and one column")
     m, n = M64.shape
     type_as = a if not _is_empty(a) else b if not _is_empty(b) else M
     if use_torch:
@@ -206,7 +292,7 @@ def _parse(a, b, M, *, multi_b: bool) -> _Inputs:
         dtype = type_as.dtype if type_as.is_floating_point() else torch.float64
         device = type_as.device
     else:
-        dtype = np.asarray(type_as).dtype
+        dtype = _dtype(type_as)
         dtype = dtype if dtype.kind == "f" else np.dtype(np.float64)
         device = None
 
@@ -302,8 +388,12 @@ class _Solution:
 
     @property
     def plan(self) -> np.ndarray:
-        """The dense plan, built only when asked for (emd2 alone never needs it)."""
-        return self.result.plan
+        """The dense plan, built only when asked for (emd2 alone never needs it);
+        a new, writable array (as POT's): the OTResult's own is read-only."""
+        r = self.result
+        P = np.zeros(r.shape)
+        np.add.at(P, (r.plan_rows, r.plan_cols), r.plan_values)
+        return P
 
 
 def _check_mass(a: np.ndarray, b: np.ndarray) -> None:
@@ -325,10 +415,13 @@ def _solve_one(a, b, M, *, num_iter, center_dual, method, tol) -> _Solution:
     options = {}
     if num_iter is not None:
         name = str(method).lower()
-        if name == "emd" or (name == "auto" and not _uniform_square(a, b)):
+        if name == "emd" or isinstance(M, SparseCost) or (
+                name == "auto" and not _uniform_square(a, b)):
             method, options = "emd", {"max_iter": num_iter}
     try:
         res = solve_ot(M, a, b, method=method, tol=tol, **options)
+    except InfeasibleError:
+        raise
     except OTSolverError as exc:
         if options:
             raise OTSolverError(
@@ -337,7 +430,7 @@ def _solve_one(a, b, M, *, num_iter, center_dual, method, tol) -> _Solution:
                 "non-optimal plan); raise numItermax or leave it None for otgan's "
                 f"budget. {exc}") from exc
         raise
-    u, v = res.u, res.v
+    u, v = res.u.copy(), res.v.copy()  # writable, as POT's; the result's are read-only
     if center_dual:
         u, v = center_ot_dual(u, v, a, b)
     return _Solution(float(res.value), u, v, res)
@@ -367,8 +460,9 @@ def emd(a: ArrayLike | None, b: ArrayLike | None, M: ArrayLike,
         Target histogram; ``[]`` or ``None`` for uniform. Its mass must match
         ``a``'s to ``1.5e-6`` (absolute, as POT) unless ``check_marginals`` is
         False; it is then rescaled to ``sum(a)``.
-    M : (m, n) array_like
-        Dense cost matrix (any sign). Sparse matrices are refused (``TypeError``).
+    M : (m, n) array_like, scipy.sparse matrix or sparse tensor
+        Cost matrix (any sign). Sparse: the stored entries are the only pairs
+        transport may use (see the module docstring).
     numItermax : int, optional
         Iteration budget of the network simplex when the problem is solved by
         it (anything but a uniform ``m = n`` problem under ``method="auto"``,
@@ -398,7 +492,8 @@ def emd(a: ArrayLike | None, b: ArrayLike | None, M: ArrayLike,
     G : (m, n) array or tensor
         An optimal plan, in the dtype of ``a`` (else ``b``, else ``M``; integer
         inputs give float64) and, for tensors, on its device; never carries
-        gradients (as POT).
+        gradients (as POT). Sparse (``scipy.sparse.coo_array`` or a sparse COO
+        tensor) when ``M`` is.
     log : dict
         Only if ``log=True``.
 
@@ -411,6 +506,9 @@ def emd(a: ArrayLike | None, b: ArrayLike | None, M: ArrayLike,
         ``b`` 2-D (use :func:`emd2`), ...
     otgan.OTSolverError
         No certified optimum (POT would return a non-optimal plan with a warning).
+    InfeasibleError
+        A sparse ``M`` whose present edges cannot carry ``a`` to ``b`` (an
+        :class:`otgan.OTSolverError` and a ``ValueError``).
 
     Examples
     --------
@@ -432,7 +530,7 @@ def emd(a: ArrayLike | None, b: ArrayLike | None, M: ArrayLike,
         _check_mass(p.a, p.b)
     sol = _solve_one(p.a, p.b, p.M, num_iter=num_iter, center_dual=center_dual,
                      method=method, tol=tol)
-    G = p.out(sol.plan)
+    G = p.plan(sol)
     if log:
         return G, _log(p, sol, sol.value)
     return G
@@ -521,7 +619,7 @@ def emd2(a: ArrayLike | None, b: ArrayLike | None, M: ArrayLike, processes: int 
             return cost
         out = _log(p, sol, cost)
         if return_matrix:
-            out["G"] = p.out(sol.plan)
+            out["G"] = p.plan(sol)
         return [cost, out]
 
     if p.b.ndim == 1:
@@ -556,10 +654,22 @@ def _emd2_function():
             job.solution = sol
             grads = []
             for x, need, g in ((a, ctx.needs_input_grad[0], lambda: sol.u - sol.u.mean()),
-                               (b, ctx.needs_input_grad[1], lambda: sol.v - sol.v.mean()),
-                               (M, ctx.needs_input_grad[2], lambda: sol.plan)):
+                               (b, ctx.needs_input_grad[1], lambda: sol.v - sol.v.mean())):
                 grads.append(torch.as_tensor(g(), dtype=x.dtype, device=x.device)
                              if need else None)
+            if not ctx.needs_input_grad[2]:
+                grads.append(None)
+            elif isinstance(job.M, SparseCost):
+                # a sparse M gets a sparse gradient on its present edges: the
+                # plan's mass on each edge (0 where the plan does not use it)
+                geom = job.M
+                grads.append(torch.sparse_coo_tensor(
+                    torch.as_tensor(np.stack([geom.rows, geom.cols])),
+                    torch.as_tensor(_edge_values(geom, sol.result)), size=geom.shape,
+                    dtype=M.dtype, device=M.device, check_invariants=False,
+                    is_coalesced=True))  # the edges are sorted and unique
+            else:
+                grads.append(torch.as_tensor(sol.plan, dtype=M.dtype, device=M.device))
             ctx.grads = grads
             return torch.as_tensor(sol.value, dtype=job.dtype, device=job.device)
 
@@ -574,11 +684,21 @@ def _emd2_function():
     return EMD2
 
 
+def _edge_values(geom: SparseCost, res) -> np.ndarray:
+    """The plan of ``res`` on the present edges of ``geom``, in their order (the
+    certificate has checked that the plan uses present edges only)."""
+    n = geom.shape[1]
+    edge = np.searchsorted(geom.keys, res.plan_rows * n + res.plan_cols)
+    out = np.zeros(geom.nnz)
+    np.add.at(out, edge, res.plan_values)
+    return out
+
+
 @dataclass
 class _Job:
     a: np.ndarray
     b: np.ndarray
-    M: np.ndarray
+    M: np.ndarray | SparseCost
     kw: dict
     dtype: object
     device: object

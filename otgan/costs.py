@@ -188,6 +188,34 @@ class Metric:
                 return 4.0 * d * r * r
             return d * r  # l1, and lp (never above the L1 distance)
 
+    def for_coordinates(self, y: np.ndarray, x: np.ndarray) -> "Metric":
+        """The metric the kernels should use for these points: ``"l2"`` becomes
+        the scaled ``("lp", 2)`` kernel (the same distance, computed as
+        :math:`s \\sqrt{\\sum_k (\\delta_k / s)^2}` with :math:`s = \\max_k
+        |\\delta_k|`) when a squared coordinate difference could underflow or
+        overflow float64 -- some non-zero :math:`|\\text{coordinate}|` below
+        :math:`2^{-400}`, or one above :math:`2^{500} / \\sqrt{d}` -- where the
+        plain sum of squares would return 0 for distinct points, or inf for a
+        representable distance. Every other metric comes back unchanged.
+
+        Examples
+        --------
+        >>> tiny = np.array([[1e-170, 0.0]])
+        >>> Metric.parse("l2").for_coordinates(tiny, np.zeros((1, 2)))
+        Metric('lp', p=2.0)
+        >>> Metric.parse("l2").for_coordinates(np.ones((1, 2)), np.zeros((1, 2)))
+        Metric('l2')
+        """
+        if self.name != "l2":
+            return self
+        d = y.shape[1]
+        big = max(float(np.max(np.abs(y))), float(np.max(np.abs(x))))
+        nonzero = [np.abs(z[z != 0]) for z in (y, x)]
+        small = min((float(z.min()) for z in nonzero if z.size), default=np.inf)
+        if small < 2.0 ** -400 or big > 2.0 ** 500 / np.sqrt(d):
+            return Metric("lp", 2.0)
+        return self
+
     def raise_overflow(self, y: np.ndarray, x: np.ndarray) -> None:
         """Raise the error for costs that overflowed to inf from finite points."""
         big = max(float(np.max(np.abs(y))), float(np.max(np.abs(x))))

@@ -23,7 +23,11 @@ class OTResult:
         Kantorovich potentials, :math:`u_i + v_j \le M_{ij}`, with
         :math:`a \cdot u + b \cdot v = W`.
     a, b : ndarray
-        The marginals that were solved for.
+        The marginals that were solved for and certified: the caller's weights
+        in float64, except that when float32, float16 or bfloat16 weights
+        differed in mass by more than ``tol`` (but within their dtype's
+        rounding), ``b`` is the caller's ``b`` rescaled to ``a``'s mass in
+        float64 (:func:`otgan.solve_ot`).
     plan_rows, plan_cols, plan_values : ndarray
         The non-zeros of the optimal plan (a basic solution has at most
         ``m + n - 1``; see :attr:`plan` for the dense ``m x n`` view).
@@ -35,6 +39,21 @@ class OTResult:
         Primal/dual feasibility and zero-gap evidence, computed by otgan.
     seconds : float
         Wall-clock time of the solve (certificate excluded).
+
+    Every array an :class:`OTResult` holds or returns from a property
+    (:attr:`plan` included) is read-only, so the certified answer cannot be
+    changed after the fact; copy one (``r.u.copy()``) to modify it. ``a`` and
+    ``b`` are private copies: changing the arrays that were passed in does not
+    change the result.
+
+    Examples
+    --------
+    >>> import numpy as np, otgan
+    >>> r = otgan.solve_ot(np.array([[0.0, 1.0], [1.0, 0.0]]))
+    >>> r.u[0] = 99.0
+    Traceback (most recent call last):
+    ...
+    ValueError: assignment destination is read-only
     """
 
     value: float
@@ -50,12 +69,28 @@ class OTResult:
     certificate: Certificate
     seconds: float = field(default=float("nan"))
 
+    def __post_init__(self) -> None:
+        # (through __dict__: the frozen dataclass refuses setattr; a batch
+        # builds thousands of results, so this is kept to a few microseconds)
+        d = self.__dict__
+        # a and b may be the caller's own arrays (validation passes float64
+        # input through): copied.
+        for name in ("a", "b"):
+            arr = np.array(d[name], dtype=np.float64)
+            arr.setflags(write=False)
+            d[name] = arr
+        # the solver's arrays: read-only views, no copy (whoever owns the
+        # memory, e.g. a batch's stacked potentials, keeps it writable)
+        for name in ("u", "v", "plan_rows", "plan_cols", "plan_values"):
+            d[name] = _read_only(d[name])
+
     @classmethod
     def from_solution(cls, raw: RawSolution, certificate: Certificate, a: np.ndarray,
                       b: np.ndarray, seconds: float = float("nan")) -> "OTResult":
         """The one way an :class:`OTResult` is built: a solver's
         :class:`~otgan.solvers.RawSolution`, its certificate (which must prove
-        optimality) and the weights as the caller passed them."""
+        optimality) and the weights it certifies (the caller's, validated;
+        copied here)."""
         if not certificate.is_optimal:
             raise ValueError(f"an OTResult needs a certified solution: "
                              f"{certificate.summary()}")
@@ -73,13 +108,16 @@ class OTResult:
         """The optimal plan as a dense ``(m, n)`` array (built on first access)."""
         P = np.zeros(self.shape)
         np.add.at(P, (self.plan_rows, self.plan_cols), self.plan_values)
+        P.flags.writeable = False  # cached: one array for every access
         return P
 
     @property
     def plan_sparse(self) -> "scipy.sparse.csr_array":
-        """The optimal plan as a scipy sparse CSR array (no dense ``m x n`` memory)."""
+        """The optimal plan as a scipy sparse CSR array (no dense ``m x n``
+        memory); a new array on every access, sharing no memory with the result."""
         import scipy.sparse as sp  # lazily: importing it costs 0.15 s
-        return sp.csr_array((self.plan_values, (self.plan_rows, self.plan_cols)),
+        return sp.csr_array((self.plan_values.copy(),
+                             (self.plan_rows.copy(), self.plan_cols.copy())),
                             shape=self.shape)
 
     @property
@@ -129,3 +167,11 @@ class OTResult:
         verdict = "certified" if self.is_optimal else "NOT certified"
         return (f"OTResult(value={self.value:.10g}, shape=({m}, {n}), method={self.method!r}, "
                 f"{verdict}, gap={self.certificate.gap_abs:.1e})")
+
+
+def _read_only(arr) -> np.ndarray:
+    """A read-only view of ``arr`` (the array itself stays writable for whoever
+    owns it, e.g. a batch's stacked potentials)."""
+    out = np.asarray(arr).view()
+    out.setflags(write=False)
+    return out

@@ -76,9 +76,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._validation import as_float_array
 from .api import solve_ot
 from .costs import Metric
 from .errors import ScalingError
+from .geometry import DenseCost
 from .kernels import cost_matrix as _kernel_cost_matrix
 from .kernels import dual_violation_points, threads_for, weight_scaling_ratio
 from .result import OTResult
@@ -99,6 +101,11 @@ _TRANSLATION_INVARIANT = frozenset({"l1", "l2", "sqeuclidean", "lp"})
 #: Elements of the ``(rows, n, d)`` intermediate of one block of the no-grad
 #: device cost (float64: 128 MiB).
 _BLOCK_ELEMENTS = 2 ** 24
+
+#: Floating dtypes that torch's cost ops (``cdist``) and numpy do not all
+#: support: costs are computed in float32 (forward-only host costs in float64)
+#: and returned in the input's dtype.
+_HALF_DTYPES = (torch.float16, torch.bfloat16)
 
 
 # ---------------------------------------------------------------- validation
@@ -158,11 +165,25 @@ def _host(t: torch.Tensor | None) -> np.ndarray | None:
     return t.detach().to(device="cpu", dtype=torch.float64).numpy()
 
 
-def _solve(M: np.ndarray, a, b, method: str, tol, options) -> OTResult:
-    """:func:`otgan.solve_ot` on host arrays, on one numba thread when small."""
+def _computed(C: np.ndarray, y2: torch.Tensor) -> DenseCost:
+    """Costs computed from points of ``y2``'s dimension, with their rounding
+    (the certificate resolves no answer finer than that)."""
+    return DenseCost(np.ascontiguousarray(C, dtype=np.float64),
+                     (y2.shape[1] + 8) * float(np.finfo(np.float64).eps))
+
+
+def _solve(M: np.ndarray | DenseCost, a, b, method: str, tol, options) -> OTResult:
+    """:func:`otgan.solve_ot` on host arrays, on one numba thread when small.
+
+    The weights go in as (detached) tensors, so that :func:`otgan.solve_ot`
+    sees their dtype: float32/float16/bfloat16 weights are accepted to their
+    dtype's rounding of the mass balance."""
     options = dict(options) if tol is None else dict(options, tol=tol)
-    with threads_for(M.shape[0] * M.shape[1]):
-        return solve_ot(M, _host(a), _host(b), method=method, **options)
+    a = None if a is None else a.detach()
+    b = None if b is None else b.detach()
+    m, n = M.shape
+    with threads_for(m * n):
+        return solve_ot(M, a, b, method=method, **options)
 
 
 class ExactOTFunction(torch.autograd.Function):
@@ -190,9 +211,11 @@ class ExactOTFunction(torch.autograd.Function):
         (m_dtype, dev), a_spec, b_spec = ctx.specs
         g_M = g_a = g_b = None
         if ctx.needs_input_grad[0]:
-            rows = torch.as_tensor(res.plan_rows, dtype=torch.int64, device=dev)
-            cols = torch.as_tensor(res.plan_cols, dtype=torch.int64, device=dev)
-            vals = torch.as_tensor(res.plan_values, dtype=m_dtype, device=dev)
+            # torch.tensor copies: the result's arrays are read-only, which
+            # torch.as_tensor warns about
+            rows = torch.tensor(res.plan_rows, dtype=torch.int64, device=dev)
+            cols = torch.tensor(res.plan_cols, dtype=torch.int64, device=dev)
+            vals = torch.tensor(res.plan_values, dtype=m_dtype, device=dev)
             plan = torch.zeros(res.shape, dtype=m_dtype, device=dev)
             plan.index_put_((rows, cols), vals, accumulate=True)
             g_M = plan * grad
@@ -276,6 +299,9 @@ def cost_matrix(y: torch.Tensor, x: torch.Tensor, metric: str | Metric = "l1",
     :meth:`otgan.costs.Metric.torch_cost` on the flattened batches, in their
     dtype and on their device; its autograd is the metric's gradient. Feed it
     to :func:`wasserstein_from_costs` (this is what :func:`wasserstein` does).
+    float16 and bfloat16 points are computed in float32 (torch has no ``cdist``
+    for them) and the matrix returned in their dtype; gradients flow back to
+    them.
 
     Parameters
     ----------
@@ -294,8 +320,10 @@ def cost_matrix(y: torch.Tensor, x: torch.Tensor, metric: str | Metric = "l1",
     """
     metric = Metric.parse(metric, p)
     y2, x2 = flatten_batches(y, x)
+    dt = torch.promote_types(y2.dtype, x2.dtype)
+    if dt in _HALF_DTYPES:  # no cdist for them: float32, returned in their dtype
+        return metric.torch_cost(y2.to(torch.float32), x2.to(torch.float32)).to(dt)
     if y2.dtype != x2.dtype:
-        dt = torch.promote_types(y2.dtype, x2.dtype)
         y2, x2 = y2.to(dt), x2.to(dt)
     return metric.torch_cost(y2, x2)
 
@@ -309,11 +337,28 @@ def host_costs(metric: Metric, y2: torch.Tensor,
     float64, in row blocks of bounded memory; only ``m x n`` crosses.
     """
     if y2.device.type == "cpu":
-        C = _kernel_cost_matrix(y2.detach().numpy(), x2.detach().numpy(), metric.name,
-                                metric.p, dtype=np.float64)
-        return C, torch.from_numpy(C)
-    C = _device_costs(metric, y2, x2)
-    return C.cpu().numpy(), C
+        yh, xh = y2.detach(), x2.detach()
+        if yh.dtype in _HALF_DTYPES or xh.dtype in _HALF_DTYPES:  # numpy has no bfloat16
+            yh, xh = yh.to(torch.float64), xh.to(torch.float64)
+        yn, xn = yh.numpy(), xh.numpy()
+        kernel = metric.for_coordinates(yn.reshape(len(yn), -1), xn.reshape(len(xn), -1))
+        with np.errstate(over="ignore"):  # costs that overflow are reported below
+            C = _kernel_cost_matrix(yn, xn, kernel.name, kernel.p, dtype=np.float64)
+        Ct = torch.from_numpy(C)
+    else:
+        Ct = _device_costs(metric, y2, x2)
+        C = Ct.cpu().numpy()
+    if not np.isfinite(C).all():
+        _raise_bad_points(metric, y2, x2)
+    return C, Ct
+
+
+def _raise_bad_points(metric: Metric, y2: torch.Tensor, x2: torch.Tensor) -> None:
+    """The error for a cost matrix with NaN/inf, naming the points (the
+    caller's ``y`` and ``x``), not a matrix the caller never passed."""
+    yh = as_float_array(y2, "y")  # raises for NaN/inf points, naming them
+    xh = as_float_array(x2, "x")
+    metric.raise_overflow(yh, xh)  # finite points whose costs overflowed
 
 
 def _device_costs(metric: Metric, y2, x2, block: int = _BLOCK_ELEMENTS) -> torch.Tensor:
@@ -330,7 +375,9 @@ def _device_costs(metric: Metric, y2, x2, block: int = _BLOCK_ELEMENTS) -> torch
 
 def _support_costs(metric: Metric, y2, x2, rows, cols) -> torch.Tensor:
     """``c(y_r, x_c)`` for the plan's support pairs, with autograd, in float64."""
-    diff = x2[cols].to(torch.float64) - y2[rows].to(torch.float64)
+    # converted before the gather: the gradient of the support pairs is then
+    # summed per point in float64 and rounded to the points' dtype once
+    diff = x2.to(torch.float64)[cols] - y2.to(torch.float64)[rows]
     return metric.torch_cost(diff.new_zeros(1, diff.shape[1]), diff)[0]
 
 
@@ -348,8 +395,9 @@ def wasserstein(y: torch.Tensor, x: torch.Tensor, a: torch.Tensor | None = None,
     weighted by the optimal plan, :math:`\partial W/\partial x_j = \sum_i
     P^\star_{ij} \nabla_x c(y_i, x_j)` (and likewise for ``y``); in the weights
     it is the centred potentials. The costs are formed in float64 whatever the
-    input dtype, so the value is the exact, certified W of the points as given
-    (equal to :func:`otgan.wasserstein` on them); for the metrics with
+    input dtype (float16 and bfloat16 included), so the value is the exact,
+    certified W of the points as given (equal to :func:`otgan.wasserstein` on
+    them), returned in the points' dtype; for the metrics with
     :math:`c(y, x) = c(0, x - y)` (all built-in ones) the backward graph holds
     only the plan's support pairs (at most ``m + n - 1`` for a vertex solution),
     not ``m n d`` differences: the same gradient at ``O((m + n) d)`` memory.
@@ -361,7 +409,11 @@ def wasserstein(y: torch.Tensor, x: torch.Tensor, a: torch.Tensor | None = None,
     x : (n, ...) torch.Tensor
         Generated batch, same per-sample size, same device.
     a, b : (m,), (n,) torch.Tensor, optional
-        Weights of equal mass (uniform when ``None``), differentiable.
+        Weights of equal mass (uniform when ``None``), differentiable. Their
+        masses must agree to ``tol`` relative, or, for float32/float16/bfloat16
+        weights, to their dtype's rounding (``a = torch.rand(64); a /= a.sum()``
+        is fine): :func:`otgan.solve_ot`, which then certifies against ``b``
+        rescaled to ``a``'s mass in float64.
     metric : {"l1", "l2", "sqeuclidean", "lp"} or Metric
         Ground cost (``"sqeuclidean"`` gives :math:`W_2^2`).
     p : float, optional
@@ -392,11 +444,11 @@ def wasserstein(y: torch.Tensor, x: torch.Tensor, a: torch.Tensor | None = None,
     out_dtype = torch.promote_types(y2.dtype, x2.dtype)
     with threads_for(m * n):
         C_host, C = host_costs(metric, y2, x2)
-        res = _solve(C_host, a, b, method, tol, options)
+        res = _solve(_computed(C_host, y2), a, b, method, tol, options)
     if torch.is_grad_enabled() and (y2.requires_grad or x2.requires_grad):
         if metric.name in _TRANSLATION_INVARIANT:
-            rows = torch.as_tensor(res.plan_rows, dtype=torch.int64, device=y2.device)
-            cols = torch.as_tensor(res.plan_cols, dtype=torch.int64, device=y2.device)
+            rows = torch.tensor(res.plan_rows, dtype=torch.int64, device=y2.device)
+            cols = torch.tensor(res.plan_cols, dtype=torch.int64, device=y2.device)
             C = C.to(y2.device).index_put((rows, cols),
                                           _support_costs(metric, y2, x2, rows, cols))
         else:  # the literal composition: the whole matrix in the graph
@@ -477,7 +529,7 @@ def ot_targets(y: torch.Tensor, x: torch.Tensor, metric: str | Metric = "l1",
     b = _check_weights(b, "b", n, y2.device, "x")
     with threads_for(m * n):
         C, _ = host_costs(metric, y2, x2)
-        res = _solve(C, a, b, method, tol, options)
+        res = _solve(_computed(C, y2), a, b, method, tol, options)
     t_real, t_fake = res.critic_targets()
     dev, dt = y.device, y.dtype
     return OTTargets(real=torch.as_tensor(t_real, dtype=dt).to(dev),

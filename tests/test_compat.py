@@ -411,14 +411,33 @@ def test_refusals():
     with pytest.raises(ValueError, match="all be numpy arrays or all torch"):
         compat.emd2(np.array([.5, .5]), torch.tensor([.5, .5]), torch.tensor(M))
     scipy_sparse = pytest.importorskip("scipy.sparse")
-    with pytest.raises(TypeError, match="sparse"):
-        compat.emd([], [], scipy_sparse.coo_array(M))
-    with pytest.raises(TypeError, match="sparse"):
-        compat.emd2([], [], torch.tensor(M).to_sparse())
+    # a sparse M is solved (tests/test_pot_dropin.py); sparse histograms are not
+    with pytest.raises(TypeError, match="a is a sparse matrix"):
+        compat.emd(scipy_sparse.coo_array(np.array([[.5, .5]])), [], M)
+    with pytest.raises(TypeError, match="b is a sparse matrix"):
+        compat.emd2([], torch.tensor([.5, .5]).to_sparse(), torch.tensor(M))
     with pytest.raises(ValueError, match="NaN"):
         compat.emd2([], [], np.array([[0., np.nan], [1., 0.]]))
     with pytest.raises(ValueError, match="2-D"):
         compat.emd2([], [], np.zeros(3))
+
+
+def test_empty_inputs():
+    """An empty M is a named ValueError (it was a ZeroDivisionError from the
+    uniform weights 1/m); empty a/b with a non-empty M still mean uniform."""
+    for fn in (compat.emd, compat.emd2):
+        for M in (np.zeros((0, 0)), np.zeros((0, 3)), np.zeros((2, 0)), [], [[]]):
+            with pytest.raises(ValueError, match=r"M .*(empty|2-D)"):
+                fn([], [], M)
+        with pytest.raises(ValueError, match="M is empty"):
+            fn(None, None, torch.zeros((0, 0), dtype=torch.float64))
+    with pytest.raises(ValueError, match="M is empty"):
+        compat.emd2([], [], np.zeros((0, 0)))
+    M = np.array([[0.0, 2.0], [1.0, 0.0]])
+    for empty in ([], None, np.array([]), torch.tensor([]).numpy()):
+        assert compat.emd2(empty, empty, M) == 0.0
+        np.testing.assert_array_equal(compat.emd(empty, [0.25, 0.75], M),
+                                      ot.emd(empty, [0.25, 0.75], M))
 
 
 def test_torch_inputs_lists_and_gradients():

@@ -432,6 +432,45 @@ def test_layer_through_the_device_cost_path(monkeypatch):
 
 
 # ------------------------------------------------------------ CUDA
+def _leaf(t, dev):
+    """A fresh leaf on ``dev`` that requires grad. ``t.to(dev).requires_grad_()``
+    is not one: on the CPU ``to`` returns ``t`` itself (so ``t`` starts to require
+    grad), and moving a tensor that requires grad makes a non-leaf, whose
+    ``.grad`` stays None: what made these tests fail on their first GPU."""
+    return t.detach().to(dev).clone().requires_grad_(True)
+
+
+def _run_on(dev, y, x, a, b, metric, p):
+    """W, the gradients of all four inputs (on the host) and the targets'
+    value, computed on ``dev``."""
+    yy, xx, aa, bb = (_leaf(t, dev) for t in (y, x, a, b))
+    w = ott.wasserstein(yy, xx, aa, bb, metric=metric, p=p)
+    w.backward()
+    assert w.device.type == dev
+    for t in (yy, xx, aa, bb):
+        assert t.is_leaf and t.grad is not None and t.grad.device.type == dev
+    out = [w.item()] + [t.grad.cpu() for t in (yy, xx, aa, bb)]
+    t = ott.ot_targets(y.to(dev).float(), x.to(dev).float(), metric, p)
+    assert t.real.device.type == dev and t.real.dtype == torch.float32
+    return out + [t.value]
+
+
+def test_device_comparison_helper_makes_leaves_and_leaves_inputs_alone():
+    # the CPU half of test_cuda_matches_cpu, which also runs where there is no GPU
+    y, x = _points(28, m=10, n=8, d=3)
+    g = _gen(29)
+    a, b = _simplex(10, g), _simplex(8, g)
+    first = _run_on("cpu", y, x, a, b, "l2", None)
+    assert not any(t.requires_grad for t in (y, x, a, b))  # inputs untouched
+    second = _run_on("cpu", y, x, a, b, "l2", None)  # a second device sees the same
+    assert first[0] == second[0]
+    for g0, g1 in zip(first[1:5], second[1:5]):
+        assert torch.equal(g0, g1)
+    src = y.clone().requires_grad_(True)  # a source that requires grad: still a leaf
+    leaf = _leaf(src * 2, "cpu")
+    assert leaf.is_leaf and leaf.requires_grad
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("metric,p", [("l1", None), ("l2", None), ("sqeuclidean", None),
                                       ("lp", 3.0)])
@@ -439,26 +478,16 @@ def test_cuda_matches_cpu(metric, p):
     y, x = _points(28, m=40, n=32, d=5)
     g = _gen(29)
     a, b = _simplex(40, g), _simplex(32, g)
-    out = {}
-    for dev in ("cpu", "cuda"):
-        yy = y.to(dev).requires_grad_(True)
-        xx = x.to(dev).requires_grad_(True)
-        aa, bb = a.to(dev).requires_grad_(True), b.to(dev).requires_grad_(True)
-        w = ott.wasserstein(yy, xx, aa, bb, metric=metric, p=p)
-        w.backward()
-        assert w.device.type == dev and xx.grad.device.type == dev
-        out[dev] = [w.item()] + [t.grad.cpu() for t in (yy, xx, aa, bb)]
-        t = ott.ot_targets(y.to(dev).float(), x.to(dev).float(), metric, p)
-        assert t.real.device.type == dev and t.real.dtype == torch.float32
-        out[dev].append(t.value)
+    out = {dev: _run_on(dev, y, x, a, b, metric, p) for dev in ("cpu", "cuda")}
     assert out["cuda"][0] == pytest.approx(out["cpu"][0], rel=1e-12)
     assert out["cuda"][5] == pytest.approx(out["cpu"][5], rel=1e-9)
     for c, gpu in zip(out["cpu"][1:5], out["cuda"][1:5]):
         torch.testing.assert_close(gpu, c, rtol=1e-9, atol=1e-12)
-    M = ott.cost_matrix(y.cuda(), x.cuda(), metric, p)
+    M = _leaf(ott.cost_matrix(y.cuda(), x.cuda(), metric, p), "cuda")
     assert M.device.type == "cuda"
-    w = ott.wasserstein_from_costs(M.requires_grad_(True))
+    w = ott.wasserstein_from_costs(M)
     w.backward()
+    assert M.grad is not None
     assert M.grad.device.type == "cuda" and w.device.type == "cuda"
 
 
@@ -466,3 +495,106 @@ def test_scaling_modes_agree_with_the_command_line():
     from otgan.gan.config import SCALING_MODES as CLI_MODES
     import otgan.torch
     assert otgan.torch.SCALING_MODES == CLI_MODES
+
+
+# ------------------------------------------------------------ low-precision weights and points
+def test_float32_weights_normalised_in_float32_are_accepted():
+    # issue 22: `a = torch.rand(64); a /= a.sum()` was refused 99 times in 100
+    y, x = _points(40, m=64, n=64, d=2, dtype=torch.float32)
+    for seed in range(100):
+        g = _gen(seed)
+        a = torch.rand(64, generator=g)
+        a /= a.sum()
+        b = torch.rand(64, generator=g)
+        b /= b.sum()
+        aa = a.clone().requires_grad_(True)
+        w = ott.wasserstein(y, x, aa, b)
+        w.backward()
+        assert w.dtype == torch.float32 and aa.grad.dtype == torch.float32
+        # the same problem with the weights renormalised in float64 by hand
+        a64, b64 = a.double() / a.double().sum(), b.double() / b.double().sum()
+        ref = otgan.solve_samples(y.double().numpy(), x.double().numpy(), a64.numpy(),
+                                  b64.numpy())
+        assert w.item() == pytest.approx(ref.value, rel=1e-5)
+    t = ott.ot_targets(y, x, a=a, b=b)
+    res = t.result
+    # certified against the weights it solved for: b rescaled to a's mass in float64
+    assert res.b.dtype == np.float64
+    assert res.b.sum() == pytest.approx(res.a.sum(), rel=1e-15)
+    np.testing.assert_allclose(res.b, b.double().numpy() * (a.double().sum() /
+                                                            b.double().sum()).item(),
+                               rtol=1e-15)
+    assert otgan.check_optimality(ott.cost_matrix(y.double(), x.double()).numpy(), res.a,
+                                  res.b, res.plan, res.u, res.v).is_optimal
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_real_mass_mismatch_is_refused_and_the_suggested_fix_works(dtype):
+    y, x = _points(41, m=6, n=5, d=2, dtype=dtype)
+    a = torch.full((6,), 1 / 6, dtype=dtype)
+    b = torch.full((5,), 1.01 / 5, dtype=dtype)  # 1% too heavy: not rounding
+    with pytest.raises(ValueError, match=r"a and b must have the same total mass .*"
+                                         r"sum\(a\) = .*, sum\(b\) = 1\.01") as err:
+        ott.wasserstein(y, x, a, b)
+    assert "a.double()" in str(err.value) and "b / b.sum()" in str(err.value)
+    # what the message says: normalise both in float64
+    a, b = a.double(), b.double()
+    a, b = a / a.sum(), b / b.sum()
+    w = ott.wasserstein(y, x, a, b)
+    ref = otgan.wasserstein(y.double().numpy(), x.double().numpy())
+    assert w.dtype == dtype and w.item() == torch.tensor(ref, dtype=dtype).item()
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("metric,p", [("l1", None), ("l2", None), ("lp", 3.0)])
+def test_half_precision_points_weights_and_costs(dtype, metric, p):
+    # issue 22: bfloat16 inputs raised TypeError (numpy) and NotImplementedError (cdist)
+    y, x = _points(42, m=7, n=6, d=3, dtype=dtype)
+    xx = x.clone().requires_grad_(True)
+    w = ott.wasserstein(y, xx, metric=metric, p=p)
+    w.backward()
+    assert w.dtype == dtype and xx.grad is not None and xx.grad.dtype == dtype
+    # the exact W of the points as given (their float64 values), in their dtype,
+    # and the float64 gradient rounded to it
+    x64 = x.double().requires_grad_(True)
+    w64 = ott.wasserstein(y.double(), x64, metric=metric, p=p)
+    w64.backward()
+    assert w64.item() == pytest.approx(
+        otgan.wasserstein(y.double().numpy(), x.double().numpy(), metric=metric, p=p),
+        rel=1e-12)
+    assert torch.equal(w.detach(), w64.detach().to(dtype))
+    assert torch.equal(xx.grad, x64.grad.to(dtype))
+    # the cost matrix: computed in float32, returned in the input's dtype, differentiable
+    C = ott.cost_matrix(y, xx, metric, p)
+    assert C.dtype == dtype
+    assert torch.equal(C.detach(), Metric.parse(metric, p).torch_cost(y.float(), x.float())
+                       .to(dtype))
+    Cl = C.detach().requires_grad_(True)
+    a = torch.full((7,), 1 / 7).to(dtype).requires_grad_(True)
+    wc = ott.wasserstein_from_costs(Cl, a)  # bfloat16 weights: rounding allowed
+    wc.backward()
+    assert wc.dtype == dtype and Cl.grad.dtype == dtype and a.grad.dtype == dtype
+    t = ott.ot_targets(y, x, metric, p)
+    assert t.real.dtype == dtype and t.value == pytest.approx(w64.item(), rel=1e-12)
+
+
+def test_point_errors_name_the_points_not_a_cost_matrix(monkeypatch):
+    # issue 22: the l2 path said "M contains NaN or inf" for overflowing points
+    y, x = _points(43, m=4, n=3, d=2)
+    # finite points whose costs are inf in float64: differences of 2e308 for
+    # every metric, squares of 1e200 for sqeuclidean
+    far = torch.full((4, 2), 1e308, dtype=F64)
+    for fn in (lambda: ott.wasserstein(far, -far[:3], metric="l2"),
+               lambda: ott.wasserstein(far, -far[:3], metric="l1"),
+               lambda: ott.ot_targets(y * 1e200, x, "sqeuclidean")):
+        with pytest.raises(ValueError, match="the costs overflowed") as err:
+            fn()
+        assert "M " not in str(err.value) and "y and x" in str(err.value)
+    # NaN points where the costs are not computed by the checking kernels (the
+    # device path): named too
+    monkeypatch.setattr(ott, "_kernel_cost_matrix",
+                        lambda yy, xx, name, p, dtype: Metric.parse(name, p).numpy_cost(yy, xx))
+    bad = x.clone()
+    bad[2, 1] = float("nan")
+    with pytest.raises(ValueError, match=r"x contains NaN or inf \(first at index \(2, 1\)"):
+        ott.wasserstein(y, bad)

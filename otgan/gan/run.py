@@ -13,8 +13,8 @@ Layout of ``out/``::
                           pretrains (rfgan), an {"event": "pretrain", ...} line
     autoencoder.pt        rfgan: its pretraining cache (Method.pretrain), reused
                           on resume
-    ckpt.pt               latest checkpoint with its SHA-256 digest inside, every
-                          ckpt_every iterations and at the end
+    ckpt.pt               latest checkpoint with its SHA-256 digest inside, at the
+                          start, every ckpt_every iterations and at the end
     eval.json             final metrics
     samples.png           generated samples over held-out data (2-D), or grids of
                           generated and held-out real images side by side (digits)
@@ -51,12 +51,25 @@ from .rundir import (RunError, RunLock, check_out_dir, make_out_dir, replace_ato
 from .distributed import SINGLE_PROCESS, ShardGroup
 from .trainer import CheckpointError, Trainer, resolve_device
 
-__all__ = ["train_run", "compare", "format_compare_table", "read_run_config", "RunError"]
+__all__ = ["train_run", "compare", "format_compare_table", "read_run_config", "RunError",
+           "check_run_state", "LIBRARY_NAMES"]
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "ckpt.pt"
 LOG_FILE = "metrics.jsonl"
 HISTORY_FILE = "config_history.jsonl"
+
+#: How :func:`train_run`, :func:`check_run_state` and :func:`compare` name
+#: their arguments in the remedies their messages suggest. Their ``names``
+#: argument overrides them: the command line passes its flags
+#: (``{"resume": "--resume", "overwrite": "--overwrite", "out": "--out",
+#: "iters": "--iters"}``), so that a message says what to type.
+LIBRARY_NAMES = {"resume": "resume=True", "overwrite": "overwrite=True", "out": "out",
+                 "iters": "iters", "methods": "methods", "seeds": "seeds"}
+
+
+def _names(names) -> dict:
+    return {**LIBRARY_NAMES, **(names or {})}
 
 
 def _write_jsonl(path: str, rows) -> None:
@@ -87,9 +100,27 @@ def read_run_config(out: str) -> TrainConfig:
         raise RunError(f"cannot resume: {cfg_path} is invalid: {exc}") from None
 
 
-def _check_run_state(config: TrainConfig, out: str, resume: bool, overwrite: bool) -> None:
+def check_run_state(config: TrainConfig, out: str, *, resume: bool = False,
+                    overwrite: bool = False, names=None) -> None:
+    """Refuse what :func:`train_run` would refuse about ``out`` and its state,
+    creating nothing: an unusable path (:func:`~otgan.gan.rundir.check_out_dir`),
+    a resume without a run there or with a configuration that differs outside
+    :data:`~otgan.gan.config.RUNTIME_FIELDS` and ``iters``, a fresh start into
+    a run without ``overwrite``. ``names``: see :data:`LIBRARY_NAMES`.
+
+    Raises
+    ------
+    RunError
+    """
+    check_out_dir(out, _names(names)["out"])
+    _check_run_state(config, out, resume, overwrite, names)
+
+
+def _check_run_state(config: TrainConfig, out: str, resume: bool, overwrite: bool,
+                     names=None, can_resume: bool = True) -> None:
     # Checked once before anything is created (a refused command leaves
     # nothing behind) and again under the lock (the authoritative check).
+    n = _names(names)
     if resume:
         saved = read_run_config(out)
         # iters may change on resume (the checkpoint decides whether the new
@@ -99,8 +130,9 @@ def _check_run_state(config: TrainConfig, out: str, resume: bool, overwrite: boo
             raise RunError("cannot resume, configuration differs: " + "; ".join(diff))
     elif not overwrite and any(os.path.exists(os.path.join(out, f))
                                for f in (CHECKPOINT_FILE, CONFIG_FILE)):
-        raise RunError(f"{out} already holds a run; pass resume to continue it, "
-                       f"overwrite to replace it, or choose another directory")
+        how = (f"pass {n['resume']} to continue it, {n['overwrite']} to replace it"
+               if can_resume else f"pass {n['overwrite']} to replace it")
+        raise RunError(f"{out} already holds a run; {how}, or choose another {n['out']}")
 
 
 def _append_history(path: str, event: dict) -> None:
@@ -125,7 +157,8 @@ def _inside(path, directory: str) -> bool:
 
 def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: bool = True,
               stop_after: int | None = None, evaluate: bool = True,
-              overwrite: bool = False, group: ShardGroup | None = None) -> dict:
+              overwrite: bool = False, group: ShardGroup | None = None,
+              names=None) -> dict:
     """Train ``config`` into directory ``out`` and return the final metrics.
 
     Everything is validated before ``out`` is created: the path (a writable
@@ -164,6 +197,19 @@ def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: 
         plots and the report, and evaluates. On resume rank 0 reads the
         checkpoint and broadcasts it, so the other ranks need no access to
         ``out``. The other ranks return ``{"iter", "s_per_iter", "rank"}``.
+        Once the training loop is done every rank leaves the process group
+        (:meth:`ShardGroup.finish <otgan.gan.distributed.ShardGroup.finish>`:
+        a barrier, then ``destroy_process_group``), so the group can take no
+        further collective; rank 0 then checkpoints and evaluates alone, and
+        the other ranks return without waiting for it.
+    names : dict, optional
+        How the caller's user knows ``resume``, ``overwrite``, ``out`` and
+        ``iters`` in the remedies that messages suggest (:data:`LIBRARY_NAMES`).
+
+    A fresh start writes a checkpoint of iteration 0 at once (replacing any
+    left by a run it overwrites), so an interrupted run can always be resumed
+    from the checkpoint on disk, which is written atomically and is therefore
+    whole whenever the run is interrupted (``KeyboardInterrupt`` propagates).
 
     Raises
     ------
@@ -178,14 +224,14 @@ def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: 
     if not group.is_main:
         trainer = Trainer(config, group=group)
         return _train_replica(trainer, resume=resume, stop_after=stop_after)
-    check_out_dir(out)
-    _check_run_state(config, out, resume, overwrite)
+    check_run_state(config, out, resume=resume, overwrite=overwrite, names=names)
     trainer = Trainer(config, group=group)  # device, data, networks: may fail, nothing created
     make_out_dir(out)
     with RunLock(out):
         try:
             return _train_locked(trainer, out, resume=resume, overwrite=overwrite,
-                                 progress=progress, stop_after=stop_after, evaluate=evaluate)
+                                 progress=progress, stop_after=stop_after, evaluate=evaluate,
+                                 names=names)
         except OSError as exc:
             if not _inside(exc.filename, out):
                 raise
@@ -194,16 +240,16 @@ def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: 
 
 
 def _train_locked(trainer: Trainer, out: str, *, resume: bool, overwrite: bool,
-                  progress: bool, stop_after, evaluate: bool) -> dict:
+                  progress: bool, stop_after, evaluate: bool, names=None) -> dict:
     config = trainer.cfg
     cfg_path, ckpt = os.path.join(out, CONFIG_FILE), os.path.join(out, CHECKPOINT_FILE)
     log_path, hist_path = os.path.join(out, LOG_FILE), os.path.join(out, HISTORY_FILE)
-    _check_run_state(config, out, resume, overwrite)
+    _check_run_state(config, out, resume, overwrite, names)
     # before the checkpoint, which holds the networks it trains: reuses its cache in out
     trainer.pretrain(out)
     if resume:
         try:
-            trainer.load_checkpoint(ckpt)
+            trainer.load_checkpoint(ckpt, iters_name=_names(names)["iters"])
         except CheckpointError as exc:
             _share_checkpoint(trainer.group, None)  # the other ranks stop too
             raise RunError(f"cannot resume: {exc}") from None
@@ -223,6 +269,10 @@ def _train_locked(trainer: Trainer, out: str, *, resume: bool, overwrite: bool,
                                                  "config": config.to_dict()}) + "\n")
         _write_jsonl(log_path, _pretrain_lines(trainer))
     write_text_atomic(cfg_path, config.to_json() + "\n")
+    if not resume:
+        # iteration 0 at once: the checkpoint of a run this one overwrites must
+        # not outlive it, and an interrupted start can be resumed
+        trainer.save_checkpoint(ckpt)
 
     end = config.iters if stop_after is None else min(config.iters, stop_after)
     start = trainer.iteration
@@ -232,6 +282,31 @@ def _train_locked(trainer: Trainer, out: str, *, resume: bool, overwrite: bool,
         bar = tqdm(total=config.iters, initial=trainer.iteration,
                    desc=method_spec(config.method, config.addons),
                    dynamic_ncols=True, leave=True)
+    try:
+        _loop(trainer, config, end, ckpt, log_path, bar)
+    finally:
+        if bar is not None:  # also on Ctrl-C: the interrupt's message starts a new line
+            bar.close()
+    trainer.group.finish()  # the last collective is done: leave the group together
+    if resume and trainer.iteration == start:
+        # a resume that took no step: still write the checkpoint, so that it
+        # records a changed budget (and gives an old checkpoint its digest)
+        trainer.save_checkpoint(ckpt)
+    if not evaluate or trainer.iteration < config.iters:
+        return {"iter": trainer.iteration, "s_per_iter":
+                trainer.train_seconds / max(1, trainer.iteration)}
+    metrics = trainer.evaluate()
+    with open(log_path, "a") as log:
+        log.write(json.dumps(dict(metrics, event="eval")) + "\n")
+    write_text_atomic(os.path.join(out, "eval.json"), json.dumps(metrics, indent=2) + "\n")
+    _write_plots(trainer, out)
+    _write_report(trainer, metrics, out)
+    return metrics
+
+
+def _loop(trainer: Trainer, config: TrainConfig, end: int, ckpt: str, log_path: str,
+          bar) -> None:
+    """Rank 0's training loop: steps, log lines, checkpoints."""
     with open(log_path, "a") as log:
         while trainer.iteration < end:
             stats = trainer.step()
@@ -252,23 +327,6 @@ def _train_locked(trainer: Trainer, out: str, *, resume: bool, overwrite: bool,
                 bar.update(1)
             if it % config.ckpt_every == 0 or it == end:
                 trainer.save_checkpoint(ckpt)
-    if bar is not None:
-        bar.close()
-    if trainer.iteration == start:
-        # no step taken: still write the checkpoint, so that a fresh run has
-        # one and a resume records a changed budget (and gives an old
-        # checkpoint its digest)
-        trainer.save_checkpoint(ckpt)
-    if not evaluate or trainer.iteration < config.iters:
-        return {"iter": trainer.iteration, "s_per_iter":
-                trainer.train_seconds / max(1, trainer.iteration)}
-    metrics = trainer.evaluate()
-    with open(log_path, "a") as log:
-        log.write(json.dumps(dict(metrics, event="eval")) + "\n")
-    write_text_atomic(os.path.join(out, "eval.json"), json.dumps(metrics, indent=2) + "\n")
-    _write_plots(trainer, out)
-    _write_report(trainer, metrics, out)
-    return metrics
 
 
 def _logs_now(config: TrainConfig, it: int, end: int) -> bool:
@@ -297,6 +355,7 @@ def _train_replica(trainer: Trainer, *, resume: bool, stop_after) -> dict:
         stats = trainer.step()
         if _logs_now(config, trainer.iteration, end):
             trainer.history.append(trainer.log_entry(stats))
+    trainer.group.finish()  # with rank 0, after the last collective
     return {"iter": trainer.iteration, "rank": trainer.group.rank,
             "s_per_iter": trainer.train_seconds / max(1, trainer.iteration)}
 
@@ -422,7 +481,7 @@ def _compare_worker(cfg_dict: dict, run_dir: str, overwrite: bool) -> dict:
 
 
 def compare(methods: Sequence[str], seeds: Sequence[int], out: str, *, progress: bool = True,
-            jobs: int = 1, overwrite: bool = False, **options: Any) -> str:
+            jobs: int = 1, overwrite: bool = False, names=None, **options: Any) -> str:
     """Train every method for every seed on the same budget; write ``out/compare.md``
     and ``out/compare.json``; return the markdown table.
 
@@ -438,12 +497,20 @@ def compare(methods: Sequence[str], seeds: Sequence[int], out: str, *, progress:
     machine).
 
     Every run is validated (configuration, device, data, each run directory's
-    state) before ``out`` is created and the first run trains; ``out`` is
-    locked for the whole comparison and each run directory by its run.
+    state, no method spec or seed given twice) before ``out`` is created and
+    the first run trains; ``out`` is locked for the whole comparison and each
+    run directory by its run. ``names``: how messages name ``methods``,
+    ``seeds``, ``overwrite`` and ``out`` (:data:`LIBRARY_NAMES`).
     """
+    n = _names(names)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
-    check_out_dir(out)
+    check_out_dir(out, n["out"])
+    seeds = list(seeds)
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1}, key=seeds.index)
+    if repeated:  # the second run of a seed would find the first one's directory
+        raise ValueError(f"{n['seeds']} repeats {', '.join(map(str, repeated))}: "
+                         f"name each seed once")
     shared = {k: v for k, v in options.items() if k not in ADDONS}
     for name, addon in ADDONS.items():
         for o in addon.options:
@@ -457,6 +524,7 @@ def compare(methods: Sequence[str], seeds: Sequence[int], out: str, *, progress:
         addons = tuple(a for a in ADDONS if a in addons or options.get(a))
         parse_method_spec(method_spec(method, addons))  # e.g. ot with lens=True: refused
         specs.append((method_spec(method, addons), method, addons))
+    _refuse_repeated_specs(list(methods), [s for s, _, _ in specs], n["methods"])
     for name, addon in ADDONS.items():
         given = [o for o in addon.options if options.get(o) is not None]
         if given and not any(name in a for _, _, a in specs):
@@ -486,7 +554,8 @@ def compare(methods: Sequence[str], seeds: Sequence[int], out: str, *, progress:
     load_dataset(runs[0][1].data)
     for _, cfg, run_dir in runs:
         check_out_dir(run_dir)
-        _check_run_state(cfg, run_dir, resume=False, overwrite=overwrite)
+        _check_run_state(cfg, run_dir, resume=False, overwrite=overwrite, names=names,
+                         can_resume=False)
     make_out_dir(out)
     with RunLock(out):
         results = _compare_locked(runs, [s for s, _, _ in specs], progress, jobs, overwrite)
@@ -498,6 +567,20 @@ def compare(methods: Sequence[str], seeds: Sequence[int], out: str, *, progress:
                   f"batch {cfg.batch}, seeds {','.join(map(str, seeds))}\n\n")
         write_text_atomic(os.path.join(out, "compare.md"), header + table)
     return table
+
+
+def _refuse_repeated_specs(given: list[str], specs: list[str], name: str) -> None:
+    """``ValueError`` naming a run spec that two entries of ``given`` both
+    produce (``gan,gan``; ``gan,gan+jc`` with ``jc`` on for every method)."""
+    for spec in dict.fromkeys(specs):
+        origins = [g for g, s in zip(given, specs) if s == spec]
+        if len(origins) < 2:
+            continue
+        if len(set(origins)) == 1:
+            raise ValueError(f"{name} repeats {origins[0]!r}: name each method once")
+        raise ValueError(f"{name}: {' and '.join(map(repr, dict.fromkeys(origins)))} are "
+                         f"the same runs, {spec!r} (an add-on switched on for every "
+                         f"method applies to each); name each method once")
 
 
 def _compare_locked(runs, methods, progress: bool, jobs: int, overwrite: bool) -> dict:

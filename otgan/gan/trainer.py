@@ -427,7 +427,8 @@ class Trainer:
         state[_DIGEST_KEY] = state_digest(state)
         return state
 
-    def load_state_dict(self, state: dict, source: str = "checkpoint") -> None:
+    def load_state_dict(self, state: dict, source: str = "checkpoint", *,
+                        iters_name: str = "iters") -> None:
         """Restore from :meth:`state_dict`.
 
         The digest must match (a version-1 state, which has none, is loaded
@@ -435,7 +436,8 @@ class Trainer:
         except for :data:`otgan.gan.config.RUNTIME_FIELDS` and ``iters``: a
         different budget, at least the iterations already done, re-plans the
         linear learning-rate decay from its current value (see
-        :meth:`_replan`). ``source`` names the checkpoint in messages.
+        :meth:`_replan`). ``source`` names the checkpoint in messages,
+        ``iters_name`` the budget (the command line: ``"--iters"``).
         """
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
             raise CheckpointError(f"{source}: not an otgan GAN checkpoint (missing format tag)")
@@ -476,9 +478,9 @@ class Trainer:
             raise CheckpointError(f"{source}: checkpoint is incomplete or inconsistent: "
                                   f"{exc}") from None
         if iteration > self.cfg.iters:
-            raise CheckpointError(f"iters={self.cfg.iters} is smaller than the {iteration} "
-                                  f"generator iterations already done in {source}; "
-                                  f"pass iters >= {iteration}")
+            raise CheckpointError(f"{iters_name}={self.cfg.iters} is smaller than the "
+                                  f"{iteration} generator iterations already done in "
+                                  f"{source}; pass {iters_name} >= {iteration}")
         try:
             self.G.load_state_dict(state["G"])
             # copies: optimisers keep the given tensors, and stepping would then
@@ -542,7 +544,7 @@ class Trainer:
                 os.remove(tmp)
             raise
 
-    def load_checkpoint(self, path: str) -> None:
+    def load_checkpoint(self, path: str, *, iters_name: str = "iters") -> None:
         """Load a checkpoint with ``torch.load(weights_only=True)`` and verify it.
 
         Raises
@@ -565,4 +567,4 @@ class Trainer:
             first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
             raise CheckpointError(f"{path}: truncated or not a torch checkpoint "
                                   f"({type(exc).__name__}: {first})") from None
-        self.load_state_dict(state, source=path)
+        self.load_state_dict(state, source=path, iters_name=iters_name)

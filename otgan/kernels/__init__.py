@@ -20,6 +20,9 @@ _WHERE = {
     "dual_violation_points": "fused", "pair_costs": "fused",
     "weight_scaling_ratio": "fused", "cost_upper_bound": "_metric",
     "metric_code": "_metric", "raise_cost_overflow": "_metric", "threads_for": "_metric",
+    "dual_check_sparse": "sparse", "c_transform_rows_sparse": "sparse",
+    "c_transform_cols_sparse": "sparse", "pair_costs_sparse": "sparse",
+    "support_potentials": "sparse",
 }
 
 
@@ -77,4 +80,6 @@ __all__ = [
     "pair_costs", "weight_scaling_ratio", "metric_code", "topk_candidates", "topk_candidates_points",
     "col_min", "col_min_points", "batch_cost_matrix", "threads_for", "dual_check",
     "dual_check_points", "cost_upper_bound", "raise_cost_overflow", "limit_threads",
+    "dual_check_sparse", "c_transform_rows_sparse", "c_transform_cols_sparse",
+    "pair_costs_sparse", "support_potentials",
 ]

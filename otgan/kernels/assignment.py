@@ -427,62 +427,6 @@ def sap_sparse(indptr: np.ndarray, idx: np.ndarray, cost: np.ndarray, n: int, u:
 
 
 # ------------------------------------------------------------------ batches
-@nb.njit(parallel=True, cache=True)
-def _certify_assignments_nb(Cs, col4row, U, V, A, Bw, tol):
-    """Certificate quantities of B assignment plans, in parallel: the quantities
-    of :func:`otgan.solvers.certify.certify` (docs/theory.md, A.6) for plans
-    that are permutations, in one pass per problem.
-
-    Columns: primal, dual, primal residual, dual violation, gap, slackness,
-    cost scale (max |C_ij|)."""
-    B, n, _ = Cs.shape
-    out = np.empty((B, 7))
-    for b in nb.prange(B):
-        C = Cs[b]
-        u = U[b]
-        v = V[b]
-        a = A[b]
-        w = Bw[b]
-        colsum = np.zeros(n)
-        mass = a.sum()
-        primal = 0.0
-        dual = 0.0
-        resid = 0.0
-        slack = 0.0
-        minval = np.inf
-        for i in range(n):
-            j = col4row[b, i]
-            c = C[i, j]
-            primal += a[i] * c
-            dual += a[i] * u[i] + w[i] * v[i]
-            colsum[j] += a[i]
-            minval = min(minval, a[i])
-            if a[i] > tol * mass:
-                slack = max(slack, abs(u[i] + v[j] - c))
-        for j in range(n):
-            resid = max(resid, abs(colsum[j] - w[j]))
-        resid = max(resid, max(0.0, -minval))
-        viol = -np.inf
-        big = 0.0
-        for i in range(n):
-            ui = u[i]
-            for j in range(n):
-                cij = C[i, j]
-                t = ui + v[j] - cij
-                if t > viol:
-                    viol = t
-                if abs(cij) > big:
-                    big = abs(cij)
-        out[b, 0] = primal
-        out[b, 1] = dual
-        out[b, 2] = resid
-        out[b, 3] = max(0.0, viol)
-        out[b, 4] = abs(primal - dual)
-        out[b, 5] = slack
-        out[b, 6] = big
-    return out
-
-
 def lsa_batch(Cs: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Exact assignments of a stack ``(B, n, n)``, one problem per thread.
 
@@ -492,12 +436,18 @@ def lsa_batch(Cs: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
 
 
 def certify_assignments(Cs: ArrayLike, col4row: np.ndarray, U: np.ndarray, V: np.ndarray,
-                        A: np.ndarray, Bw: np.ndarray, tol: float) -> np.ndarray:
-    """Batched certificate quantities (one row of 7 per problem, see
-    :func:`_certify_assignments_nb`); assembled into certificates by
-    :meth:`otgan.solvers.certify.Certificate.from_quantities`."""
-    return _certify_assignments_nb(np.ascontiguousarray(Cs, dtype=np.float64), col4row,
-                                   U, V, A, Bw, float(tol))
+                        A: np.ndarray, Bw: np.ndarray, tol: float,
+                        rounding: float = 0.0) -> np.ndarray:
+    """Batched certificate quantities of assignments (row ``i`` of problem
+    ``t`` sends ``A[t, i]`` to column ``col4row[t, i]``): the plans are made
+    dense and certified by :func:`otgan.kernels.certificate.certify_dense_batch`
+    (columns :data:`otgan.kernels.certificate.QUANTITIES`)."""
+    from .certificate import certify_dense_batch
+    Cs = np.ascontiguousarray(Cs, dtype=np.float64)
+    B, n = col4row.shape
+    P = np.zeros(Cs.shape)
+    P[np.arange(B)[:, None], np.arange(n)[None, :], col4row] = A
+    return certify_dense_batch(Cs, P, U, V, A, Bw, tol, rounding)
 
 
 __all__ = ["lsa_dense", "lsa_batch", "certify_assignments", "build_csr", "auction_start",

@@ -14,6 +14,7 @@ import numba as nb
 import numpy as np
 
 from .._validation import as_float_array, check_points, check_vector
+from .rounding import violation_bound
 from ._metric import (SUM_MATH, metric_code, pair_cost, raise_cost_overflow, threads_for,
                       tile_costs, tile_shape)
 
@@ -31,8 +32,12 @@ _BLOCK = 64  # columns per parallel task in column-wise reductions
 # kernels do not use fast math) so that the wrappers need no separate
 # ``isfinite`` pass over M.
 @nb.njit(parallel=True, cache=True)
-def _dual_violation_dense(M, u, v):
-    # also returns max |M_ij|: the certificate's cost scale, at no extra pass
+def _dual_violation_dense(M, u, v, ra, cb, rigorous):
+    # max_ij -r_ij with r_ij = ((M_ij - ra_i) - cb_j) - u_i - v_j: the reduced
+    # cost in the frame of row/column offsets (ra, cb), bounded above with its
+    # rounding (rounding.violation_bound) when rigorous: never an
+    # underestimate; else the plain u_i + v_j - M_ij.
+    # Also returns max |M_ij| (a reported scale) at no extra pass.
     m, n = M.shape
     row_max = np.empty(m)
     row_abs = np.empty(m)
@@ -41,11 +46,15 @@ def _dual_violation_dense(M, u, v):
         best = -np.inf
         big = 0.0
         ui = u[i]
+        ri = ra[i]
         flag = False
         for j in range(n):
             mij = M[i, j]
             flag |= mij - mij != 0.0
-            t = ui + v[j] - mij
+            if rigorous:
+                t = violation_bound(mij, ri, cb[j], ui, v[j])
+            else:
+                t = ui + v[j] - mij
             if t > best:
                 best = t
             if abs(mij) > big:
@@ -107,14 +116,17 @@ def _c_transform_cols_dense(M, u):
 # of the tile at once; ``op`` picks the reduction (hoisted out of the j loop).
 # Column reductions run on the transposed problem: every metric is symmetric,
 # c(y_i, x_j) = c(x_j, y_i), so they are row reductions with y and x swapped.
-_OP_DUAL, _OP_RATIO, _OP_CTRANSFORM = 0, 1, 2
+_OP_DUAL, _OP_RATIO, _OP_CTRANSFORM, _OP_DUAL_BOUND = 0, 1, 2, 3
 
 
 @nb.njit(parallel=True, cache=True)
-def _reduce_rows_points(y, x, a, b, op, code, p, ti, tj):
+def _reduce_rows_points(y, x, a, b, a0, b0, op, code, p, ti, tj):
     """Per row ``i`` of ``y``:
 
     * ``op=0`` (dual check): ``out_i = max_j (a_i + b_j - c_ij)``, ``big_i = max_j c_ij``;
+    * ``op=3`` (the certificate's dual check): ``out_i`` bounds
+      ``max_j -(((c_ij - a0_i) - b0_j) - a_i - b_j)`` from above, rounding
+      included (the frame of the offsets ``a0``, ``b0``), ``big_i`` as for 0;
     * ``op=1`` (weight scaling): ``out_i = max_{c_ij > 0} (a_i - b_j) / c_ij``;
     * ``op=2`` (c-transform): ``out_i = min_j (c_ij - b_j)``.
     """
@@ -139,6 +151,14 @@ def _reduce_rows_points(y, x, a, b, op, code, p, ti, tj):
                     for j in range(j0, j1):
                         c = row[j - j0]
                         best = max(best, ai + b[j] - c)
+                        cmax = max(cmax, c)
+                    big[i] = cmax
+                elif op == _OP_DUAL_BOUND:
+                    cmax = big[i]
+                    a0i = a0[i]
+                    for j in range(j0, j1):
+                        c = row[j - j0]
+                        best = max(best, violation_bound(c, a0i, b0[j], ai, b[j]))
                         cmax = max(cmax, c)
                     big[i] = cmax
                 elif op == _OP_RATIO:
@@ -186,11 +206,13 @@ def _points(y, x):
             np.ascontiguousarray(x, dtype=np.float64))
 
 
-def _reduce(y, x, a, b, op, metric, p):
+def _reduce(y, x, a, b, op, metric, p, a0=None, b0=None):
     code, pp = metric_code(metric, p)
     ti, tj = _tiles(len(y), len(x), y.shape[1])
+    a0 = np.zeros(len(y)) if a0 is None else a0
+    b0 = np.zeros(len(x)) if b0 is None else b0
     with threads_for(len(y) * len(x) * y.shape[1]):
-        return _reduce_rows_points(y, x, a, b, op, code, pp, ti, tj)
+        return _reduce_rows_points(y, x, a, b, a0, b0, op, code, pp, ti, tj)
 
 
 def _tiles(m, n, d):
@@ -200,12 +222,19 @@ def _tiles(m, n, d):
     return ti, tj
 
 
-def dual_check(M: ArrayLike, u: ArrayLike, v: ArrayLike) -> tuple[float, float]:
+def dual_check(M: ArrayLike, u: ArrayLike, v: ArrayLike, row_offset: ArrayLike | None = None,
+               col_offset: ArrayLike | None = None) -> tuple[float, float]:
     r"""``(max_ij (u_i + v_j - M_ij), max_ij |M_ij|)`` in one parallel pass over ``M``.
 
     The first is non-positive iff ``(u, v)`` is dual feasible; the second is
-    the cost scale the certificate's tolerances are relative to. NaN/inf in
-    ``M`` raise ``ValueError``.
+    the largest cost, which the certificate reports. NaN/inf in ``M`` raise
+    ``ValueError``. With ``row_offset`` :math:`\alpha` and ``col_offset``
+    :math:`\beta`, the potentials are taken relative to them: the first value
+    is :math:`\max_{ij} (u_i + v_j - ((M_{ij} - \alpha_i) - \beta_j))`, the
+    offsets subtracted from ``M`` first, so that a large constant in ``M``
+    costs no precision, and each term is an upper bound that includes its own
+    rounding (:func:`otgan.kernels.rounding.violation_bound`): the value is
+    then never below the exact one, and can exceed it by a few ulps.
 
     Examples
     --------
@@ -217,7 +246,10 @@ def dual_check(M: ArrayLike, u: ArrayLike, v: ArrayLike) -> tuple[float, float]:
     with threads_for(M.size):
         best, bad, big = _dual_violation_dense(
             M, check_vector(u, "u", M.shape[0], "M rows"),
-            check_vector(v, "v", M.shape[1], "M columns"))
+            check_vector(v, "v", M.shape[1], "M columns"),
+            check_vector(row_offset, "row_offset", M.shape[0], "M rows", default=0.0),
+            check_vector(col_offset, "col_offset", M.shape[1], "M columns", default=0.0),
+            row_offset is not None or col_offset is not None)
     if bad:
         _raise_nonfinite(M)
     return float(best), float(big)
@@ -239,13 +271,16 @@ def dual_violation(M: ArrayLike, u: ArrayLike, v: ArrayLike) -> float:
 
 
 def dual_check_points(y: ArrayLike, x: ArrayLike, u: ArrayLike, v: ArrayLike,
-                      metric: str | Metric = "l1", p: float | None = None) -> tuple[float, float]:
+                      metric: str | Metric = "l1", p: float | None = None,
+                      row_offset: ArrayLike | None = None,
+                      col_offset: ArrayLike | None = None) -> tuple[float, float]:
     r"""``(max_ij (u_i + v_j - c(y_i, x_j)), max_ij c(y_i, x_j))`` from the points.
 
     Costs are computed tile by tile (blocked micro-kernel of
     :func:`~otgan.kernels.cost_matrix`, direct sums) and reduced at once:
     ``O(m + n)`` memory plus a small scratch tile per thread. A cost that
-    overflows to inf raises ``ValueError`` (rescale the points).
+    overflows to inf raises ``ValueError`` (rescale the points). The offsets
+    are as in :func:`dual_check`.
 
     Examples
     --------
@@ -255,8 +290,12 @@ def dual_check_points(y: ArrayLike, x: ArrayLike, u: ArrayLike, v: ArrayLike,
     (0.5, 3.0)
     """
     y, x = _points(y, x)
+    rigorous = row_offset is not None or col_offset is not None
     best, big = _reduce(y, x, check_vector(u, "u", len(y), "y"),
-                        check_vector(v, "v", len(x), "x"), _OP_DUAL, metric, p)
+                        check_vector(v, "v", len(x), "x"),
+                        _OP_DUAL_BOUND if rigorous else _OP_DUAL, metric, p,
+                        check_vector(row_offset, "row_offset", len(y), "y", default=0.0),
+                        check_vector(col_offset, "col_offset", len(x), "x", default=0.0))
     cmax = float(big.max())
     if not cmax < np.inf:  # costs from finite points overflow to +inf, never NaN
         raise_cost_overflow(y, x, metric, p)

@@ -834,68 +834,10 @@ def transport_batch(Cs: np.ndarray, A: np.ndarray, Bw: np.ndarray, cost_eps: flo
                                float(cost_eps))
 
 
-@nb.njit(parallel=True, cache=True)
-def _certify_plans_nb(Cs, P, U, V, A, Bw, tol):
-    B, m, n = Cs.shape
-    out = np.empty((B, 7))
-    for k in nb.prange(B):
-        C = Cs[k]
-        Pk = P[k]
-        u = U[k]
-        v = V[k]
-        a = A[k]
-        w = Bw[k]
-        mass = a.sum()
-        primal = 0.0
-        dual = 0.0
-        resid = 0.0
-        slack = 0.0
-        viol = -np.inf
-        big = 0.0
-        pmin = 0.0
-        colsum = np.zeros(n)
-        for i in range(m):
-            dual += a[i] * u[i]
-            rs = 0.0
-            ui = u[i]
-            for j in range(n):
-                c = C[i, j]
-                p = Pk[i, j]
-                rs += p
-                colsum[j] += p
-                primal += p * c
-                t = ui + v[j] - c
-                if t > viol:
-                    viol = t
-                if abs(c) > big:
-                    big = abs(c)
-                if p < pmin:
-                    pmin = p
-                if p > tol * mass and abs(t) > slack:
-                    slack = abs(t)
-            resid = max(resid, abs(rs - a[i]))
-        for j in range(n):
-            dual += w[j] * v[j]
-            resid = max(resid, abs(colsum[j] - w[j]))
-        resid = max(resid, -pmin)
-        out[k, 0] = primal
-        out[k, 1] = dual
-        out[k, 2] = resid
-        out[k, 3] = max(0.0, viol)
-        out[k, 4] = abs(primal - dual)
-        out[k, 5] = slack
-        out[k, 6] = big
-    return out
-
-
 def certify_plans(Cs: np.ndarray, P: np.ndarray, U: np.ndarray, V: np.ndarray,
-                  A: np.ndarray, Bw: np.ndarray, tol: float) -> np.ndarray:
-    """Batched certificate quantities of dense plans ``P`` (``(B, m, n)``): one
-    row per problem of primal, dual, primal residual, dual violation, gap,
-    slackness and cost scale -- the quantities of
-    :func:`otgan.solvers.certify.certify`, against the weights as given, for
-    :meth:`otgan.solvers.certify.Certificate.from_quantities`."""
-    f = np.ascontiguousarray
-    return _certify_plans_nb(f(Cs, dtype=np.float64), f(P, dtype=np.float64),
-                             f(U, dtype=np.float64), f(V, dtype=np.float64),
-                             f(A, dtype=np.float64), f(Bw, dtype=np.float64), float(tol))
+                  A: np.ndarray, Bw: np.ndarray, tol: float, rounding: float = 0.0) -> np.ndarray:
+    """Batched certificate quantities of dense plans ``P`` (``(B, m, n)``),
+    columns :data:`otgan.kernels.certificate.QUANTITIES`, against the weights
+    as given (:func:`otgan.kernels.certificate.certify_dense_batch`)."""
+    from .certificate import certify_dense_batch
+    return certify_dense_batch(Cs, P, U, V, A, Bw, tol, rounding)

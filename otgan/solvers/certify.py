@@ -8,6 +8,7 @@ exactness whatever solver produced the pair.
 """
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass
 from functools import cached_property
@@ -17,60 +18,107 @@ import numpy as np
 
 from .._validation import as_float_array, check_marginals, check_tol, check_weights
 from ..errors import OTSolverError
-from ..geometry import Geometry, as_geometry
+from ..geometry import DenseCost, Geometry, PointCost, as_geometry
 from .raw import RawSolution
 
 if TYPE_CHECKING:  # pragma: no cover
     import scipy.sparse
     from numpy.typing import ArrayLike
 
-#: Default tolerance of the certificate, relative to the problem's own scale:
-#: the total mass for the marginals, the largest |cost| for the dual
-#: constraints and their product for the duality gap (see :class:`Certificate`).
+#: Default tolerance of the certificate: the proven error bound must be at
+#: most this fraction of the answer's offset-free value (see :class:`Certificate`).
 DEFAULT_TOL = 1e-9
+
+_EPS = float(np.finfo(np.float64).eps)
+
 
 
 @dataclass(frozen=True)
 class Certificate:
-    r"""Evidence that a (plan, potentials) pair solves the OT LP.
+    r"""Evidence that a (plan, potentials) pair solves the OT LP, with a proven error bound.
 
-    Every test is relative to the problem's own scale, so multiplying the costs
-    (or the weights) by any positive factor never changes the verdict. With the
-    cost scale :math:`C = \max_{ij} |M_{ij}|` and the mass
-    :math:`\mu = \sum_i a_i`, the pair is certified optimal when
+    **What is proven.** If the dual violation is at most :math:`\delta`,
+    lowering the potentials by :math:`\delta` makes them feasible, so by weak
+    duality the plan's cost exceeds the optimum by at most the *error bound*
+
+    .. math:: B = |\text{primal} - \text{dual}| + \delta\,\mu ,
+
+    with :math:`\mu = \sum_i a_i` the mass.
+
+    **Relative to what.** Adding a constant to a row or a column of ``M``
+    moves every plan's cost by the same amount and leaves the optimal plans
+    unchanged, so the scale ``B`` is judged against must not see such
+    constants -- nor the largest cost, which a single unused huge entry can
+    make arbitrarily large. The scale is the plan's *offset-free value*
+
+    .. math:: \tilde W = \sum_{ij} P_{ij}\,\tilde c_{ij}, \qquad
+        \tilde c_{ij} = (c_{ij} - \alpha_i) - \beta_j \ge 0,
+
+    with :math:`\alpha_i = \min_j c_{ij}` and :math:`\beta_j = \min_i (c_{ij} -
+    \alpha_i)` (the costs reduced by their row, then column, minima, as in the
+    first step of the Hungarian method). Every quantity is computed in this
+    frame -- the gap from the reduced costs on the plan's support, the dual
+    violation as :math:`\max_{ij} (\tilde u_i + \tilde v_j - \tilde c_{ij})`
+    with :math:`\tilde u = u - \alpha`, :math:`\tilde v = v - \beta` -- so a
+    large constant in ``M`` costs no precision where float64 allows it, and
+    every term carries a proven bound on its own rounding (exact for the
+    frame subtractions, by TwoSum), so that :math:`B` is never an
+    underestimate. The pair is certified OPTIMAL when every quantity is
+    finite and
 
     .. math::
-        \text{primal residual} \le \text{tol}\,\mu, \quad
-        \text{dual violation} \le \text{tol}\,C, \quad
-        |\text{primal} - \text{dual}| \le \text{tol}\,C\mu, \quad
-        \text{slackness violation} \le \text{tol}\,C .
+        \text{primal residual} \le \text{tol}\,\mu, \qquad
+        B \le \text{tol}\,\tilde W + 2R, \qquad
+        B_u \le \text{tol}\,\tilde W + 2R + 2\rho ,
 
-    By weak duality the certified primal value is then within
-    :math:`2\,\text{tol}\,C\mu` of the optimum (``tol`` of the largest
-    possible transport cost, twice).
+    with :math:`B` the best proven bound for the plan (the given potentials'
+    or the frame's, which is a dual too), :math:`B_u` that of the given
+    potentials, :math:`R` (``frame_rounding``) the rounding the problem
+    itself carries on the plan's support -- the frame subtractions' (0 when
+    exact) plus, for costs computed from points, their own
+    (:attr:`otgan.geometry.DenseCost.rounding`; 0 for a given matrix) -- and
+    :math:`\rho` (``potential_rounding``) the rounding of float64 potentials
+    of these magnitudes along the support's paths, which excuses the
+    potentials only. No other floor: no error above the problem's own
+    rounding is certified on an answer smaller still (docs/theory.md, A.6).
+
+    **Invariance.** Multiplying ``M`` by :math:`\kappa > 0` or the weights by
+    :math:`\omega > 0`, or adding a constant to a row of ``M``, scales
+    :math:`B` and :math:`\tilde W` alike and never changes the verdict;
+    adding a constant to a column does the same whenever the row minima stay
+    in their columns, and otherwise changes :math:`\tilde W` only through the
+    choice of the frame (both frames are exact reformulations with the same
+    optimal plans). When float64 cannot represent the potentials finely
+    enough (costs offset by more than about :math:`10^{7}` times their
+    spread, say), :math:`B` exceeds the tolerance and the answer is refused,
+    never certified wrong.
 
     Attributes
     ----------
     primal_value : float
-        :math:`\sum_{ij} P_{ij} M_{ij}`.
+        :math:`\sum_{ij} P_{ij} M_{ij}` (summed exactly, then rounded).
     dual_value : float
         :math:`\sum_i a_i u_i + \sum_j b_j v_j`.
     primal_residual : float
         :math:`\max(\|P1 - a\|_\infty, \|P^T 1 - b\|_\infty, -\min P)` against the
         weights exactly as they were passed.
     dual_violation : float
-        :math:`\max(0, \max_{ij} u_i + v_j - M_{ij})` over all ``m n`` pairs.
-    gap_abs, gap_rel : float
-        :math:`|\text{primal} - \text{dual}|` and the same over :math:`C\mu`.
+        :math:`\delta = \max(0, \max_{ij} u_i + v_j - M_{ij})` over all ``m n`` pairs.
+    gap_abs : float
+        :math:`|\text{primal} - \text{dual}|`, computed in the offset-free frame.
+    gap_rel : float
+        :math:`B / \tilde W` (0 when both vanish, inf when only :math:`\tilde W` does).
     slackness_violation : float
         :math:`\max |u_i + v_j - M_{ij}|` over the pairs with
-        :math:`P_{ij} > \text{tol}\,\mu` (0 if no such pair).
+        :math:`P_{ij} > \text{tol}\,\mu` (0 if no such pair); reported.
     tol : float
         Relative tolerance the verdict uses.
     cost_scale : float
-        :math:`C = \max_{ij} |M_{ij}|` over all pairs (1 when every cost is 0).
+        :math:`\max_{ij} |M_{ij}|` over all pairs; reported, not used by the verdict.
     mass : float
         :math:`\mu = \sum_i a_i`.
+    offset_free_value : float
+        :math:`\tilde W`, the scale of the verdict.
     """
 
     primal_value: float
@@ -83,76 +131,264 @@ class Certificate:
     tol: float
     cost_scale: float = 1.0
     mass: float = 1.0
+    offset_free_value: float = 0.0
+    error_bound: float = 0.0
+    frame_rounding: float = 0.0
+    potential_rounding: float = 0.0
+
+    @property
+    def potentials_bound(self) -> float:
+        r""":math:`|\text{primal} - \text{dual}| + \delta\mu` of the given
+        potentials (rounding bounds included): how far their dual value may
+        be below the optimum."""
+        return self.gap_abs + self.dual_violation * self.mass
 
     @property
     def value_scale(self) -> float:
-        r""":math:`C \mu`, the largest cost any transport plan can have."""
-        return self.cost_scale * self.mass
+        r""":math:`\tilde W`, the scale :math:`B` is judged against."""
+        return self.offset_free_value
 
     @cached_property
     def is_optimal(self) -> bool:
         t = self.tol
+        quantities = (self.primal_value, self.dual_value, self.primal_residual,
+                      self.dual_violation, self.gap_abs, self.mass, self.offset_free_value,
+                      self.error_bound, self.frame_rounding, self.potential_rounding)
+        if not all(np.isfinite(q) for q in quantities) or not self.mass > 0:
+            return False
+        allowed = t * self.offset_free_value + 2 * self.frame_rounding
         return bool(self.primal_residual <= t * self.mass
-                    and self.dual_violation <= t * self.cost_scale
-                    and self.gap_abs <= t * self.value_scale
-                    and self.slackness_violation <= t * self.cost_scale)
+                    and self.error_bound <= allowed
+                    and self.potentials_bound <= allowed + 2 * self.potential_rounding)
 
     @classmethod
     def from_quantities(cls, primal: float, dual: float, residual: float, violation: float,
-                        slackness: float, tol: float, cost_scale: float,
-                        mass: float) -> "Certificate":
+                        slackness: float, tol: float, cost_scale: float, mass: float,
+                        gap: float, offset_free: float, bound: float | None = None,
+                        frame_rounding: float = 0.0,
+                        potential_rounding: float = 0.0) -> "Certificate":
         """The one place a certificate is assembled from its measured quantities
-        (Python or numpy floats; a batch builds thousands, so no conversions)."""
-        if not cost_scale > 0:  # every cost is 0: any scale gives the same verdict
-            cost_scale = 1.0
-        gap = abs(primal - dual)
-        return cls(primal, dual, residual, violation if violation > 0.0 else 0.0, gap,
-                   gap / (cost_scale * mass), slackness, tol, cost_scale, mass)
+        (Python or numpy floats; a batch builds thousands, so no conversions).
+        ``gap`` is :math:`|\\text{primal} - \\text{dual}|` of the given
+        potentials measured in the offset-free frame (rounding bound included),
+        ``offset_free`` is :math:`\\tilde W`, ``bound`` the proven error bound
+        (the given potentials' ``gap + violation * mass`` when ``None``; the
+        frame's, when smaller), ``frame_rounding`` the rounding of the
+        frame's subtractions on the plan's support plus that of computed costs
+        (:attr:`otgan.geometry.DenseCost.rounding`) and ``potential_rounding``
+        the rounding float64 potentials of these magnitudes carry."""
+        violation = violation if violation > 0.0 else 0.0
+        offset_free = offset_free if offset_free > 0.0 else 0.0
+        if bound is None:
+            bound = gap + violation * mass
+        if offset_free > 0.0:
+            rel = bound / offset_free
+        else:
+            rel = 0.0 if bound == 0.0 else np.inf
+        return cls(primal, dual, residual, violation, gap, rel, slackness, tol, cost_scale,
+                   mass, offset_free, bound, frame_rounding, potential_rounding)
 
     def summary(self) -> str:
         verdict = "OPTIMAL" if self.is_optimal else "NOT CERTIFIED"
-        return (f"{verdict} (tol {self.tol:.0e} relative to cost scale "
-                f"{self.cost_scale:.3g} and mass {self.mass:.3g}): "
+        return (f"{verdict} (error bound {self.error_bound:.3g} against tol {self.tol:.0e} "
+                f"x offset-free value {self.offset_free_value:.6g} + 2 x frame rounding "
+                f"{self.frame_rounding:.2g}; mass {self.mass:.3g}): "
                 f"primal {self.primal_value:.12g}, dual {self.dual_value:.12g}, "
-                f"gap {self.gap_abs:.2e} (rel {self.gap_rel:.2e}), "
+                f"gap {self.gap_abs:.2e} (bound/value {self.gap_rel:.2e}), "
                 f"primal residual {self.primal_residual:.2e}, "
                 f"dual violation {self.dual_violation:.2e}, "
-                f"slackness violation {self.slackness_violation:.2e}")
+                f"slackness violation {self.slackness_violation:.2e}, "
+                f"largest cost {self.cost_scale:.3g}")
+
+
+def offset_frame(geom: Geometry) -> tuple[np.ndarray, np.ndarray]:
+    r"""The offset-free frame of the certificate: row minima
+    :math:`\alpha_i = \min_j c_{ij}` and then column minima
+    :math:`\beta_j = \min_i (c_{ij} - \alpha_i)` -- or, when the column minima
+    spread wider than the row minima (the costs carry per-column constants),
+    columns first: :math:`\beta_j = \min_i c_{ij}`, :math:`\alpha_i = \min_j
+    (c_{ij} - \beta_j)`. Either way :math:`\tilde c = c - \alpha - \beta \ge 0`
+    has a zero in every row and column. Three or four fused passes, no
+    ``m x n`` memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from otgan.geometry import DenseCost
+    >>> alpha, beta = offset_frame(DenseCost(np.array([[5.0, 7.0], [9.0, 6.0]])))
+    >>> alpha.tolist(), beta.tolist()
+    ([5.0, 6.0], [0.0, 0.0])
+    >>> alpha, beta = offset_frame(DenseCost(np.array([[1.0, 1e13], [0.0, 1e13 + 2]])))
+    >>> alpha.tolist(), beta.tolist()
+    ([0.0, 0.0], [0.0, 10000000000000.0])
+    """
+    m, n = geom.shape
+    row_min = geom.c_transform_rows(np.zeros(n))
+    col_min = geom.c_transform_cols(np.zeros(m))
+    if np.ptp(col_min) > np.ptp(row_min):
+        return geom.c_transform_rows(col_min), col_min
+    return row_min, geom.c_transform_cols(row_min)
+
+
+def _fsum(x: np.ndarray) -> float:
+    return math.fsum(x.tolist()) if len(x) else 0.0
+
+
+def _two_diff(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # s = fl(a - b) and its exact error e (s + e = a - b), Knuth's TwoSum
+    s = a - b
+    bb = s - a
+    return s, (a - (s - bb)) - (b + bb)
+
+
+def reduced_costs(c: np.ndarray, alpha: np.ndarray, beta: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """``c - alpha - beta`` elementwise, the larger offset subtracted first,
+    and the exact size of its rounding (as
+    :func:`otgan.kernels.rounding.reduced_cost`)."""
+    rows_first = np.abs(alpha) >= np.abs(beta)
+    first = np.where(rows_first, alpha, beta)
+    second = np.where(rows_first, beta, alpha)
+    d1, e1 = _two_diff(c, first)
+    d2, e2 = _two_diff(d1, second)
+    return d2, np.abs(e1) + np.abs(e2)
 
 
 def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
-            tol: float = DEFAULT_TOL) -> Certificate:
-    """Certificate of a solution given by its plan's non-zeros and potentials.
+            tol: float = DEFAULT_TOL,
+            offsets: tuple[np.ndarray, np.ndarray] | None = None) -> Certificate:
+    r"""Certificate of a solution given by its plan's non-zeros and potentials.
 
     ``geom`` is a :class:`~otgan.geometry.DenseCost` or
-    :class:`~otgan.geometry.PointCost`; ``a``, ``b`` are the weights as the
-    caller passed them. The dual check always covers every one of the ``m n``
-    pairs and measures the cost scale in the same pass.
+    :class:`~otgan.geometry.PointCost` holding the caller's costs; ``a``,
+    ``b`` are the weights as the caller passed them. The dual check always
+    covers every one of the ``m n`` pairs.
+
+    Without ``offsets``, the potentials are in the caller's frame and the
+    certificate computes the offset-free frame itself (two fused passes);
+    when the costs carry a constant far larger than their spread, float64
+    holds such potentials only as finely as that constant allows, and they
+    may be refused. With ``offsets = (alpha, beta)`` (as the registry's
+    solvers return them, :func:`reduce_offsets`) the potentials are relative
+    to that frame and nothing large is ever subtracted from them.
+
+    Every reduced cost is computed with a bound on its rounding (the frame
+    subtractions exactly, by TwoSum; the rest by :math:`2\varepsilon` times
+    the operands), and the bounds are added to the dual violation and to the
+    gap: the error bound is proven, not estimated. ``primal_value`` is
+    :math:`\sum_i a_i\alpha_i + \sum_j b_j\beta_j + \sum_{ij} P_{ij}\tilde c_{ij}`
+    (the plan's cost, the frame's part paid at the exact marginals), summed
+    exactly.
     """
     m, n = geom.shape
     rows, cols, vals, u, v = raw.rows, raw.cols, raw.vals, raw.u, raw.v
+    mass = _fsum(a)
+    if offsets is None:
+        alpha, beta = offset_frame(geom)
+        ut, vt = u - alpha, v - beta
+    else:
+        alpha, beta = offsets
+        ut, vt = u, v
+    # (u + t, v - t) is the same dual; centred, the potentials' rounding in
+    # the checks below is that of their spread, not of an arbitrary constant
+    shift = float(np.median(ut))
+    ut, vt = ut - shift, vt + shift
+    violation, cost_scale = geom.dual_check(ut, vt, alpha, beta)
     costs = geom.pair_costs(rows, cols) if len(rows) else np.zeros(0)
-    primal = float(np.dot(vals, costs))
-    dual = float(np.dot(a, u) + np.dot(b, v))
+    reduced, frame_error = reduced_costs(costs, alpha[rows], beta[cols])
+    urow, vcol = ut[rows], vt[cols]
+    slack_edges = (reduced - urow) - vcol
+    edge_error = frame_error + 2 * _EPS * (np.abs(reduced) + np.abs(urow) + np.abs(vcol))
+    base = _fsum(a * alpha) + _fsum(b * beta)
+    offset_free = _fsum(vals * reduced)
+    primal = math.fsum([base, offset_free])
+    # the potentials' value, in the caller's frame (u, v relative to the
+    # offsets when they were given)
+    dual = math.fsum([base if offsets is not None else 0.0, _fsum(a * u), _fsum(b * v)])
     row_sums = np.bincount(rows, weights=vals, minlength=m)
     col_sums = np.bincount(cols, weights=vals, minlength=n)
     residual = max(float(np.max(np.abs(row_sums - a))),
                    float(np.max(np.abs(col_sums - b))),
                    float(max(0.0, -vals.min())) if len(vals) else 0.0)
-    violation, cost_scale = geom.dual_check(u, v)
-    mass = float(a.sum())
+    # primal - dual in the frame, exactly rearranged: the reduced costs on the
+    # support plus the potentials times the marginal residuals (no large
+    # terms cancel), plus the bound on every term's rounding
+    row_terms, col_terms = ut * (row_sums - a), vt * (col_sums - b)
+    gap = (abs(_fsum(vals * slack_edges) + _fsum(row_terms) + _fsum(col_terms))
+           + _fsum(np.abs(vals) * edge_error)
+           + 4 * _EPS * (_fsum(np.abs(row_terms)) + _fsum(np.abs(col_terms))))
+    frame_rounding = _fsum(np.abs(vals) * frame_error)
+    # computed costs are only known to their own rounding (0 for a given matrix)
+    cost_rounding = getattr(geom, "rounding", 0.0) * _fsum(np.abs(vals) * np.abs(costs))
+    # float64 potentials are only as fine as their magnitudes' rounding,
+    # accumulated along the support's paths (a tree has up to m + n edges)
+    potential_rounding = 4 * _EPS * (m + n) * (_fsum(np.abs(vals) * (np.abs(reduced) + np.abs(urow)
+                                                           + np.abs(vcol)))
+                                     + mass * (float(np.max(np.abs(ut)))
+                                               + float(np.max(np.abs(vt)))))
+    bound = gap + max(violation, 0.0) * mass
+    if bound > tol * offset_free + 2 * (frame_rounding + cost_rounding):
+        # the frame (alpha, beta) is a dual too: its bound may be the better one
+        frame_violation, _ = geom.dual_check(np.zeros(m), np.zeros(n), alpha, beta)
+        frame_gap = offset_free + _fsum(np.abs(vals) * frame_error)
+        bound = min(bound, frame_gap + max(frame_violation, 0.0) * mass)
     active = vals > tol * mass
-    slack = (float(np.max(np.abs(u[rows[active]] + v[cols[active]] - costs[active])))
-             if np.any(active) else 0.0)
+    slack = float(np.max(np.abs(slack_edges[active]))) if np.any(active) else 0.0
     return Certificate.from_quantities(primal, dual, residual, violation, slack, tol,
-                                       cost_scale, mass)
+                                       cost_scale, mass, gap, offset_free, bound,
+                                       frame_rounding + cost_rounding, potential_rounding)
+
+
+#: a matrix is reduced only when its offsets exceed its spread this many times
+OFFSET_RATIO = 2.0 ** 10
+
+
+def reduce_offsets(geom: Geometry) -> tuple[Geometry, tuple[np.ndarray, np.ndarray] | None]:
+    r"""A cost matrix reduced to its offset-free frame, ``(M - alpha) - beta``
+    (:func:`offset_frame`), with the offsets; a point geometry (whose costs
+    are computed, not given) and a matrix already in its frame come back as
+    they are, with ``None`` (so does any geometry other than a
+    :class:`~otgan.geometry.DenseCost`), and so does a matrix whose offsets
+    are at most :data:`OFFSET_RATIO` times its spread (they cost no precision
+    there, and the solvers' duals stay as they were).
+
+    Solving the reduced problem is an exact reformulation (the same optimal
+    plans; potentials and value shift by the offsets) that keeps large
+    constants in ``M`` out of every solver's arithmetic.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from otgan.geometry import DenseCost
+    >>> g, (alpha, beta) = reduce_offsets(DenseCost(np.array([[1e12 + 1, 1e12 + 3],
+    ...                                                     [1e12 + 4, 1e12 + 2]])))
+    >>> g.M.tolist(), alpha.tolist(), beta.tolist()
+    ([[0.0, 2.0], [2.0, 0.0]], [1000000000001.0, 1000000000002.0], [0.0, 0.0])
+    """
+    if not isinstance(geom, DenseCost):
+        return geom, None
+    alpha, beta = offset_frame(geom)
+    rows_first = np.abs(alpha)[:, None] >= np.abs(beta)[None, :]
+    M = np.where(rows_first, geom.M - alpha[:, None], geom.M - beta[None, :])
+    M -= np.where(rows_first, beta[None, :], alpha[:, None])
+    offset = max(float(np.max(np.abs(alpha))), float(np.max(np.abs(beta))))
+    spread = float(M.max())
+    if not offset > OFFSET_RATIO * spread:
+        # offsets within a few bits of the costs' spread cost no precision;
+        # the matrix is then left as given, and so are the solvers' duals
+        return geom, None
+    return DenseCost(M, geom.rounding), (alpha, beta)
 
 
 def require_optimal(cert: Certificate, what: str) -> Certificate:
     """Return ``cert`` if it proves optimality, else raise :class:`OTSolverError`
     saying which answer (``what``) failed and by how much."""
     if not cert.is_optimal:
-        raise OTSolverError(f"{what} fails the optimality certificate: {cert.summary()}")
+        raise OTSolverError(
+            f"{what} fails the optimality certificate: {cert.summary()}. The solver lost "
+            f"precision (costs over many orders of magnitude, or a constant far larger "
+            f"than their spread, can do that in float64); method='auto' tries a second "
+            f"solver before giving up")
     return cert
 
 
@@ -217,4 +453,5 @@ def check_optimality(M: ArrayLike | Geometry, a: ArrayLike | None, b: ArrayLike 
     return certify(geom, a, b, raw, tol)
 
 
-__all__ = ["Certificate", "DEFAULT_TOL", "certify", "check_optimality", "require_optimal"]
+__all__ = ["Certificate", "DEFAULT_TOL", "certify", "check_optimality", "require_optimal",
+           "offset_frame", "reduce_offsets"]

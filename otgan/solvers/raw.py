@@ -40,6 +40,15 @@ class RawSolution:
                    plan[rows, cols].astype(np.float64), np.asarray(u, dtype=np.float64),
                    np.asarray(v, dtype=np.float64), n_iter, method)
 
+    def shifted(self, offsets: tuple[np.ndarray, np.ndarray] | None) -> "RawSolution":
+        """The potentials moved back to the caller's frame, ``u + alpha`` and
+        ``v + beta`` (:func:`otgan.solvers.certify.reduce_offsets`); unchanged
+        for ``None``."""
+        if offsets is None:
+            return self
+        return RawSolution(self.rows, self.cols, self.vals, self.u + offsets[0],
+                           self.v + offsets[1], self.n_iter, self.method)
+
     def renamed(self, method: str) -> "RawSolution":
         """The same solution reported under another method name."""
         return RawSolution(self.rows, self.cols, self.vals, self.u, self.v, self.n_iter,

@@ -30,17 +30,19 @@ from typing import Callable
 import numpy as np
 
 from .._validation import balanced, check_size
-from ..geometry import DenseCost, Geometry, PointCost
+from ..geometry import DenseCost, Geometry, PointCost, SparseCost
 from . import assignment, transport
 from ._pot import import_pot
-from .certify import Certificate, certify, require_optimal
-from .emd import solve_emd
+from .certify import Certificate, certify, reduce_offsets, require_optimal
+from .emd import solve_emd, solve_emd_sparse
 from .lp import solve_lp
 from .memory import CHECK_ABOVE_BYTES, check_memory, required_memory
 from .raw import RawSolution
 
 
 def _run_emd(geom: Geometry, a, b, *, max_iter: int | None = None) -> RawSolution:
+    if isinstance(geom, SparseCost):  # missing entries are forbidden edges
+        return solve_emd_sparse(geom, a, b, max_iter=max_iter)
     plan, u, v = solve_emd(geom.dense(), a, b, max_iter=max_iter)
     return RawSolution.from_dense(plan, u, v, "emd")
 
@@ -198,6 +200,8 @@ def resolve(geom: Geometry, a: np.ndarray, b: np.ndarray, method: str) -> Solver
     """The solver that will run: ``auto``'s choice, or the named method if it
     supports the problem, else the network simplex."""
     name = check_method(method)
+    if isinstance(geom, SparseCost):  # only the network simplex solves on present edges
+        return SOLVERS["emd"]
     if name == "auto":
         return SOLVERS[choose_method(a, b, geom)]  # auto only picks what supports the problem
     spec = SOLVERS[name]
@@ -232,6 +236,8 @@ def solve_raw(geom: Geometry, a: np.ndarray, b: np.ndarray, spec: SolverSpec,
 def prepare_geometry(geom: Geometry, spec: SolverSpec, a: np.ndarray, b: np.ndarray,
                      points_in: bool | None = None) -> Geometry:
     """Check the memory the path needs; build the dense matrix if it uses one."""
+    if isinstance(geom, SparseCost):  # O(edges) memory, never densified
+        return geom
     from_points = isinstance(geom, PointCost)
     densify = from_points and (
         not spec.points_in
@@ -241,7 +247,7 @@ def prepare_geometry(geom: Geometry, spec: SolverSpec, a: np.ndarray, b: np.ndar
                      uniform_square=_is_assignment(a, b))
     if densify:
         check_size(*geom.shape)
-        return DenseCost(geom.dense())  # dense solvers: build the matrix once
+        return geom.as_dense()  # dense solvers: build the matrix once
     return geom
 
 
@@ -259,11 +265,27 @@ def solve_certified(geom: Geometry, a: np.ndarray, b: np.ndarray, method: str = 
     solver_options = _check_options(spec, options)
     if method.lower() == "auto" and spec.name == "fast":
         solver_options.setdefault("fallback_fraction", AUTO_FALLBACK_FRACTION)
+    given_matrix = isinstance(geom, DenseCost)
     geom = prepare_geometry(geom, spec, a, b, options.get("points_in"))
-    raw, seconds = solve_raw(geom, a, b, spec, solver_options)
-    cert = certify(geom, a, b, raw, tol)
+    # every solver sees a given matrix without its row/column offsets (an
+    # exact reformulation): a constant in M must not cost the solver or the
+    # certificate any precision. Costs computed from points carry no such
+    # constant beyond the points' own rounding, and keep the solvers' duals
+    # (and so WGAN-TS's training trajectories) as they were
+    reduced, offsets = reduce_offsets(geom) if given_matrix else (geom, None)
+    raw, seconds = solve_raw(reduced, a, b, spec, solver_options)
+    cert = certify(geom, a, b, raw, tol, offsets)  # against the caller's costs
+    if not cert.is_optimal and method.lower() == "auto":
+        # auto promises an exact answer, not a solver: when float64 defeats
+        # one (costs over many orders of magnitude), the other one may
+        # still prove its answer
+        other = SOLVERS["emd" if spec.name != "emd" else "fast"]
+        raw2, seconds2 = solve_raw(prepare_geometry(reduced, other, a, b), a, b, other, {})
+        cert2 = certify(geom, a, b, raw2, tol, offsets)
+        if cert2.is_optimal:
+            return raw2.shifted(offsets), cert2, seconds + seconds2
     require_optimal(cert, f"method={spec.name!r}'s answer")
-    return raw, cert, seconds
+    return raw.shifted(offsets), cert, seconds
 
 
 def extend_support(geom: Geometry, sub: RawSolution, rows_pos: np.ndarray,

@@ -22,7 +22,7 @@ torch.set_num_threads(1)
 
 from otgan.gan import TrainConfig, Trainer  # noqa: E402
 from otgan.gan.addons import parse_method_spec  # noqa: E402
-from otgan.gan.distributed import init_from_env  # noqa: E402
+from otgan.gan.distributed import process_group  # noqa: E402
 from otgan.torch import ot_targets  # noqa: E402
 
 #: the method specs trained by the ``train`` task, and their tiny configuration
@@ -49,7 +49,34 @@ def fixed_batch():
 
 
 def main(task: str, out: str) -> None:
-    group = init_from_env(DEVICE, timeout_s=float(os.environ.get("OTGAN_DIST_TIMEOUT", "60")))
+    # the group is left on every way out (a barrier first on success), as the CLI does
+    with process_group(DEVICE, timeout_s=float(os.environ.get("OTGAN_DIST_TIMEOUT", "60"))) \
+            as group:
+        run(task, out, group)
+    # Left means freed: gloo's threads must be gone before the interpreter
+    # exits (one still running there aborted the process now and then).
+    left = _gloo_threads()
+    if left:
+        raise SystemExit(f"rank {group.rank}: gloo threads {left} outlived the process group")
+
+
+def _gloo_threads() -> list[str]:
+    """Names of this process's gloo threads (Linux; [] elsewhere)."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return []
+    names = []
+    for t in tasks:
+        try:
+            with open(f"/proc/self/task/{t}/comm") as fh:
+                names.append(fh.read().strip())
+        except OSError:  # the thread ended meanwhile
+            pass
+    return [n for n in names if "gloo" in n]
+
+
+def run(task: str, out: str, group) -> None:
     r = group.rank
     if task == "targets":
         y, x = fixed_batch()

@@ -14,9 +14,11 @@ import time
 import pytest
 import torch
 
-from otgan.gan import TrainConfig, Trainer
+from otgan.cli import main
+from otgan.gan import TrainConfig, Trainer, distributed
 from otgan.gan.distributed import (SINGLE_PROCESS, AveragingOptimizer, DistributedError,
-                                   ShardGroup, world_size_from_env)
+                                   ShardGroup, close_process_group, init_from_env, plan_device,
+                                   process_group, world_size_from_env)
 from otgan.torch import ot_targets
 
 from . import dist_worker
@@ -44,10 +46,15 @@ def _env():
     return env
 
 
+#: what a process that died says on stderr, whatever the exit status
+DEATH_MARKS = ("terminate called", "Traceback", "SIGABRT", "ChildFailedError")
+
+
 def _torchrun(task: str, out, timeout: float = 240, **env):
     proc = subprocess.run(_torchrun_cmd(task, out), env={**_env(), **env},
                           capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert not [m for m in DEATH_MARKS if m in proc.stderr], proc.stderr[-3000:]
 
 
 # ------------------------------------------------------------ in one process
@@ -103,6 +110,167 @@ def test_averaging_optimizer_delegates_state():
     assert opt.state_dict()["param_groups"][0]["lr"] == 0.1
     with pytest.raises(DistributedError, match="closure"):
         opt.step(lambda: 0.0)
+
+
+# ------------------------------------------- leaving the group, devices (in one process)
+class _FakeDist:
+    """Records the calls close_process_group makes to torch.distributed."""
+
+    def __init__(self, barrier_error=None):
+        self.calls, self.initialized, self.barrier_error = [], True, barrier_error
+
+    def install(self, monkeypatch):
+        import torch.distributed as dist
+
+        monkeypatch.setattr(dist, "is_initialized", lambda: self.initialized)
+        monkeypatch.setattr(dist, "barrier", self._barrier)
+        monkeypatch.setattr(dist, "destroy_process_group", self._destroy)
+        return self
+
+    def _barrier(self, *a, **k):
+        self.calls.append("barrier")
+        if self.barrier_error is not None:
+            raise self.barrier_error
+
+    def _destroy(self, *a, **k):
+        self.calls.append("destroy")
+        self.initialized = False
+
+
+def test_the_group_is_left_on_every_path(monkeypatch):
+    """Success: barrier, then destroy; an error or Ctrl-C: destroy at once (no
+    barrier the other ranks may never reach); a failed barrier still destroys;
+    a group already left is not touched again."""
+    two = ShardGroup(rank=0, world_size=2)
+    monkeypatch.setattr(distributed, "init_from_env", lambda device, timeout_s: two)
+    fake = _FakeDist().install(monkeypatch)
+    with process_group("cpu") as group:
+        assert group is two and fake.calls == []
+    assert fake.calls == ["barrier", "destroy"]
+    for exc in (KeyboardInterrupt(), ValueError("boom"), SystemExit(2)):
+        fake = _FakeDist().install(monkeypatch)
+        with pytest.raises(type(exc)):
+            with process_group("cpu"):
+                raise exc
+        assert fake.calls == ["destroy"], exc
+    fake = _FakeDist(barrier_error=RuntimeError("peer gone")).install(monkeypatch)
+    with pytest.raises(RuntimeError, match="peer gone"):
+        two.finish()
+    assert fake.calls == ["barrier", "destroy"]
+    fake = _FakeDist().install(monkeypatch)
+    two.finish()  # train_run's finish, then process_group's exit: one barrier, one destroy
+    close_process_group(two, barrier=True)
+    assert fake.calls == ["barrier", "destroy"]
+    SINGLE_PROCESS.finish()
+    assert fake.calls == ["barrier", "destroy"]
+
+
+def _gpus(monkeypatch, n):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: n > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: n)
+
+
+def test_plan_device_gives_each_process_a_gpu_or_the_cpu(monkeypatch):
+    _gpus(monkeypatch, 1)
+    assert plan_device("auto", 1) == ("auto", None)  # one process: the trainer decides
+    assert plan_device("cuda", 1) == ("cuda", None)
+    assert plan_device("cpu", 2) == ("cpu", None)
+    device, notice = plan_device("auto", 2, device_name="--device", nproc_name="--nproc")
+    assert device == "cpu"
+    assert "--nproc 2 needs 2 CUDA devices" in notice and "torch sees 1" in notice
+    assert "pass --nproc 1" in notice and "\n" not in notice
+    with pytest.raises(DistributedError, match="--device cuda with --nproc 2 needs 2 CUDA "
+                                               "devices .*torch sees 1; pass --device cpu"):
+        plan_device("cuda", 2, device_name="--device", nproc_name="--nproc")
+    _gpus(monkeypatch, 2)
+    assert plan_device("auto", 2) == ("auto", None)
+    assert plan_device("cuda", 2) == ("cuda", None)
+    _gpus(monkeypatch, 0)
+    assert plan_device("auto", 2) == ("auto", None)  # resolves to the CPU: nothing to say
+    with pytest.raises(DistributedError, match="torch reports no CUDA device; pass device cpu"):
+        plan_device("cuda", 2)
+    with pytest.raises(DistributedError, match="nproc_per_node must be an integer >= 1, got 0"):
+        plan_device("cpu", 0)
+
+
+def test_a_rank_without_its_gpu_is_refused_before_nccl(monkeypatch):
+    _gpus(monkeypatch, 1)
+    for k, v in {"WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1"}.items():
+        monkeypatch.setenv(k, v)
+    with pytest.raises(DistributedError, match="LOCAL_RANK=1 but torch sees 1 CUDA device"):
+        init_from_env("cuda")
+
+
+def _launch_spy(monkeypatch):
+    from otgan import cli
+
+    calls = []
+    monkeypatch.setattr(cli, "_torchrun", lambda n, argv, command: calls.append((n, argv)) or 0)
+    return calls
+
+
+def test_cli_nproc_on_one_gpu_trains_on_the_cpu_or_says_what_to_pass(tmp_path, monkeypatch,
+                                                                    capsys):
+    """One GPU, two processes: --device auto trains both on the CPU (gloo) with
+    one notice line; --device cuda is one error line naming --device and
+    --nproc and what to pass; nothing is started or created."""
+    _gpus(monkeypatch, 1)
+    calls = _launch_spy(monkeypatch)
+    out = tmp_path / "r"
+    args = ["train", "--nproc", "2", "--iters", "2", "--method", "gan", "--batch", "16",
+            "--quiet", "--out", str(out)]
+    assert main(args) == 0
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("otgan train: note: --nproc 2 needs 2 CUDA")
+    assert calls == [(2, args[:1] + args[3:] + ["--device", "cpu"])]
+    assert main(args + ["--device", "cuda"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err
+    assert "--device cuda with --nproc 2 needs 2 CUDA devices" in err
+    assert "pass --device cpu" in err and "--nproc 1" in err
+    assert len(calls) == 1 and not out.exists()
+    _gpus(monkeypatch, 2)  # enough GPUs: NCCL, the command unchanged
+    assert main(args) == 0 and calls[-1] == (2, args[:1] + args[3:])
+    assert capsys.readouterr().err == ""
+
+
+def test_cli_nproc_refuses_before_starting_anything(tmp_path, monkeypatch, capsys):
+    calls = _launch_spy(monkeypatch)
+    base = ["train", "--nproc", "2", "--iters", "2", "--device", "cpu"]
+    assert main(base + ["--batch", "15", "--out", str(tmp_path / "a")]) == 2
+    assert "batch=15 is not divisible by the world size 2" in capsys.readouterr().err
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "config.json").write_text("{}")
+    assert main(base + ["--out", str(tmp_path / "b")]) == 2
+    assert "pass --resume to continue it, --overwrite to replace it" in capsys.readouterr().err
+    assert main(base + ["--dist-timeout", "0", "--out", str(tmp_path / "c")]) == 2
+    assert "--dist-timeout must be a positive number" in capsys.readouterr().err
+    assert calls == []
+
+
+def test_launcher_exit_status_is_the_failed_processs(monkeypatch, capsys, tmp_path):
+    """The first failure decides: its own status when it exited (it printed
+    its reason), 128 + the signal when it was killed (said on one line)."""
+    import torch.distributed.run as torchrun
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError, ProcessFailure
+
+    from otgan import cli
+
+    def failing(code):
+        def run(args):
+            raise ChildFailedError("otgan", {1: ProcessFailure(1, 4242, code, "")})
+        return run
+    for code, status, said in ((2, 2, ""), (130, 130, ""), (-6, 134, "SIGABRT"),
+                               (-9, 137, "SIGKILL")):
+        monkeypatch.setattr(torchrun, "run", failing(code))
+        assert cli._torchrun(2, ["train"], "train") == status
+        err = capsys.readouterr().err.strip()
+        if said:
+            assert err.count("\n") == 0 and "rank 1 (pid 4242) was killed by " + said in err
+        else:
+            assert err == ""
+    monkeypatch.setattr(torchrun, "run", lambda args: None)
+    assert cli._torchrun(2, ["train"], "train") == 0
 
 
 # ------------------------------------------------------ two processes (gloo)
@@ -179,14 +347,16 @@ def test_a_killed_rank_fails_the_job_fast(tmp_path):
 
 
 # ------------------------------------------------ the command line, 2 ranks
-TINY_RUN = ["--method", "wgan-ts", "--data", "ring", "--batch", "16", "--hidden", "16",
-            "--depth", "1", "--eval-n", "200", "--eval-every", "3", "--log-every", "1",
-            "--ckpt-every", "2", "--quiet"]
+TINY_RUN = ["--method", "wgan-ts", "--data", "ring", "--batch", "16", "--device", "cpu",
+            "--hidden", "16", "--depth", "1", "--eval-n", "200", "--eval-every", "3",
+            "--log-every", "1", "--ckpt-every", "2", "--quiet"]
 
 
 def _otgan(*args, timeout=240):
     proc = subprocess.run([sys.executable, "-m", "otgan", *args], env=_env(),
                           capture_output=True, text=True, timeout=timeout)
+    if proc.returncode == 0:  # a clean exit of every process, not only of the launcher
+        assert not [m for m in DEATH_MARKS if m in proc.stderr], proc.stderr[-3000:]
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -231,3 +401,37 @@ def test_cli_nproc_errors_name_the_value(tmp_path):
     rc, text = _otgan("train", "--nproc", "2", "--iters", "2", "--batch", "15",
                       "--out", str(tmp_path / "r"), *TINY_RUN[:4], "--quiet")
     assert rc != 0 and "batch=15 is not divisible by the world size 2" in text
+
+
+def test_cli_ctrl_c_stops_every_process_with_one_line_and_status_130(tmp_path):
+    """SIGINT to ``otgan train --nproc 2`` (what Ctrl-C sends it): the launcher
+    passes it on, every process leaves the group, rank 0 alone prints one line
+    with the last checkpoint and the command that continues on two processes,
+    and the exit status is 130 — no traceback from any process."""
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "otgan", "train", "--nproc", "2",
+                             "--iters", "100000", "--out", str(out), *TINY_RUN],
+                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        log = out / "metrics.jsonl"
+        # training is under way once a few lines are logged (one per iteration)
+        while not (log.exists() and len(log.read_text().splitlines()) >= 3):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "training did not start"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err[-3000:]
+    assert not [m for m in DEATH_MARKS if m in err], err[-3000:]
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("otgan train: interrupted; the last "
+                                                   "checkpoint"), err[-3000:]
+    assert f"continue with: otgan train --nproc 2 --resume --out {out}" in lines[0]
+    state = torch.load(out / "ckpt.pt", weights_only=True)
+    assert f"holds iteration {state['iteration']} of 100000" in lines[0]

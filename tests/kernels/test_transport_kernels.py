@@ -71,9 +71,16 @@ def test_certify_plans_equals_the_certificate(rng):
     for k in range(B):
         raw = RawSolution.from_dense(P[k], U[k], V[k], "test")
         cert = certify(DenseCost(C[k]), A[k], Bw[k], raw)
-        np.testing.assert_allclose(q[k, [0, 1, 2, 3, 5, 6]],
-                                   [cert.primal_value, cert.dual_value,
-                                    cert.primal_residual, cert.dual_violation,
-                                    cert.slackness_violation, cert.cost_scale],
-                                   rtol=1e-12, atol=1e-15)
-    assert q[2, 3] > 0.1 and q[4, 2] >= 1e-3
+        from otgan.kernels.certificate import QUANTITIES
+        got = dict(zip(QUANTITIES, q[k].tolist()))
+        want = {"primal": cert.primal_value, "dual": cert.dual_value,
+                "residual": cert.primal_residual, "violation": cert.dual_violation,
+                "slackness": cert.slackness_violation, "cost_scale": cert.cost_scale,
+                "offset_free": cert.offset_free_value, "bound": cert.error_bound,
+                "frame_rounding": cert.frame_rounding}
+        for name, value in want.items():
+            assert got[name] == pytest.approx(value, rel=1e-9, abs=1e-15), (k, name)
+        # the rounding bounds are summed in another order: equal to rounding
+        assert got["gap"] == pytest.approx(cert.gap_abs, rel=1e-6, abs=1e-15)
+        assert got["potential_rounding"] == pytest.approx(cert.potential_rounding, rel=1e-6)
+    assert q[2, 3] > 0.1 and q[4, 2] >= 1e-3  # violation, residual

@@ -171,7 +171,7 @@ def test_overflowing_costs_cli(tmp_path):
                            str(tmp_path / "x.npy"), "--metric", "sqeuclidean"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr
-    assert "costs overflowed" in proc.stderr
+    assert "overflow" in proc.stderr and "y.npy" in proc.stderr and "x.npy" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
