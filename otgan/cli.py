@@ -386,7 +386,11 @@ def _launch_processes(args: argparse.Namespace) -> int:
     n = args.nproc
     if n < 1:
         raise CLIError(f"--nproc must be >= 1, got {n}")
-    if world_size_from_env() > 1:
+    try:
+        world = world_size_from_env()
+    except DistributedError as exc:
+        raise CLIError(str(exc)) from None
+    if world > 1:
         raise CLIError("--nproc given to a process already started by torchrun "
                        f"(WORLD_SIZE={os.environ.get('WORLD_SIZE')})")
     if not args.dist_timeout > 0:
@@ -454,6 +458,7 @@ def _torchrun(n: int, argv: list[str], command: str) -> int:
     except SignalException as exc:  # the processes were stopped, each said its part
         return 128 + int(exc.sigval)
     except KeyboardInterrupt:  # before the processes started
+        print(f"otgan {command}: interrupted before the processes started", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         logging.disable(disabled)
@@ -534,7 +539,12 @@ def _interrupted_message(args, started: float, world: int) -> str:
 
 def cmd_train(args: argparse.Namespace) -> int:
     if args.nproc is not None:
-        return _launch_processes(args)
+        try:
+            return _launch_processes(args)
+        except KeyboardInterrupt:  # while checking, before anything started
+            print(f"otgan {args.command}: interrupted before the processes started",
+                  file=sys.stderr)
+            return EXIT_INTERRUPTED
     _threads(args.threads)  # per process: under torchrun, per rank
     started = time.time()
     with _Interrupts() as interrupts:
@@ -584,6 +594,8 @@ def _train_process(args: argparse.Namespace) -> int:
         device, notice = _plan_device(args, local_world_size_from_env() if world > 1 else 1)
         backend_device = str(resolve_device(device or _requested_device(args)))
     except (ValueError, DistributedError) as exc:
+        if os.environ.get("RANK", "0") != "0":
+            return 2  # every rank found the same: rank 0 says it, once
         raise CLIError(str(exc)) from None
     try:
         with contextlib.ExitStack() as stack:

@@ -65,6 +65,13 @@ class DenseCost:
         (:func:`otgan.kernels.dual_check`)."""
         return kernels.dual_check(self.M, u, v, row_offset, col_offset)
 
+    def certificate_check(self, u: np.ndarray, v: np.ndarray, row_offset: np.ndarray,
+                          col_offset: np.ndarray) -> tuple[float, float]:
+        """The certificate's pass: a proven upper bound on the dual violation
+        in the frame of the offsets, and the largest cost
+        (:func:`otgan.kernels.certificate_check`)."""
+        return kernels.certificate_check(self.M, u, v, row_offset, col_offset)
+
     def c_transform_rows(self, v: np.ndarray) -> np.ndarray:
         """``u_i = min_j (M_ij - v_j)``."""
         return kernels.c_transform_rows(self.M, v)
@@ -148,6 +155,12 @@ class PointCost:
         points; offsets as in :meth:`DenseCost.dual_check`."""
         return kernels.dual_check_points(self.y, self.x, u, v, self.metric, None,
                                          row_offset, col_offset)
+
+    def certificate_check(self, u: np.ndarray, v: np.ndarray, row_offset: np.ndarray,
+                          col_offset: np.ndarray) -> tuple[float, float]:
+        """As :meth:`DenseCost.certificate_check`, from the points."""
+        return kernels.certificate_check_points(self.y, self.x, u, v, row_offset,
+                                                col_offset, self.metric)
 
     def c_transform_rows(self, v: np.ndarray) -> np.ndarray:
         """``u_i = min_j (c_ij - v_j)``."""
@@ -298,6 +311,12 @@ class SparseCost:
         :meth:`DenseCost.dual_check`."""
         return kernels.dual_check_sparse(self.rows, self.cols, self.costs, u, v, row_offset,
                                          col_offset)
+
+    def certificate_check(self, u: np.ndarray, v: np.ndarray, row_offset: np.ndarray,
+                          col_offset: np.ndarray) -> tuple[float, float]:
+        """As :meth:`DenseCost.certificate_check`, over the present edges."""
+        return kernels.certificate_check_sparse(self.rows, self.cols, self.costs, u, v,
+                                                row_offset, col_offset)
 
     def c_transform_rows(self, v: np.ndarray) -> np.ndarray:
         """``u_i = min_{j: (i, j) present} (c_ij - v_j)``; ``0.0`` for a row

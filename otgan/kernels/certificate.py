@@ -14,7 +14,7 @@ from .rounding import EPS, reduced_cost, violation_bound
 #: columns of :func:`certify_dense_batch`'s output, in the order of
 #: :meth:`otgan.solvers.certify.Certificate.from_quantities`'s arguments
 QUANTITIES = ("primal", "dual", "residual", "violation", "slackness", "cost_scale",
-              "gap", "offset_free", "bound", "frame_rounding", "potential_rounding")
+              "gap", "offset_free", "bound", "cost_rounding", "potential_rounding")
 
 
 @nb.njit(cache=True, inline="always")
@@ -29,9 +29,9 @@ def _acc(s, c, x):
 
 
 @nb.njit(cache=True)
-def _frame(C):
-    # row minima then column minima, or columns first when the column minima
-    # spread wider (otgan.solvers.certify.offset_frame)
+def _frame(C, a, w):
+    # rows first or columns first, whichever has the larger dual value
+    # (otgan.solvers.certify.offset_frame)
     m, n = C.shape
     rmin = np.full(m, np.inf)
     cmin = np.full(n, np.inf)
@@ -39,16 +39,14 @@ def _frame(C):
         for j in range(n):
             rmin[i] = min(rmin[i], C[i, j])
             cmin[j] = min(cmin[j], C[i, j])
-    if cmin.max() - cmin.min() > rmin.max() - rmin.min():
-        alpha = np.full(m, np.inf)
-        for i in range(m):
-            for j in range(n):
-                alpha[i] = min(alpha[i], C[i, j] - cmin[j])
-        return alpha, cmin
     beta = np.full(n, np.inf)
+    alpha = np.full(m, np.inf)
     for i in range(m):
         for j in range(n):
             beta[j] = min(beta[j], C[i, j] - rmin[i])
+            alpha[i] = min(alpha[i], C[i, j] - cmin[j])
+    if (a * alpha).sum() + (w * cmin).sum() > (a * rmin).sum() + (w * beta).sum():
+        return alpha, cmin
     return rmin, beta
 
 
@@ -61,7 +59,7 @@ def _certify_dense_batch_nb(Cs, P, U, V, A, Bw, tol, rounding):
         Pk = P[k]
         a = A[k]
         w = Bw[k]
-        alpha, beta = _frame(C)
+        alpha, beta = _frame(C, a, w)
         ut = U[k] - alpha
         vt = V[k] - beta
         shift = np.median(ut)
@@ -80,7 +78,7 @@ def _certify_dense_batch_nb(Cs, P, U, V, A, Bw, tol, rounding):
         gs, gc = 0.0, 0.0      # gap, rearranged
         ws, wc = 0.0, 0.0      # offset-free value
         edge_err = 0.0         # rounding bounds of the support terms
-        frame_round = 0.0
+        cost_round = 0.0
         pot_mag = 0.0
         resid_terms = 0.0
         resid = 0.0
@@ -110,7 +108,9 @@ def _certify_dense_batch_nb(Cs, P, U, V, A, Bw, tol, rounding):
                     mag = abs(red) + abs(ut[i]) + abs(vt[j])
                     edge_err += abs(p) * (err + 2.0 * EPS * mag)
                     # the frame's rounding, and the costs' own (0 for given ones)
-                    frame_round += abs(p) * (err + rounding * abs(c))
+                    second = min(abs(alpha[i]), abs(beta[j]))  # removed last
+                    cost_round += abs(p) * (err + rounding * abs(c)
+                                            + 8.0 * EPS * (abs(red) + second))
                     pot_mag += abs(p) * mag
                     if p < pmin:
                         pmin = p
@@ -136,7 +136,11 @@ def _certify_dense_batch_nb(Cs, P, U, V, A, Bw, tol, rounding):
         gap = abs(gs + gc) + edge_err + (4.0 + m + n) * EPS * resid_terms
         violation = max(0.0, viol)
         bound = gap + violation * mass
-        frame_bound = free + frame_round + max(0.0, frame_viol) * mass
+        if bound > tol * free + 2.0 * cost_round:
+            # the frame's bound, its own rounding joining the unresolvable
+            # part (otgan.solvers.certify.certify)
+            cost_round += max(0.0, frame_viol) * mass
+            bound = min(bound, free + cost_round)
         out[k, 0] = base + free
         out[k, 1] = ds + dc
         out[k, 2] = resid
@@ -145,9 +149,17 @@ def _certify_dense_batch_nb(Cs, P, U, V, A, Bw, tol, rounding):
         out[k, 5] = big
         out[k, 6] = gap
         out[k, 7] = free
-        out[k, 8] = min(bound, frame_bound)
-        out[k, 9] = frame_round
-        out[k, 10] = 4.0 * EPS * (m + n) * (pot_mag + mass * (umax + vmax))
+        out[k, 8] = bound
+        out[k, 9] = cost_round
+        umax_given = 0.0
+        for i in range(m):
+            umax_given = max(umax_given, abs(U[k, i]))
+        vmax_given = 0.0
+        for j in range(n):
+            vmax_given = max(vmax_given, abs(V[k, j]))
+        # the potentials as given are in the caller's frame: their own rounding
+        out[k, 10] = (4.0 * EPS * (m + n) * (pot_mag + mass * (umax + vmax))
+                      + 4.0 * EPS * mass * (umax_given + vmax_given))
     return out
 
 

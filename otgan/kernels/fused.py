@@ -123,7 +123,8 @@ _OP_DUAL, _OP_RATIO, _OP_CTRANSFORM, _OP_DUAL_BOUND = 0, 1, 2, 3
 def _reduce_rows_points(y, x, a, b, a0, b0, op, code, p, ti, tj):
     """Per row ``i`` of ``y``:
 
-    * ``op=0`` (dual check): ``out_i = max_j (a_i + b_j - c_ij)``, ``big_i = max_j c_ij``;
+    * ``op=0`` (dual check): ``out_i = max_j (a_i + b_j - ((c_ij - a0_i) - b0_j))``,
+      ``big_i = max_j c_ij``;
     * ``op=3`` (the certificate's dual check): ``out_i`` bounds
       ``max_j -(((c_ij - a0_i) - b0_j) - a_i - b_j)`` from above, rounding
       included (the frame of the offsets ``a0``, ``b0``), ``big_i`` as for 0;
@@ -148,9 +149,10 @@ def _reduce_rows_points(y, x, a, b, a0, b0, op, code, p, ti, tj):
                 row = buf[i - i0]
                 if op == _OP_DUAL:
                     cmax = big[i]
+                    a0i = a0[i]
                     for j in range(j0, j1):
                         c = row[j - j0]
-                        best = max(best, ai + b[j] - c)
+                        best = max(best, ai + b[j] - ((c - a0i) - b0[j]))
                         cmax = max(cmax, c)
                     big[i] = cmax
                 elif op == _OP_DUAL_BOUND:
@@ -232,9 +234,7 @@ def dual_check(M: ArrayLike, u: ArrayLike, v: ArrayLike, row_offset: ArrayLike |
     :math:`\beta`, the potentials are taken relative to them: the first value
     is :math:`\max_{ij} (u_i + v_j - ((M_{ij} - \alpha_i) - \beta_j))`, the
     offsets subtracted from ``M`` first, so that a large constant in ``M``
-    costs no precision, and each term is an upper bound that includes its own
-    rounding (:func:`otgan.kernels.rounding.violation_bound`): the value is
-    then never below the exact one, and can exceed it by a few ulps.
+    costs no precision (:func:`certificate_check` also bounds the rounding).
 
     Examples
     --------
@@ -249,10 +249,61 @@ def dual_check(M: ArrayLike, u: ArrayLike, v: ArrayLike, row_offset: ArrayLike |
             check_vector(v, "v", M.shape[1], "M columns"),
             check_vector(row_offset, "row_offset", M.shape[0], "M rows", default=0.0),
             check_vector(col_offset, "col_offset", M.shape[1], "M columns", default=0.0),
-            row_offset is not None or col_offset is not None)
+            False)
     if bad:
         _raise_nonfinite(M)
     return float(best), float(big)
+
+
+def certificate_check(M: ArrayLike, u: ArrayLike, v: ArrayLike, row_offset: ArrayLike,
+                      col_offset: ArrayLike) -> tuple[float, float]:
+    r"""The certificate's pass over ``M``: ``(violation, max |M_ij|)``.
+
+    ``violation`` bounds :math:`\max_{ij} (u_i + v_j - ((M_{ij} - \alpha_i) -
+    \beta_j))` from above, rounding included
+    (:func:`otgan.kernels.rounding.violation_bound`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> certificate_check(np.array([[0.0, 2.0]]), np.zeros(1), np.zeros(2), np.zeros(1),
+    ...                   np.zeros(2))
+    (0.0, 2.0)
+    """
+    M = _dense(M)
+    with threads_for(M.size):
+        best, bad, big = _dual_violation_dense(
+            M, check_vector(u, "u", M.shape[0], "M rows"),
+            check_vector(v, "v", M.shape[1], "M columns"),
+            check_vector(row_offset, "row_offset", M.shape[0], "M rows"),
+            check_vector(col_offset, "col_offset", M.shape[1], "M columns"), True)
+    if bad:
+        _raise_nonfinite(M)
+    return float(best), float(big)
+
+
+def certificate_check_points(y: ArrayLike, x: ArrayLike, u: ArrayLike, v: ArrayLike,
+                             row_offset: ArrayLike, col_offset: ArrayLike,
+                             metric: str | Metric = "l1", p: float | None = None
+                             ) -> tuple[float, float]:
+    """:func:`certificate_check` from the points, ``O(m + n)`` memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> certificate_check_points(np.zeros((1, 1)), np.array([[0.0], [2.0]]), np.zeros(1),
+    ...                          np.zeros(2), np.zeros(1), np.zeros(2))
+    (0.0, 2.0)
+    """
+    y, x = _points(y, x)
+    best, big = _reduce(y, x, check_vector(u, "u", len(y), "y"),
+                              check_vector(v, "v", len(x), "x"), _OP_DUAL_BOUND, metric, p,
+                              check_vector(row_offset, "row_offset", len(y), "y"),
+                              check_vector(col_offset, "col_offset", len(x), "x"))
+    cmax = float(big.max())
+    if not cmax < np.inf:
+        raise_cost_overflow(y, x, metric, p)
+    return float(best.max()), cmax
 
 
 def dual_violation(M: ArrayLike, u: ArrayLike, v: ArrayLike) -> float:
@@ -290,10 +341,8 @@ def dual_check_points(y: ArrayLike, x: ArrayLike, u: ArrayLike, v: ArrayLike,
     (0.5, 3.0)
     """
     y, x = _points(y, x)
-    rigorous = row_offset is not None or col_offset is not None
     best, big = _reduce(y, x, check_vector(u, "u", len(y), "y"),
-                        check_vector(v, "v", len(x), "x"),
-                        _OP_DUAL_BOUND if rigorous else _OP_DUAL, metric, p,
+                        check_vector(v, "v", len(x), "x"), _OP_DUAL, metric, p,
                         check_vector(row_offset, "row_offset", len(y), "y", default=0.0),
                         check_vector(col_offset, "col_offset", len(x), "x", default=0.0))
     cmax = float(big.max())

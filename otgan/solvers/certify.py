@@ -73,9 +73,10 @@ class Certificate:
 
     with :math:`B` the best proven bound for the plan (the given potentials'
     or the frame's, which is a dual too), :math:`B_u` that of the given
-    potentials, :math:`R` (``frame_rounding``) the rounding the problem
-    itself carries on the plan's support -- the frame subtractions' (0 when
-    exact) plus, for costs computed from points, their own
+    potentials, :math:`R` (``cost_rounding``) what float64 cannot resolve on
+    the plan's support -- the rounding of the frame's subtractions, which
+    TwoSum measures exactly (0 when they are exact, as for any constant on the
+    rows or on the columns), plus that of costs computed from points
     (:attr:`otgan.geometry.DenseCost.rounding`; 0 for a given matrix) -- and
     :math:`\rho` (``potential_rounding``) the rounding of float64 potentials
     of these magnitudes along the support's paths, which excuses the
@@ -133,7 +134,7 @@ class Certificate:
     mass: float = 1.0
     offset_free_value: float = 0.0
     error_bound: float = 0.0
-    frame_rounding: float = 0.0
+    cost_rounding: float = 0.0
     potential_rounding: float = 0.0
 
     @property
@@ -153,10 +154,10 @@ class Certificate:
         t = self.tol
         quantities = (self.primal_value, self.dual_value, self.primal_residual,
                       self.dual_violation, self.gap_abs, self.mass, self.offset_free_value,
-                      self.error_bound, self.frame_rounding, self.potential_rounding)
+                      self.error_bound, self.cost_rounding, self.potential_rounding)
         if not all(np.isfinite(q) for q in quantities) or not self.mass > 0:
             return False
-        allowed = t * self.offset_free_value + 2 * self.frame_rounding
+        allowed = t * self.offset_free_value + 2 * self.cost_rounding
         return bool(self.primal_residual <= t * self.mass
                     and self.error_bound <= allowed
                     and self.potentials_bound <= allowed + 2 * self.potential_rounding)
@@ -165,7 +166,7 @@ class Certificate:
     def from_quantities(cls, primal: float, dual: float, residual: float, violation: float,
                         slackness: float, tol: float, cost_scale: float, mass: float,
                         gap: float, offset_free: float, bound: float | None = None,
-                        frame_rounding: float = 0.0,
+                        cost_rounding: float = 0.0,
                         potential_rounding: float = 0.0) -> "Certificate":
         """The one place a certificate is assembled from its measured quantities
         (Python or numpy floats; a batch builds thousands, so no conversions).
@@ -173,9 +174,10 @@ class Certificate:
         potentials measured in the offset-free frame (rounding bound included),
         ``offset_free`` is :math:`\\tilde W`, ``bound`` the proven error bound
         (the given potentials' ``gap + violation * mass`` when ``None``; the
-        frame's, when smaller), ``frame_rounding`` the rounding of the
-        frame's subtractions on the plan's support plus that of computed costs
-        (:attr:`otgan.geometry.DenseCost.rounding`) and ``potential_rounding``
+        frame's, when smaller), ``cost_rounding`` what float64 cannot resolve
+        on the plan's support (the frame's rounding plus that of computed
+        costs, :attr:`otgan.geometry.DenseCost.rounding`) and
+        ``potential_rounding``
         the rounding float64 potentials of these magnitudes carry."""
         violation = violation if violation > 0.0 else 0.0
         offset_free = offset_free if offset_free > 0.0 else 0.0
@@ -186,13 +188,13 @@ class Certificate:
         else:
             rel = 0.0 if bound == 0.0 else np.inf
         return cls(primal, dual, residual, violation, gap, rel, slackness, tol, cost_scale,
-                   mass, offset_free, bound, frame_rounding, potential_rounding)
+                   mass, offset_free, bound, cost_rounding, potential_rounding)
 
     def summary(self) -> str:
         verdict = "OPTIMAL" if self.is_optimal else "NOT CERTIFIED"
         return (f"{verdict} (error bound {self.error_bound:.3g} against tol {self.tol:.0e} "
-                f"x offset-free value {self.offset_free_value:.6g} + 2 x frame rounding "
-                f"{self.frame_rounding:.2g}; mass {self.mass:.3g}): "
+                f"x offset-free value {self.offset_free_value:.6g} + 2 x cost rounding "
+                f"{self.cost_rounding:.2g}; mass {self.mass:.3g}): "
                 f"primal {self.primal_value:.12g}, dual {self.dual_value:.12g}, "
                 f"gap {self.gap_abs:.2e} (bound/value {self.gap_rel:.2e}), "
                 f"primal residual {self.primal_residual:.2e}, "
@@ -201,15 +203,18 @@ class Certificate:
                 f"largest cost {self.cost_scale:.3g}")
 
 
-def offset_frame(geom: Geometry) -> tuple[np.ndarray, np.ndarray]:
+def offset_frame(geom: Geometry, a: np.ndarray | None = None,
+                 b: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     r"""The offset-free frame of the certificate: row minima
     :math:`\alpha_i = \min_j c_{ij}` and then column minima
-    :math:`\beta_j = \min_i (c_{ij} - \alpha_i)` -- or, when the column minima
-    spread wider than the row minima (the costs carry per-column constants),
-    columns first: :math:`\beta_j = \min_i c_{ij}`, :math:`\alpha_i = \min_j
-    (c_{ij} - \beta_j)`. Either way :math:`\tilde c = c - \alpha - \beta \ge 0`
-    has a zero in every row and column. Three or four fused passes, no
-    ``m x n`` memory.
+    :math:`\beta_j = \min_i (c_{ij} - \alpha_i)`, or columns first,
+    :math:`\beta_j = \min_i c_{ij}`, :math:`\alpha_i = \min_j (c_{ij} -
+    \beta_j)` -- whichever has the larger dual value :math:`\sum_i a_i\alpha_i
+    + \sum_j b_j\beta_j` (uniform weights when ``a``, ``b`` are ``None``):
+    both are duals, and the larger value leaves the smaller offset-free
+    values (per-column constants call for columns first). Either way
+    :math:`\tilde c = c - \alpha - \beta \ge 0` has a zero in every row and
+    column. Four fused passes, no ``m x n`` memory.
 
     Examples
     --------
@@ -220,14 +225,21 @@ def offset_frame(geom: Geometry) -> tuple[np.ndarray, np.ndarray]:
     ([5.0, 6.0], [0.0, 0.0])
     >>> alpha, beta = offset_frame(DenseCost(np.array([[1.0, 1e13], [0.0, 1e13 + 2]])))
     >>> alpha.tolist(), beta.tolist()
-    ([0.0, 0.0], [0.0, 10000000000000.0])
+    ([1.0, 0.0], [0.0, 9999999999999.0])
     """
     m, n = geom.shape
     row_min = geom.c_transform_rows(np.zeros(n))
     col_min = geom.c_transform_cols(np.zeros(m))
-    if np.ptp(col_min) > np.ptp(row_min):
-        return geom.c_transform_rows(col_min), col_min
-    return row_min, geom.c_transform_cols(row_min)
+    rows_first = row_min, geom.c_transform_cols(row_min)
+    cols_first = geom.c_transform_rows(col_min), col_min
+    # both are duals (alpha_i + beta_j <= c_ij): keep the one with the larger
+    # dual value, whose offset-free values are the smaller
+    a = np.full(m, 1.0 / m) if a is None else a
+    b = np.full(n, 1.0 / n) if b is None else b
+    if (math.fsum([_fsum(a * cols_first[0]), _fsum(b * cols_first[1])])
+            > math.fsum([_fsum(a * rows_first[0]), _fsum(b * rows_first[1])])):
+        return cols_first
+    return rows_first
 
 
 def _fsum(x: np.ndarray) -> float:
@@ -284,7 +296,7 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
     rows, cols, vals, u, v = raw.rows, raw.cols, raw.vals, raw.u, raw.v
     mass = _fsum(a)
     if offsets is None:
-        alpha, beta = offset_frame(geom)
+        alpha, beta = offset_frame(geom, a, b)
         ut, vt = u - alpha, v - beta
     else:
         alpha, beta = offsets
@@ -293,7 +305,7 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
     # the checks below is that of their spread, not of an arbitrary constant
     shift = float(np.median(ut))
     ut, vt = ut - shift, vt + shift
-    violation, cost_scale = geom.dual_check(ut, vt, alpha, beta)
+    violation, cost_scale = geom.certificate_check(ut, vt, alpha, beta)
     costs = geom.pair_costs(rows, cols) if len(rows) else np.zeros(0)
     reduced, frame_error = reduced_costs(costs, alpha[rows], beta[cols])
     urow, vcol = ut[rows], vt[cols]
@@ -317,33 +329,51 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
     gap = (abs(_fsum(vals * slack_edges) + _fsum(row_terms) + _fsum(col_terms))
            + _fsum(np.abs(vals) * edge_error)
            + 4 * _EPS * (_fsum(np.abs(row_terms)) + _fsum(np.abs(col_terms))))
-    frame_rounding = _fsum(np.abs(vals) * frame_error)
-    # computed costs are only known to their own rounding (0 for a given matrix)
-    cost_rounding = getattr(geom, "rounding", 0.0) * _fsum(np.abs(vals) * np.abs(costs))
+    # what float64 cannot resolve on the plan's support: the rounding of the
+    # frame's subtractions (0 when they are exact, as for any constant on the
+    # rows or on the columns) and that of costs computed from points (0 for a
+    # given matrix); the frame's feasibility below adds its own rounding
+    second = np.minimum(np.abs(alpha[rows]), np.abs(beta[cols]))  # offset removed last
+    cost_rounding = (_fsum(np.abs(vals) * frame_error)
+                     + getattr(geom, "rounding", 0.0) * _fsum(np.abs(vals) * np.abs(costs))
+                     # the answer's own resolution: a few ulps of the costs
+                     # measured from the frame (the solvers' and the check's
+                     # potentials cannot be finer); 0 when the plan's reduced
+                     # costs vanish
+                     + 8 * _EPS * _fsum(np.abs(vals) * (np.abs(reduced) + second)))
     # float64 potentials are only as fine as their magnitudes' rounding,
     # accumulated along the support's paths (a tree has up to m + n edges)
-    potential_rounding = 4 * _EPS * (m + n) * (_fsum(np.abs(vals) * (np.abs(reduced) + np.abs(urow)
-                                                           + np.abs(vcol)))
+    potential_rounding = 4 * _EPS * (m + n) * (_fsum(np.abs(vals) * (np.abs(reduced)
+                                                                      + np.abs(urow)
+                                                                      + np.abs(vcol)))
                                      + mass * (float(np.max(np.abs(ut)))
                                                + float(np.max(np.abs(vt)))))
+    if offsets is None:  # potentials in the caller's frame: their own rounding
+        potential_rounding += 4 * _EPS * mass * (float(np.max(np.abs(u)))
+                                                 + float(np.max(np.abs(v))))
     bound = gap + max(violation, 0.0) * mass
-    if bound > tol * offset_free + 2 * (frame_rounding + cost_rounding):
-        # the frame (alpha, beta) is a dual too: its bound may be the better one
-        frame_violation, _ = geom.dual_check(np.zeros(m), np.zeros(n), alpha, beta)
-        frame_gap = offset_free + _fsum(np.abs(vals) * frame_error)
-        bound = min(bound, frame_gap + max(frame_violation, 0.0) * mass)
+    if bound > tol * offset_free + 2 * cost_rounding:
+        # The frame (alpha, beta) is a dual too, feasible but for the rounding
+        # of its own subtractions, which its violation bound measures: that
+        # rounding joins what float64 cannot resolve, and the frame's bound,
+        # offset_free plus it, proves the plan whenever the offset-free value
+        # is itself below that resolution (W~ = 0: identical batches, say)
+        frame_violation, _ = geom.certificate_check(np.zeros(m), np.zeros(n), alpha, beta)
+        cost_rounding += max(frame_violation, 0.0) * mass
+        bound = min(bound, offset_free + cost_rounding)
     active = vals > tol * mass
     slack = float(np.max(np.abs(slack_edges[active]))) if np.any(active) else 0.0
     return Certificate.from_quantities(primal, dual, residual, violation, slack, tol,
                                        cost_scale, mass, gap, offset_free, bound,
-                                       frame_rounding + cost_rounding, potential_rounding)
+                                       cost_rounding, potential_rounding)
 
 
 #: a matrix is reduced only when its offsets exceed its spread this many times
 OFFSET_RATIO = 2.0 ** 10
 
 
-def reduce_offsets(geom: Geometry) -> tuple[Geometry, tuple[np.ndarray, np.ndarray] | None]:
+def reduce_offsets(geom: Geometry, a: np.ndarray | None = None, b: np.ndarray | None = None
+                   ) -> tuple[Geometry, tuple[np.ndarray, np.ndarray] | None]:
     r"""A cost matrix reduced to its offset-free frame, ``(M - alpha) - beta``
     (:func:`offset_frame`), with the offsets; a point geometry (whose costs
     are computed, not given) and a matrix already in its frame come back as
@@ -367,7 +397,7 @@ def reduce_offsets(geom: Geometry) -> tuple[Geometry, tuple[np.ndarray, np.ndarr
     """
     if not isinstance(geom, DenseCost):
         return geom, None
-    alpha, beta = offset_frame(geom)
+    alpha, beta = offset_frame(geom, a, b)
     rows_first = np.abs(alpha)[:, None] >= np.abs(beta)[None, :]
     M = np.where(rows_first, geom.M - alpha[:, None], geom.M - beta[None, :])
     M -= np.where(rows_first, beta[None, :], alpha[:, None])

@@ -272,7 +272,7 @@ def solve_certified(geom: Geometry, a: np.ndarray, b: np.ndarray, method: str = 
     # certificate any precision. Costs computed from points carry no such
     # constant beyond the points' own rounding, and keep the solvers' duals
     # (and so WGAN-TS's training trajectories) as they were
-    reduced, offsets = reduce_offsets(geom) if given_matrix else (geom, None)
+    reduced, offsets = reduce_offsets(geom, a, b) if given_matrix else (geom, None)
     raw, seconds = solve_raw(reduced, a, b, spec, solver_options)
     cert = certify(geom, a, b, raw, tol, offsets)  # against the caller's costs
     if not cert.is_optimal and method.lower() == "auto":

@@ -77,7 +77,7 @@ def test_certify_plans_equals_the_certificate(rng):
                 "residual": cert.primal_residual, "violation": cert.dual_violation,
                 "slackness": cert.slackness_violation, "cost_scale": cert.cost_scale,
                 "offset_free": cert.offset_free_value, "bound": cert.error_bound,
-                "frame_rounding": cert.frame_rounding}
+                "cost_rounding": cert.cost_rounding}
         for name, value in want.items():
             assert got[name] == pytest.approx(value, rel=1e-9, abs=1e-15), (k, name)
         # the rounding bounds are summed in another order: equal to rounding

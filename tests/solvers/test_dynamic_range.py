@@ -134,17 +134,20 @@ def problems(draw):
             a[rng.integers(m)] = 0.0
             a /= a.sum()
     kappa = 2.0 ** draw(st.integers(-900, 900))             # exact scaling of the costs
-    row_off = draw(st.sampled_from([0.0, 1e3, 1e8, 1e12]))
-    # OPEN: column offsets of 1e13 together with huge entries got a wrong plan
-    # certified (the frame subtracts row minima first, which rounds there);
-    # left out of the sweep until fixed, see docs/reliability.md, Known limits
-    col_off = draw(st.sampled_from([0.0, 1e3, 1e6]))
+    # offsets are whole multiples of powers of two, so that row + column
+    # offsets are exactly separable and the reference problem exactly equal
+    row_off = draw(st.sampled_from([0.0, 2.0 ** 10, 2.0 ** 27, 2.0 ** 40]))
+    col_off = draw(st.sampled_from([0.0, 2.0 ** 20, 2.0 ** 43]))
     n_huge = draw(st.integers(0, max(1, m * n // 3)))
+    # OPEN (test_huge_entries_with_row_and_column_constants): huge entries
+    # together with large constants on rows *and* columns
+    if row_off >= 2.0 ** 27 and col_off >= 2.0 ** 20:
+        n_huge = 0
     huge_exp = draw(st.integers(3, 300))
     return M, a, b, kappa, row_off, col_off, n_huge, huge_exp, seed
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(problems(), st.sampled_from(METHODS + ("batch",)))
 def test_sweep_never_certifies_a_wrong_answer(problem, method):
     M, a, b, kappa, row_off, col_off, n_huge, huge_exp, seed = problem
@@ -154,7 +157,8 @@ def test_sweep_never_certifies_a_wrong_answer(problem, method):
     huge.flat[rng.choice(m * n, size=n_huge, replace=False)] = True
     # the offsets as stored: adding them rounds M, so the reference is taken
     # on the costs they leave after exact removal
-    offset = rng.random(m)[:, None] * row_off + rng.random(n)[None, :] * col_off
+    offset = (rng.integers(0, 8, m)[:, None] * row_off
+              + rng.integers(0, 8, n)[None, :] * col_off)
     with np.errstate(over="ignore"):
         big = kappa * 10.0 ** huge_exp
         full = np.where(huge, big, kappa * M) + kappa * offset
@@ -202,16 +206,19 @@ def test_sweep_coordinates(seed, k, metric, batch):
 # ------------------------------------------------ the verdict's invariance
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.integers(0, 2**32 - 1), st.integers(-300, 300), st.integers(-40, 40),
-       st.sampled_from([0.0, 1.0, 1e3]), st.sampled_from(["rows", "cols"]),
+       st.sampled_from([0.0, 1.0, 2.0 ** 20, 2.0 ** 40]), st.sampled_from(["rows", "cols"]),
        st.booleans())
 def test_verdict_invariant_to_scale_weights_and_offsets(seed, k, w, const, where, wrong):
     from otgan.solvers.certify import check_optimality
     rng = np.random.default_rng(seed)
     m, n = 5, 4
-    M = rng.random((m, n))
+    # costs on a grid of 1/64: the potentials are on it too, so every
+    # transformation below is exact in float64 and must leave the verdict alone
+    M = rng.integers(0, 64, (m, n)) / 64.0
     a, b = rng.dirichlet(np.ones(m)), rng.dirichlet(np.ones(n))
     res = otgan.solve_ot(M, a, b, method="emd")
     P, u, v = np.asarray(res.plan), np.asarray(res.u), np.asarray(res.v)
+    assume(np.array_equal(u * 64, np.round(u * 64)) and np.array_equal(v * 64, np.round(v * 64)))
     if wrong:  # move mass round a cycle: feasible, and worse by a margin
         P = P.copy()
         i, j = np.unravel_index(np.argmax(P), P.shape)
@@ -222,11 +229,37 @@ def test_verdict_invariant_to_scale_weights_and_offsets(seed, k, w, const, where
     kappa, omega = 2.0 ** k, 2.0 ** w
     offset = (rng.integers(0, 8, m)[:, None] if where == "rows"
               else rng.integers(0, 8, n)[None, :]) * const
-    # the offsets are whole numbers times a constant; kept exact in float64
     M2 = kappa * (M + offset)
     u2 = kappa * (u + (offset[:, 0] if where == "rows" else 0.0))
     v2 = kappa * (v + (offset[0, :] if where == "cols" else 0.0))
+    assert np.array_equal(M2 / kappa - offset, M)  # the transformation is exact
     before = check_optimality(M, a, b, P, u, v).is_optimal
     after = check_optimality(M2, omega * a, omega * b, omega * P, u2, v2).is_optimal
     assert before == (not wrong)
     assert after == before
+
+
+@pytest.mark.xfail(strict=True, reason="open: with huge entries the row/column minima do "
+                   "not remove large constants on both rows and columns, so the offset-free "
+                   "value (the verdict's scale) keeps 2e8 of them and a plan 1.7 % above the "
+                   "optimum is certified; found by the sweep")
+def test_huge_entries_with_row_and_column_constants():
+    M = np.array([[0.51182162, 0.9504637, 0.14415961, 0.94864945],
+                  [0.31183145, 0.42332645, 0.82770259, 0.40919914],
+                  [0.54959369, 0.02755911, 0.75351311, 0.53814331]])
+    a = np.array([0.10895784, 0.79247228, 0.09856988])
+    b = np.array([0.34180801, 0.05597605, 0.40121294, 0.201003])
+    b = b * a.sum() / b.sum()
+    huge = np.zeros((3, 4), dtype=bool)
+    huge[0, 1] = huge[0, 2] = huge[2, 0] = True
+    offset = np.array([6, 3, 0])[:, None] * 2.0 ** 27 + np.array([2, 4, 6, 5])[None, :] * 2.0 ** 43
+    full = np.where(huge, 1e15, M) + offset
+    free = full - offset
+    ref, P = _pot_value(np.where(huge, 1e3, free), a, b)
+    assert not P[huge].any()
+    try:
+        res = otgan.solve_ot(full, a, b, method="fast")
+    except REFUSALS:
+        return
+    plan = np.asarray(res.plan)
+    assert float(np.sum(plan * np.where(huge, 0.0, free))) == pytest.approx(ref, rel=1e-9)
