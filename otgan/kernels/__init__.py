@@ -28,6 +28,12 @@ _WHERE = {
 }
 
 
+#: the certificate's separable fit leaves out the pairs whose reduced cost
+#: exceeds this many times the median (the huge entries no plan uses); shared
+#: by :func:`otgan.solvers.certify.separable_fit_value` and the batched kernel
+FIT_OUTLIER_RATIO = 2.0 ** 10
+
+
 def __getattr__(name: str):
     module = _WHERE.get(name)
     if module is None:
@@ -82,7 +88,7 @@ __all__ = [
     "pair_costs", "weight_scaling_ratio", "metric_code", "topk_candidates", "topk_candidates_points",
     "col_min", "col_min_points", "batch_cost_matrix", "threads_for", "dual_check",
     "dual_check_points", "certificate_check", "certificate_check_points",
-    "cost_upper_bound", "raise_cost_overflow", "limit_threads",
+    "cost_upper_bound", "raise_cost_overflow", "limit_threads", "FIT_OUTLIER_RATIO",
     "dual_check_sparse", "certificate_check_sparse", "c_transform_rows_sparse", "c_transform_cols_sparse",
     "pair_costs_sparse", "support_potentials",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from . import FIT_OUTLIER_RATIO
 from .rounding import EPS, reduced_cost, violation_bound
 
 #: columns of :func:`certify_dense_batch`'s output, in the order of
@@ -50,8 +51,56 @@ def _frame(C, a, w):
     return rmin, beta
 
 
+@nb.njit(cache=True)
+def _fit_value(C, alpha, beta, ut, vt, Pk, outlier_ratio):
+    # otgan.solvers.certify.separable_fit_value, for one small problem
+    m, n = C.shape
+    red = np.empty((m, n))
+    r = np.empty((m, n))
+    npos = 0
+    for i in range(m):
+        for j in range(n):
+            red[i, j] = reduced_cost(C[i, j], alpha[i], beta[j])[0]
+            r[i, j] = red[i, j] - ut[i] - vt[j]
+            if r[i, j] > 0.0:
+                npos += 1
+    if npos == 0:
+        return np.inf
+    positive = np.empty(npos)
+    t = 0
+    for i in range(m):
+        for j in range(n):
+            if r[i, j] > 0.0:
+                positive[t] = r[i, j]
+                t += 1
+    cut = outlier_ratio * np.median(positive)
+    f = np.zeros(m)
+    g = np.zeros(n)
+    for _ in range(20):
+        for i in range(m):
+            s, c = 0.0, 0
+            for j in range(n):
+                if r[i, j] <= cut:
+                    s += red[i, j] - g[j]
+                    c += 1
+            f[i] = s / c if c > 0 else 0.0
+        for j in range(n):
+            s, c = 0.0, 0
+            for i in range(m):
+                if r[i, j] <= cut:
+                    s += red[i, j] - f[i]
+                    c += 1
+            g[j] = s / c if c > 0 else 0.0
+    value = 0.0
+    for i in range(m):
+        for j in range(n):
+            if Pk[i, j] != 0.0:
+                value += abs(Pk[i, j]) * abs(red[i, j] - f[i] - g[j])
+    return value
+
+
 @nb.njit(parallel=True, cache=True)
-def _certify_dense_batch_nb(Cs, P, U, V, A, Bw, tol, rounding):
+def _certify_dense_batch_nb(Cs, P, U, V, A, Bw, tol, rounding, outlier_ratio):
     B, m, n = Cs.shape
     out = np.empty((B, 11))
     for k in nb.prange(B):
@@ -132,11 +181,14 @@ def _certify_dense_batch_nb(Cs, P, U, V, A, Bw, tol, rounding):
         for j in range(n):
             vmax = max(vmax, abs(vt[j]))
         free = ws + wc
+        scale = free
+        if free > 0.0:  # the minima's value, capped by a fit that removes constants
+            scale = min(free, _fit_value(C, alpha, beta, ut, vt, Pk, outlier_ratio))
         # (m + n) eps: the plain row sums above are not compensated
         gap = abs(gs + gc) + edge_err + (4.0 + m + n) * EPS * resid_terms
         violation = max(0.0, viol)
         bound = gap + violation * mass
-        if bound > tol * free + 2.0 * cost_round:
+        if bound > tol * scale + 2.0 * cost_round:
             # the frame's bound, its own rounding joining the unresolvable
             # part (otgan.solvers.certify.certify)
             cost_round += max(0.0, frame_viol) * mass
@@ -148,7 +200,7 @@ def _certify_dense_batch_nb(Cs, P, U, V, A, Bw, tol, rounding):
         out[k, 4] = slack
         out[k, 5] = big
         out[k, 6] = gap
-        out[k, 7] = free
+        out[k, 7] = scale
         out[k, 8] = bound
         out[k, 9] = cost_round
         umax_given = 0.0
@@ -187,7 +239,7 @@ def certify_dense_batch(Cs: np.ndarray, P: np.ndarray, U: np.ndarray, V: np.ndar
     return _certify_dense_batch_nb(f(Cs, dtype=np.float64), f(P, dtype=np.float64),
                                    f(U, dtype=np.float64), f(V, dtype=np.float64),
                                    f(A, dtype=np.float64), f(Bw, dtype=np.float64),
-                                   float(tol), float(rounding))
+                                   float(tol), float(rounding), FIT_OUTLIER_RATIO)
 
 
 __all__ = ["certify_dense_batch", "QUANTITIES"]

@@ -19,6 +19,7 @@ import numpy as np
 from .._validation import as_float_array, check_marginals, check_tol, check_weights
 from ..errors import OTSolverError
 from ..geometry import DenseCost, Geometry, PointCost, as_geometry
+from ..kernels import FIT_OUTLIER_RATIO
 from .raw import RawSolution
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -82,6 +83,11 @@ class Certificate:
     of these magnitudes along the support's paths, which excuses the
     potentials only. No other floor: no error above the problem's own
     rounding is certified on an answer smaller still (docs/theory.md, A.6).
+
+    For a given matrix the scale is capped by the plan's cost measured from a
+    separable least-squares fit (:func:`separable_fit_value`), which removes
+    row and column constants that a few huge entries keep the minima from
+    removing; ``offset_free_value`` reports the scale used.
 
     **Invariance.** Multiplying ``M`` by :math:`\kappa > 0` or the weights by
     :math:`\omega > 0`, or adding a constant to a row of ``M``, scales
@@ -242,6 +248,55 @@ def offset_frame(geom: Geometry, a: np.ndarray | None = None,
     return rows_first
 
 
+#: ``separable_fit_value`` works on matrices of at most this many entries
+#: (it needs a few ``m x n`` temporaries); larger ones keep the minima's value
+FIT_MAX_ENTRIES = 2 ** 22
+
+
+def separable_fit_value(M: np.ndarray, alpha: np.ndarray, beta: np.ndarray, ut: np.ndarray,
+                        vt: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                        vals: np.ndarray) -> float:
+    r"""The plan's cost measured from a least-squares separable fit
+    :math:`c_{ij} \approx f_i + g_j`, :math:`\sum_e P_e |c_e - f_{r_e} - g_{c_e}|`.
+
+    The fit uses the pairs whose reduced cost under the potentials,
+    :math:`r_{ij} = \tilde c_{ij} - \tilde u_i - \tilde v_j` (unchanged by row
+    and column constants), is at most
+    :data:`otgan.kernels.FIT_OUTLIER_RATIO` times its
+    median: the huge entries are left out, and on the rest a constant added to
+    a row or a column moves the fit with it, whatever the pattern of the
+    huge entries (where the row and column minima are not). Gauss-Seidel on
+    the normal equations, in the frame ``(alpha, beta)``; ``inf`` for a
+    matrix above :data:`FIT_MAX_ENTRIES` or without positive reduced costs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> M = np.add.outer([0.0, 1e8], [0.0, 1e12]) + np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> z = np.zeros(2)
+    >>> float(separable_fit_value(M, z, z, z, z, np.array([0, 1]), np.array([0, 1]),
+    ...                           np.full(2, 0.5)))
+    0.5
+    """
+    m, n = M.shape
+    if m * n > FIT_MAX_ENTRIES:
+        return np.inf
+    red = reduced_costs(M, alpha[:, None], beta[None, :])[0]
+    r = red - ut[:, None] - vt[None, :]
+    positive = r[r > 0]
+    if not positive.size:
+        return np.inf
+    keep = r <= FIT_OUTLIER_RATIO * float(np.median(positive))
+    kr, kc = keep.sum(axis=1), keep.sum(axis=0)
+    f, g = np.zeros(m), np.zeros(n)
+    red_kept = np.where(keep, red, 0.0)
+    for _ in range(20):
+        f = np.where(kr > 0, (red_kept.sum(axis=1) - keep @ g) / np.maximum(kr, 1), 0.0)
+        g = np.where(kc > 0, (red_kept.sum(axis=0) - f @ keep) / np.maximum(kc, 1), 0.0)
+    resid = red[rows, cols] - f[rows] - g[cols]
+    return _fsum(np.abs(vals) * np.abs(resid))
+
+
 def _fsum(x: np.ndarray) -> float:
     return math.fsum(x.tolist()) if len(x) else 0.0
 
@@ -313,6 +368,13 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
     edge_error = frame_error + 2 * _EPS * (np.abs(reduced) + np.abs(urow) + np.abs(vcol))
     base = _fsum(a * alpha) + _fsum(b * beta)
     offset_free = _fsum(vals * reduced)
+    scale = offset_free
+    if isinstance(geom, DenseCost) and offset_free > 0.0:
+        # the minima are a greedy dual: with a few huge entries and constants
+        # on both rows and columns they can leave part of the constants in
+        # W~; a fit that does remove them caps the scale (never loosens it)
+        scale = min(scale, separable_fit_value(geom.M, alpha, beta, ut, vt, rows, cols,
+                                               vals))
     primal = math.fsum([base, offset_free])
     # the potentials' value, in the caller's frame (u, v relative to the
     # offsets when they were given)
@@ -352,7 +414,7 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
         potential_rounding += 4 * _EPS * mass * (float(np.max(np.abs(u)))
                                                  + float(np.max(np.abs(v))))
     bound = gap + max(violation, 0.0) * mass
-    if bound > tol * offset_free + 2 * cost_rounding:
+    if bound > tol * scale + 2 * cost_rounding:
         # The frame (alpha, beta) is a dual too, feasible but for the rounding
         # of its own subtractions, which its violation bound measures: that
         # rounding joins what float64 cannot resolve, and the frame's bound,
@@ -364,7 +426,7 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
     active = vals > tol * mass
     slack = float(np.max(np.abs(slack_edges[active]))) if np.any(active) else 0.0
     return Certificate.from_quantities(primal, dual, residual, violation, slack, tol,
-                                       cost_scale, mass, gap, offset_free, bound,
+                                       cost_scale, mass, gap, scale, bound,
                                        cost_rounding, potential_rounding)
 
 
