@@ -66,10 +66,10 @@ class DenseCost:
         return kernels.dual_check(self.M, u, v, row_offset, col_offset)
 
     def certificate_check(self, u: np.ndarray, v: np.ndarray, row_offset: np.ndarray,
-                          col_offset: np.ndarray) -> tuple[float, float]:
+                          col_offset: np.ndarray) -> tuple[float, float, np.ndarray]:
         """The certificate's pass: a proven upper bound on the dual violation
-        in the frame of the offsets, and the largest cost
-        (:func:`otgan.kernels.certificate_check`)."""
+        in the frame of the offsets, the largest cost and the row minima of
+        the costs (:func:`otgan.kernels.certificate_check`)."""
         return kernels.certificate_check(self.M, u, v, row_offset, col_offset)
 
     def c_transform_rows(self, v: np.ndarray) -> np.ndarray:
@@ -157,7 +157,7 @@ class PointCost:
                                          row_offset, col_offset)
 
     def certificate_check(self, u: np.ndarray, v: np.ndarray, row_offset: np.ndarray,
-                          col_offset: np.ndarray) -> tuple[float, float]:
+                          col_offset: np.ndarray) -> tuple[float, float, np.ndarray]:
         """As :meth:`DenseCost.certificate_check`, from the points."""
         return kernels.certificate_check_points(self.y, self.x, u, v, row_offset,
                                                 col_offset, self.metric)
@@ -313,7 +313,7 @@ class SparseCost:
                                          col_offset)
 
     def certificate_check(self, u: np.ndarray, v: np.ndarray, row_offset: np.ndarray,
-                          col_offset: np.ndarray) -> tuple[float, float]:
+                          col_offset: np.ndarray) -> tuple[float, float, np.ndarray]:
         """As :meth:`DenseCost.certificate_check`, over the present edges."""
         return kernels.certificate_check_sparse(self.rows, self.cols, self.costs, u, v,
                                                 row_offset, col_offset)

@@ -542,7 +542,9 @@ def test_real_mass_mismatch_is_refused_and_the_suggested_fix_works(dtype):
     a, b = a / a.sum(), b / b.sum()
     w = ott.wasserstein(y, x, a, b)
     ref = otgan.wasserstein(y.double().numpy(), x.double().numpy())
-    assert w.dtype == dtype and w.item() == torch.tensor(ref, dtype=dtype).item()
+    # the weights normalised in float64 differ from uniform by their rounding
+    assert w.dtype == dtype and w.item() == pytest.approx(
+        torch.tensor(ref, dtype=dtype).item(), rel=4 * torch.finfo(dtype).eps)
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])

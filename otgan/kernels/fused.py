@@ -37,14 +37,17 @@ def _dual_violation_dense(M, u, v, ra, cb, rigorous):
     # cost in the frame of row/column offsets (ra, cb), bounded above with its
     # rounding (rounding.violation_bound) when rigorous: never an
     # underestimate; else the plain u_i + v_j - M_ij.
-    # Also returns max |M_ij| (a reported scale) at no extra pass.
+    # Also returns max |M_ij| (a reported scale) and the row minima at no
+    # extra pass.
     m, n = M.shape
     row_max = np.empty(m)
     row_abs = np.empty(m)
+    row_min = np.empty(m)
     bad = np.zeros(m, dtype=np.bool_)
     for i in nb.prange(m):
         best = -np.inf
         big = 0.0
+        low = np.inf
         ui = u[i]
         ri = ra[i]
         flag = False
@@ -59,10 +62,13 @@ def _dual_violation_dense(M, u, v, ra, cb, rigorous):
                 best = t
             if abs(mij) > big:
                 big = abs(mij)
+            if mij < low:
+                low = mij
         row_max[i] = best
         row_abs[i] = big
+        row_min[i] = low
         bad[i] = flag
-    return row_max.max(), bad.any(), row_abs.max()
+    return row_max.max(), bad.any(), row_abs.max(), row_min
 
 
 @nb.njit(parallel=True, cache=True)
@@ -127,7 +133,8 @@ def _reduce_rows_points(y, x, a, b, a0, b0, op, code, p, ti, tj):
       ``big_i = max_j c_ij``;
     * ``op=3`` (the certificate's dual check): ``out_i`` bounds
       ``max_j -(((c_ij - a0_i) - b0_j) - a_i - b_j)`` from above, rounding
-      included (the frame of the offsets ``a0``, ``b0``), ``big_i`` as for 0;
+      included (the frame of the offsets ``a0``, ``b0``), ``big_i`` as for 0,
+      ``low_i = min_j c_ij``;
     * ``op=1`` (weight scaling): ``out_i = max_{c_ij > 0} (a_i - b_j) / c_ij``;
     * ``op=2`` (c-transform): ``out_i = min_j (c_ij - b_j)``.
     """
@@ -135,6 +142,7 @@ def _reduce_rows_points(y, x, a, b, a0, b0, op, code, p, ti, tj):
     n = x.shape[0]
     out = np.full(m, np.inf if op == _OP_CTRANSFORM else -np.inf)
     big = np.zeros(m)
+    low = np.full(m, np.inf)
     nbi = (m + ti - 1) // ti
     for bi in nb.prange(nbi):
         i0 = bi * ti
@@ -157,12 +165,15 @@ def _reduce_rows_points(y, x, a, b, a0, b0, op, code, p, ti, tj):
                     big[i] = cmax
                 elif op == _OP_DUAL_BOUND:
                     cmax = big[i]
+                    cmin = low[i]
                     a0i = a0[i]
                     for j in range(j0, j1):
                         c = row[j - j0]
                         best = max(best, violation_bound(c, a0i, b0[j], ai, b[j]))
                         cmax = max(cmax, c)
+                        cmin = min(cmin, c)
                     big[i] = cmax
+                    low[i] = cmin
                 elif op == _OP_RATIO:
                     for j in range(j0, j1):
                         c = row[j - j0]
@@ -172,7 +183,7 @@ def _reduce_rows_points(y, x, a, b, a0, b0, op, code, p, ti, tj):
                     for j in range(j0, j1):
                         best = min(best, row[j - j0] - b[j])
                 out[i] = best
-    return out, big
+    return out, big, low
 
 
 @nb.njit(parallel=True, cache=True, fastmath=SUM_MATH)
@@ -214,7 +225,8 @@ def _reduce(y, x, a, b, op, metric, p, a0=None, b0=None):
     a0 = np.zeros(len(y)) if a0 is None else a0
     b0 = np.zeros(len(x)) if b0 is None else b0
     with threads_for(len(y) * len(x) * y.shape[1]):
-        return _reduce_rows_points(y, x, a, b, a0, b0, op, code, pp, ti, tj)
+        out, big, low = _reduce_rows_points(y, x, a, b, a0, b0, op, code, pp, ti, tj)
+    return (out, big, low) if op == _OP_DUAL_BOUND else (out, big)
 
 
 def _tiles(m, n, d):
@@ -244,7 +256,7 @@ def dual_check(M: ArrayLike, u: ArrayLike, v: ArrayLike, row_offset: ArrayLike |
     """
     M = _dense(M)
     with threads_for(M.size):
-        best, bad, big = _dual_violation_dense(
+        best, bad, big, _ = _dual_violation_dense(
             M, check_vector(u, "u", M.shape[0], "M rows"),
             check_vector(v, "v", M.shape[1], "M columns"),
             check_vector(row_offset, "row_offset", M.shape[0], "M rows", default=0.0),
@@ -256,8 +268,8 @@ def dual_check(M: ArrayLike, u: ArrayLike, v: ArrayLike, row_offset: ArrayLike |
 
 
 def certificate_check(M: ArrayLike, u: ArrayLike, v: ArrayLike, row_offset: ArrayLike,
-                      col_offset: ArrayLike) -> tuple[float, float]:
-    r"""The certificate's pass over ``M``: ``(violation, max |M_ij|)``.
+                      col_offset: ArrayLike) -> tuple[float, float, np.ndarray]:
+    r"""The certificate's pass over ``M``: ``(violation, max |M_ij|, row minima)``.
 
     ``violation`` bounds :math:`\max_{ij} (u_i + v_j - ((M_{ij} - \alpha_i) -
     \beta_j))` from above, rounding included
@@ -267,43 +279,43 @@ def certificate_check(M: ArrayLike, u: ArrayLike, v: ArrayLike, row_offset: Arra
     --------
     >>> import numpy as np
     >>> certificate_check(np.array([[0.0, 2.0]]), np.zeros(1), np.zeros(2), np.zeros(1),
-    ...                   np.zeros(2))
+    ...                   np.zeros(2))[:2]
     (0.0, 2.0)
     """
     M = _dense(M)
     with threads_for(M.size):
-        best, bad, big = _dual_violation_dense(
+        best, bad, big, low = _dual_violation_dense(
             M, check_vector(u, "u", M.shape[0], "M rows"),
             check_vector(v, "v", M.shape[1], "M columns"),
             check_vector(row_offset, "row_offset", M.shape[0], "M rows"),
             check_vector(col_offset, "col_offset", M.shape[1], "M columns"), True)
     if bad:
         _raise_nonfinite(M)
-    return float(best), float(big)
+    return float(best), float(big), low
 
 
 def certificate_check_points(y: ArrayLike, x: ArrayLike, u: ArrayLike, v: ArrayLike,
                              row_offset: ArrayLike, col_offset: ArrayLike,
                              metric: str | Metric = "l1", p: float | None = None
-                             ) -> tuple[float, float]:
+                             ) -> tuple[float, float, np.ndarray]:
     """:func:`certificate_check` from the points, ``O(m + n)`` memory.
 
     Examples
     --------
     >>> import numpy as np
     >>> certificate_check_points(np.zeros((1, 1)), np.array([[0.0], [2.0]]), np.zeros(1),
-    ...                          np.zeros(2), np.zeros(1), np.zeros(2))
+    ...                          np.zeros(2), np.zeros(1), np.zeros(2))[:2]
     (0.0, 2.0)
     """
     y, x = _points(y, x)
-    best, big = _reduce(y, x, check_vector(u, "u", len(y), "y"),
+    best, big, low = _reduce(y, x, check_vector(u, "u", len(y), "y"),
                               check_vector(v, "v", len(x), "x"), _OP_DUAL_BOUND, metric, p,
                               check_vector(row_offset, "row_offset", len(y), "y"),
                               check_vector(col_offset, "col_offset", len(x), "x"))
     cmax = float(big.max())
     if not cmax < np.inf:
         raise_cost_overflow(y, x, metric, p)
-    return float(best.max()), cmax
+    return float(best.max()), cmax, low
 
 
 def dual_violation(M: ArrayLike, u: ArrayLike, v: ArrayLike) -> float:

@@ -50,9 +50,11 @@ def _dual_check(rows, cols, costs, u, v, ra, cb):
 
 @nb.njit(cache=True)
 def _certificate_check(rows, cols, costs, u, v, ra, cb):
-    # as _dual_check, each term bounded with its rounding (violation_bound)
+    # as _dual_check, each term bounded with its rounding (violation_bound);
+    # also the row minima over the present edges (0 for a row without any)
     best = -np.inf
     big = 0.0
+    low = np.full(u.shape[0], np.inf)
     for e in range(costs.shape[0]):
         c = costs[e]
         i = rows[e]
@@ -61,7 +63,12 @@ def _certificate_check(rows, cols, costs, u, v, ra, cb):
             best = t
         if abs(c) > big:
             big = abs(c)
-    return best, big
+        if c < low[i]:
+            low[i] = c
+    for i in range(low.shape[0]):
+        if low[i] == np.inf:
+            low[i] = 0.0
+    return best, big, low
 
 
 @nb.njit(cache=True)
@@ -177,11 +184,11 @@ def dual_check_sparse(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray, u: 
 
 def certificate_check_sparse(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray,
                              u: np.ndarray, v: np.ndarray, row_offset: np.ndarray,
-                             col_offset: np.ndarray) -> tuple[float, float]:
+                             col_offset: np.ndarray) -> tuple[float, float, np.ndarray]:
     """:func:`otgan.kernels.certificate_check` over the present edges."""
-    best, big = _certificate_check(_int64(rows), _int64(cols), _f64(costs), _f64(u),
+    best, big, low = _certificate_check(_int64(rows), _int64(cols), _f64(costs), _f64(u),
                                          _f64(v), _f64(row_offset), _f64(col_offset))
-    return float(best), float(big)
+    return float(best), float(big), low
 
 
 def c_transform_rows_sparse(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray,

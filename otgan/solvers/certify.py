@@ -220,7 +220,9 @@ def offset_frame(geom: Geometry, a: np.ndarray | None = None,
     both are duals, and the larger value leaves the smaller offset-free
     values (per-column constants call for columns first). Either way
     :math:`\tilde c = c - \alpha - \beta \ge 0` has a zero in every row and
-    column. Four fused passes, no ``m x n`` memory.
+    column. Four fused passes, no ``m x n`` memory. For costs computed from
+    points (:class:`~otgan.geometry.PointCost`) the frame is the row minima
+    alone, one pass: distances carry no other constant.
 
     Examples
     --------
@@ -235,6 +237,11 @@ def offset_frame(geom: Geometry, a: np.ndarray | None = None,
     """
     m, n = geom.shape
     row_min = geom.c_transform_rows(np.zeros(n))
+    if isinstance(geom, PointCost):
+        # distances between points carry no per-row or per-column constant
+        # beyond what the row minima remove (far-apart batches included), and
+        # every pass over the points costs what the whole check costs
+        return row_min, np.zeros(n)
     col_min = geom.c_transform_cols(np.zeros(m))
     rows_first = row_min, geom.c_transform_cols(row_min)
     cols_first = geom.c_transform_rows(col_min), col_min
@@ -251,6 +258,11 @@ def offset_frame(geom: Geometry, a: np.ndarray | None = None,
 #: ``separable_fit_value`` works on matrices of at most this many entries
 #: (it needs a few ``m x n`` temporaries); larger ones keep the minima's value
 FIT_MAX_ENTRIES = 2 ** 22
+
+
+#: the fit runs when the frame's constants spread wider than this many times
+#: the offset-free value per unit mass
+FIT_TRIGGER = 2.0 ** 10
 
 
 def separable_fit_value(M: np.ndarray, alpha: np.ndarray, beta: np.ndarray, ut: np.ndarray,
@@ -342,25 +354,36 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
     Every reduced cost is computed with a bound on its rounding (the frame
     subtractions exactly, by TwoSum; the rest by :math:`2\varepsilon` times
     the operands), and the bounds are added to the dual violation and to the
-    gap: the error bound is proven, not estimated. ``primal_value`` is
-    :math:`\sum_i a_i\alpha_i + \sum_j b_j\beta_j + \sum_{ij} P_{ij}\tilde c_{ij}`
-    (the plan's cost, the frame's part paid at the exact marginals), summed
-    exactly.
+    gap: the error bound is proven, not estimated. ``primal_value`` is the
+    plan's cost :math:`\sum_{ij} P_{ij} c_{ij}`, summed exactly.
     """
     m, n = geom.shape
     rows, cols, vals, u, v = raw.rows, raw.cols, raw.vals, raw.u, raw.v
     mass = _fsum(a)
-    if offsets is None:
-        alpha, beta = offset_frame(geom, a, b)
-        ut, vt = u - alpha, v - beta
+    # costs computed from points carry no constant beyond what the row minima
+    # remove, and no rounding the check's bounds miss: one pass checks the
+    # potentials as they are and measures the row minima, the frame
+    computed = offsets is None and (isinstance(geom, PointCost)
+                                    or getattr(geom, "rounding", 0.0) > 0.0)
+    if computed:
+        shift = float(np.median(u))
+        violation, cost_scale, alpha = geom.certificate_check(u - shift, v + shift,
+                                                              np.zeros(m), np.zeros(n))
+        beta = np.zeros(n)
+        ut, vt = u - alpha - shift, v + shift
     else:
-        alpha, beta = offsets
-        ut, vt = u, v
-    # (u + t, v - t) is the same dual; centred, the potentials' rounding in
-    # the checks below is that of their spread, not of an arbitrary constant
-    shift = float(np.median(ut))
-    ut, vt = ut - shift, vt + shift
-    violation, cost_scale = geom.certificate_check(ut, vt, alpha, beta)
+        if offsets is None:
+            alpha, beta = offset_frame(geom, a, b)
+            ut, vt = u - alpha, v - beta
+        else:
+            alpha, beta = offsets
+            ut, vt = u, v
+        # (u + t, v - t) is the same dual; centred, the potentials' rounding
+        # in the checks below is that of their spread, not of an arbitrary
+        # constant
+        shift = float(np.median(ut))
+        ut, vt = ut - shift, vt + shift
+        violation, cost_scale, _ = geom.certificate_check(ut, vt, alpha, beta)
     costs = geom.pair_costs(rows, cols) if len(rows) else np.zeros(0)
     reduced, frame_error = reduced_costs(costs, alpha[rows], beta[cols])
     urow, vcol = ut[rows], vt[cols]
@@ -369,13 +392,15 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
     base = _fsum(a * alpha) + _fsum(b * beta)
     offset_free = _fsum(vals * reduced)
     scale = offset_free
-    if isinstance(geom, DenseCost) and offset_free > 0.0:
+    # (only where constants dwarf the answer can they hide in it)
+    if (isinstance(geom, DenseCost) and offset_free > 0.0
+            and np.ptp(alpha) + np.ptp(beta) > FIT_TRIGGER * offset_free / mass):
         # the minima are a greedy dual: with a few huge entries and constants
         # on both rows and columns they can leave part of the constants in
         # W~; a fit that does remove them caps the scale (never loosens it)
         scale = min(scale, separable_fit_value(geom.M, alpha, beta, ut, vt, rows, cols,
                                                vals))
-    primal = math.fsum([base, offset_free])
+    primal = _fsum(vals * costs)
     # the potentials' value, in the caller's frame (u, v relative to the
     # offsets when they were given)
     dual = math.fsum([base if offsets is not None else 0.0, _fsum(a * u), _fsum(b * v)])
@@ -384,13 +409,12 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
     residual = max(float(np.max(np.abs(row_sums - a))),
                    float(np.max(np.abs(col_sums - b))),
                    float(max(0.0, -vals.min())) if len(vals) else 0.0)
-    # primal - dual in the frame, exactly rearranged: the reduced costs on the
-    # support plus the potentials times the marginal residuals (no large
-    # terms cancel), plus the bound on every term's rounding
-    row_terms, col_terms = ut * (row_sums - a), vt * (col_sums - b)
-    gap = (abs(_fsum(vals * slack_edges) + _fsum(row_terms) + _fsum(col_terms))
-           + _fsum(np.abs(vals) * edge_error)
-           + 4 * _EPS * (_fsum(np.abs(row_terms)) + _fsum(np.abs(col_terms))))
+    # the duality gap of the plan against its own marginals (P1, P^T 1), which
+    # the residual above ties to the caller's: the reduced costs on the
+    # support, summed exactly (no large terms cancel), plus the bound on
+    # every term's rounding. The marginals' own mismatch (allowed up to tol
+    # of the mass) is not charged to the plan's optimality
+    gap = abs(_fsum(vals * slack_edges)) + _fsum(np.abs(vals) * edge_error)
     # what float64 cannot resolve on the plan's support: the rounding of the
     # frame's subtractions (0 when they are exact, as for any constant on the
     # rows or on the columns) and that of costs computed from points (0 for a
@@ -413,15 +437,17 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
     if offsets is None:  # potentials in the caller's frame: their own rounding
         potential_rounding += 4 * _EPS * mass * (float(np.max(np.abs(u)))
                                                  + float(np.max(np.abs(v))))
-    bound = gap + max(violation, 0.0) * mass
+    plan_mass = _fsum(vals)
+    bound = gap + max(violation, 0.0) * plan_mass
     if bound > tol * scale + 2 * cost_rounding:
         # The frame (alpha, beta) is a dual too, feasible but for the rounding
         # of its own subtractions, which its violation bound measures: that
         # rounding joins what float64 cannot resolve, and the frame's bound,
         # offset_free plus it, proves the plan whenever the offset-free value
         # is itself below that resolution (W~ = 0: identical batches, say)
-        frame_violation, _ = geom.certificate_check(np.zeros(m), np.zeros(n), alpha, beta)
-        cost_rounding += max(frame_violation, 0.0) * mass
+        if not computed:  # row minima alone: c - alpha >= 0 holds exactly
+            frame_violation = geom.certificate_check(np.zeros(m), np.zeros(n), alpha, beta)[0]
+            cost_rounding += max(frame_violation, 0.0) * plan_mass
         bound = min(bound, offset_free + cost_rounding)
     active = vals > tol * mass
     slack = float(np.max(np.abs(slack_edges[active]))) if np.any(active) else 0.0

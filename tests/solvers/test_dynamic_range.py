@@ -139,6 +139,9 @@ def problems(draw):
     row_off = draw(st.sampled_from([0.0, 2.0 ** 10, 2.0 ** 27, 2.0 ** 40]))
     col_off = draw(st.sampled_from([0.0, 2.0 ** 20, 2.0 ** 43]))
     n_huge = draw(st.integers(0, max(1, m * n // 3)))
+    if row_off >= 2.0 ** 40 and col_off >= 2.0 ** 43:
+        # OPEN: test_huge_entries_with_both_constants_open
+        n_huge = 0
     huge_exp = draw(st.integers(3, 300))
     return M, a, b, kappa, row_off, col_off, n_huge, huge_exp, seed
 
@@ -191,11 +194,10 @@ def test_sweep_coordinates(seed, k, metric, batch):
         else:
             res = otgan.solve_samples(y * s, x * s, metric=metric)
     except REFUSALS:
-        # refused only where the costs themselves leave float64
         # refused only where the costs themselves leave float64's normal range
         assert not -1000 < k * degree + math.log2(ref) < 1000
         return
-    assert res.value == pytest.approx(ref * s ** degree, rel=1e-9)
+    assert res.value == pytest.approx(math.ldexp(ref, k * degree), rel=1e-9)
 
 
 
@@ -255,6 +257,28 @@ def test_huge_entries_with_row_and_column_constants(method):
     assert not P[huge].any()
     try:
         res = _solve(full, a, b, "auto" if method == "batch" else method, method == "batch")
+    except REFUSALS:
+        return
+    plan = np.asarray(res.plan)
+    assert float(np.sum(plan * np.where(huge, 0.0, free))) == pytest.approx(ref, rel=1e-9)
+
+
+@pytest.mark.xfail(strict=True, reason="open (issue #22): a few huge entries with constants "
+                   "of 1e12-1e14 on both rows and columns: the minima keep 2e11 of the "
+                   "constants in the offset-free value, the separable fit does not run or "
+                   "does not remove them, and a plan 14 % above the optimum is certified")
+def test_huge_entries_with_both_constants_open():
+    M = np.array([[0.51182162, 0.9504637, 0.14415961], [0.94864945, 0.31183145, 0.42332645],
+                  [0.82770259, 0.40919914, 0.54959369], [0.02755911, 0.75351311, 0.53814331]])
+    huge = np.array([[0, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 0]], dtype=bool)
+    offset = (np.array([0, 2, 4, 6])[:, None] * 2.0 ** 40
+              + np.array([5, 7, 1])[None, :] * 2.0 ** 43)
+    full = np.where(huge, 1e16, M) + offset
+    free = full - offset
+    ref, P = _pot_value(np.where(huge, 1e3, free), np.full(4, 0.25), np.full(3, 1 / 3))
+    assert not P[huge].any()
+    try:
+        res = otgan.solve_ot(full)
     except REFUSALS:
         return
     plan = np.asarray(res.plan)
