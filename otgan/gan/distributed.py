@@ -276,17 +276,22 @@ class AveragingOptimizer:
         self.optimizer.load_state_dict(state)
 
 
-def world_size_from_env(environ=None) -> int:
-    """``WORLD_SIZE`` as set by ``torchrun`` (1 when unset)."""
-    env = os.environ if environ is None else environ
-    raw = env.get("WORLD_SIZE", "1")
+def _positive_int(env, name: str) -> int:
+    """The environment variable ``name`` as an integer >= 1, or a named error."""
+    raw = env[name]
     try:
         n = int(raw)
     except ValueError:
-        raise DistributedError(f"WORLD_SIZE={raw!r} is not an integer") from None
+        raise DistributedError(f"{name}={raw!r} is not an integer") from None
     if n < 1:
-        raise DistributedError(f"WORLD_SIZE={raw!r} must be >= 1")
+        raise DistributedError(f"{name}={raw!r} must be >= 1")
     return n
+
+
+def world_size_from_env(environ=None) -> int:
+    """``WORLD_SIZE`` as set by ``torchrun`` (1 when unset)."""
+    env = os.environ if environ is None else environ
+    return _positive_int(env, "WORLD_SIZE") if "WORLD_SIZE" in env else 1
 
 
 def local_world_size_from_env(environ=None) -> int:
@@ -295,14 +300,7 @@ def local_world_size_from_env(environ=None) -> int:
     env = os.environ if environ is None else environ
     if "LOCAL_WORLD_SIZE" not in env:
         return world_size_from_env(env)
-    raw = env["LOCAL_WORLD_SIZE"]
-    try:
-        n = int(raw)
-    except ValueError:
-        raise DistributedError(f"LOCAL_WORLD_SIZE={raw!r} is not an integer") from None
-    if n < 1:
-        raise DistributedError(f"LOCAL_WORLD_SIZE={raw!r} must be >= 1")
-    return n
+    return _positive_int(env, "LOCAL_WORLD_SIZE")
 
 
 def plan_device(device: str, nproc_per_node: int, *, device_name: str = "device",

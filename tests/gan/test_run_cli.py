@@ -11,6 +11,7 @@ import torch
 from otgan.cli import EXIT_INTERRUPTED, main
 from otgan.gan.run import read_run_config
 from otgan.gan.trainer import Trainer
+from tests.helpers import one_line_error
 
 
 def _train(out, *extra):
@@ -18,15 +19,6 @@ def _train(out, *extra):
     return main(["train", "--method", "gan", "--hidden", "16", "--depth", "1", "--eval-n", "100",
                  "--log-every", "1", "--ckpt-every", "2", "--device", "cpu", "--quiet",
                  "--out", str(out), *extra])
-
-
-def _one_line_error(capsys, *needles):
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0, err
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in err, (needle, err)
-    return err
 
 
 def _config(out):
@@ -53,10 +45,10 @@ def test_resume_takes_the_runs_configuration_and_refuses_changes_by_flag(tmp_pat
     capsys.readouterr()
     # a flag that would change the trajectory: refused, naming the flag and both values
     assert main(["train", "--resume", "--seed", "0", "--quiet", "--out", str(out)]) == 2
-    _one_line_error(capsys, "--seed 0", "seed: 3 -> 0", "omit it", "--overwrite")
+    one_line_error(capsys, "--seed 0", "seed: 3 -> 0", "omit it", "--overwrite")
     assert main(["train", "--resume", "--method", "wgan", "--data", "grid", "--quiet",
                  "--out", str(out)]) == 2
-    _one_line_error(capsys, "--method wgan, --data grid", "method: 'gan' -> 'wgan'",
+    one_line_error(capsys, "--method wgan, --data grid", "method: 'gan' -> 'wgan'",
                     "data: 'ring' -> 'grid'", "omit them")
     # the same value given again is no change; a runtime field may change
     assert main(["train", "--resume", "--seed", "3", "--log-every", "2", "--quiet",
@@ -72,10 +64,10 @@ def test_messages_name_the_flags_with_their_dashes(tmp_path, capsys):
     assert _train(out, "--iters", "2", "--batch", "8") == 0
     capsys.readouterr()
     assert _train(out, "--iters", "2", "--batch", "8") == 2
-    _one_line_error(capsys, "already holds a run; pass --resume to continue it, --overwrite "
+    one_line_error(capsys, "already holds a run; pass --resume to continue it, --overwrite "
                             "to replace it, or choose another --out")
     assert main(["train", "--resume", "--iters", "1", "--quiet", "--out", str(out)]) == 2
-    _one_line_error(capsys, "--iters=1 is smaller than the 2 generator iterations",
+    one_line_error(capsys, "--iters=1 is smaller than the 2 generator iterations",
                     "pass --iters >= 2")
     # compare has no --resume: its remedy is --overwrite
     cmp = tmp_path / "cmp"
@@ -83,7 +75,7 @@ def test_messages_name_the_flags_with_their_dashes(tmp_path, capsys):
     capsys.readouterr()
     assert main(["compare", "--methods", "gan", "--seeds", "0", "--iters", "1", "--batch", "8",
                  "--device", "cpu", "--quiet", "--out", str(cmp)]) == 2
-    err = _one_line_error(capsys, "already holds a run; pass --overwrite to replace it, or "
+    err = one_line_error(capsys, "already holds a run; pass --overwrite to replace it, or "
                                   "choose another --out")
     assert "resume" not in err
 
@@ -101,7 +93,7 @@ def test_compare_refuses_a_repeated_method_or_seed_before_training(tmp_path, cap
     assert main(["compare", "--methods", methods, "--seeds", seeds, "--iters", "1",
                  "--batch", "8", "--hidden", "8", "--depth", "1", "--eval-n", "50",
                  "--device", "cpu", "--quiet", "--out", str(out), *extra]) == 2
-    _one_line_error(capsys, *needles)
+    one_line_error(capsys, *needles)
     assert not out.exists()  # nothing trained, nothing created
 
 
@@ -123,7 +115,7 @@ def test_ctrl_c_says_where_the_run_stands_and_the_command_continues_it(tmp_path,
     monkeypatch.setattr(Trainer, "step", step)
     capsys.readouterr()
     assert _train(out, "--iters", "6", "--batch", "8") == EXIT_INTERRUPTED
-    err = _one_line_error(capsys, f"the last checkpoint, {out / 'ckpt.pt'}, holds iteration 4 "
+    err = one_line_error(capsys, f"the last checkpoint, {out / 'ckpt.pt'}, holds iteration 4 "
                                   f"of 6", "continue with: otgan train --resume --out")
     tr = Trainer(read_run_config(str(out)))
     tr.load_checkpoint(str(out / "ckpt.pt"))  # whole: the digest verifies
@@ -147,6 +139,6 @@ def test_an_overwritten_run_leaves_no_checkpoint_of_the_old_one(tmp_path, capsys
     capsys.readouterr()
     assert _train(out, "--iters", "4", "--batch", "8", "--seed", "2",
                   "--overwrite") == EXIT_INTERRUPTED
-    _one_line_error(capsys, "holds iteration 0 of 4")
+    one_line_error(capsys, "holds iteration 0 of 4")
     state = torch.load(out / "ckpt.pt", weights_only=True)
     assert state["iteration"] == 0 and state["config"]["seed"] == 2 == _config(out)["seed"]

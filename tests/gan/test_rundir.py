@@ -11,6 +11,7 @@ import torch
 
 from otgan.cli import main
 from otgan.gan import rundir
+from tests.helpers import one_line_error
 
 LOCK = rundir.LOCK_NAME
 
@@ -25,34 +26,25 @@ def _train(out, *extra, iters="4"):
     return main(args)
 
 
-def _one_line_error(capsys, *needles):
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0, err
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in err, (needle, err)
-    return err
-
-
 # ---------------------------------------------------------------- 7. output paths
 def test_out_that_is_a_file_is_one_line_exit_2(tmp_path, capsys):
     f = tmp_path / "file"
     f.write_text("x")
     assert _train(f) == 2
-    _one_line_error(capsys, "--out", str(f), "not a directory")
+    one_line_error(capsys, "--out", str(f), "not a directory")
     assert f.read_text() == "x"
     assert main(["compare", "--methods", "gan", "--seeds", "0", "--iters", "1", "--quiet",
                  "--out", str(f)]) == 2
-    _one_line_error(capsys, "--out", str(f), "not a directory")
+    one_line_error(capsys, "--out", str(f), "not a directory")
 
 
 def test_out_below_a_file_is_one_line_exit_2(tmp_path, capsys):
     assert _train("/dev/null/x") == 2
-    _one_line_error(capsys, "--out", "/dev/null/x")
+    one_line_error(capsys, "--out", "/dev/null/x")
     f = tmp_path / "file"
     f.write_text("x")
     assert _train(f / "sub" / "run") == 2
-    _one_line_error(capsys, "--out", str(f / "sub" / "run"), "not a directory")
+    one_line_error(capsys, "--out", str(f / "sub" / "run"), "not a directory")
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
@@ -63,9 +55,9 @@ def test_unwritable_out_is_one_line_exit_2(tmp_path, capsys):
     ro.chmod(0o500)
     try:
         assert _train(ro / "run") == 2
-        _one_line_error(capsys, "--out", str(ro / "run"), "not writable")
+        one_line_error(capsys, "--out", str(ro / "run"), "not writable")
         assert _train(ro) == 2
-        _one_line_error(capsys, "--out", str(ro), "not writable")
+        one_line_error(capsys, "--out", str(ro), "not writable")
         assert not (ro / "run").exists()
     finally:
         ro.chmod(0o700)
@@ -76,28 +68,28 @@ def test_unwritable_out_message(tmp_path, capsys, monkeypatch):
     # one place that asks the OS.
     monkeypatch.setattr(rundir, "_writable", lambda path: False)
     assert _train(tmp_path / "run") == 2
-    _one_line_error(capsys, "--out", str(tmp_path / "run"), "not writable")
+    one_line_error(capsys, "--out", str(tmp_path / "run"), "not writable")
     assert not (tmp_path / "run").exists()
 
 
 def test_failed_commands_create_nothing(tmp_path, capsys):
     assert _train(tmp_path / "nothere", "--resume") == 2
-    _one_line_error(capsys, "cannot resume")
+    one_line_error(capsys, "cannot resume")
     assert not (tmp_path / "nothere").exists()
     assert _train(tmp_path / "d", "--data", "nope") == 2
-    _one_line_error(capsys, "unknown data 'nope'")
+    one_line_error(capsys, "unknown data 'nope'")
     assert not (tmp_path / "d").exists()
     if not torch.cuda.is_available():
         assert _train(tmp_path / "c", "--device", "cuda") == 2
-        _one_line_error(capsys, "cuda")
+        one_line_error(capsys, "cuda")
         assert not (tmp_path / "c").exists()
         assert main(["demo", "--iters", "1", "--device", "cuda", "--quiet",
                      "--out", str(tmp_path / "dm")]) == 2
-        _one_line_error(capsys, "cuda")
+        one_line_error(capsys, "cuda")
         assert not (tmp_path / "dm").exists()
     assert main(["compare", "--methods", "gan", "--seeds", "0", "--data", "nope", "--quiet",
                  "--out", str(tmp_path / "cmp")]) == 2
-    _one_line_error(capsys, "unknown data 'nope'")
+    one_line_error(capsys, "unknown data 'nope'")
     assert not (tmp_path / "cmp").exists()
 
 
@@ -109,7 +101,7 @@ def test_compare_checks_every_run_before_training_any(tmp_path, capsys):
                "--batch", "8", "--hidden", "8", "--depth", "1", "--eval-n", "50",
                "--device", "cpu", "--quiet", "--out", str(out)])
     assert rc == 2
-    _one_line_error(capsys, "already holds a run", os.path.join(str(out), "gan", "seed1"))
+    one_line_error(capsys, "already holds a run", os.path.join(str(out), "gan", "seed1"))
     assert not (out / "wgan").exists()  # refused before the first run was trained
 
 
@@ -120,7 +112,7 @@ def test_write_failure_inside_out_is_one_line_exit_2(tmp_path, capsys, monkeypat
         raise OSError(28, "No space left on device", os.path.join(out, "report.md"))
     monkeypatch.setattr(run, "_write_report", full_disk)
     assert _train(tmp_path / "run", iters="1") == 2
-    _one_line_error(capsys, "No space left on device", "report.md")
+    one_line_error(capsys, "No space left on device", "report.md")
 
 
 # ---------------------------------------------------------------- 8. locking
@@ -130,9 +122,9 @@ def test_second_run_into_a_locked_directory_is_refused(tmp_path, capsys):
     with open(out / LOCK, "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         assert _train(out) == 2
-        _one_line_error(capsys, "in use by another", str(out))
+        one_line_error(capsys, "in use by another", str(out))
         assert main(["demo", "--iters", "1", "--quiet", "--out", str(out)]) == 2
-        _one_line_error(capsys, "in use by another", str(out))
+        one_line_error(capsys, "in use by another", str(out))
         assert not (out / "config.json").exists() and not (out / "metrics.jsonl").exists()
     assert _train(out, iters="1") == 0  # released: the run goes ahead
 
@@ -148,7 +140,7 @@ def test_lock_of_a_dead_process_is_released(tmp_path, capsys):
     try:
         assert holder.stdout.readline().strip() == "locked"
         assert _train(out, iters="1") == 2
-        _one_line_error(capsys, "in use by another", str(out))
+        one_line_error(capsys, "in use by another", str(out))
     finally:
         holder.kill()
         holder.wait()
@@ -170,7 +162,7 @@ def test_tampered_checkpoint_is_refused_naming_the_file(tmp_path, capsys):
     ckpt.write_bytes(bytes(data))
     capsys.readouterr()
     assert _train(out, "--resume", iters="3") == 2
-    _one_line_error(capsys, str(ckpt), "integrity")
+    one_line_error(capsys, str(ckpt), "integrity")
 
 
 def test_old_checkpoint_without_digest_resumes_with_a_warning(tmp_path, capsys):
@@ -215,7 +207,7 @@ def test_resume_refuses_fewer_iters_than_done_and_other_changes(tmp_path, capsys
     assert _train(out) == 0
     capsys.readouterr()
     assert _train(out, "--resume", iters="3") == 2
-    _one_line_error(capsys, "iters", "3", "4 generator iterations already done")
+    one_line_error(capsys, "iters", "3", "4 generator iterations already done")
     assert _train(out, "--resume", "--batch", "8", "--lr-g", "0.01", iters="6") == 2
-    _one_line_error(capsys, "batch: 16 -> 8", "lr_g: 0.0002 -> 0.01")
+    one_line_error(capsys, "batch: 16 -> 8", "lr_g: 0.0002 -> 0.01")
     assert json.loads((out / "config.json").read_text())["iters"] == 4  # nothing changed
