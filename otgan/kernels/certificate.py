@@ -31,24 +31,67 @@ def _acc(s, c, x):
 
 @nb.njit(cache=True)
 def _frame(C, a, w):
-    # rows first or columns first, whichever has the larger dual value
+    # rows first or columns first, whichever has the larger dual value, over
+    # the weights' support; points of zero weight get the c-transforms
     # (otgan.solvers.certify.offset_frame)
     m, n = C.shape
     rmin = np.full(m, np.inf)
     cmin = np.full(n, np.inf)
     for i in range(m):
         for j in range(n):
-            rmin[i] = min(rmin[i], C[i, j])
-            cmin[j] = min(cmin[j], C[i, j])
+            if a[i] > 0.0 and w[j] > 0.0:
+                rmin[i] = min(rmin[i], C[i, j])
+                cmin[j] = min(cmin[j], C[i, j])
     beta = np.full(n, np.inf)
     alpha = np.full(m, np.inf)
     for i in range(m):
         for j in range(n):
-            beta[j] = min(beta[j], C[i, j] - rmin[i])
-            alpha[i] = min(alpha[i], C[i, j] - cmin[j])
-    if (a * alpha).sum() + (w * cmin).sum() > (a * rmin).sum() + (w * beta).sum():
-        return alpha, cmin
-    return rmin, beta
+            if a[i] > 0.0 and w[j] > 0.0:
+                beta[j] = min(beta[j], C[i, j] - rmin[i])
+                alpha[i] = min(alpha[i], C[i, j] - cmin[j])
+    ra, rb, ca, cb = 0.0, 0.0, 0.0, 0.0
+    for i in range(m):
+        if a[i] > 0.0:
+            ra += a[i] * rmin[i]
+            ca += a[i] * alpha[i]
+    for j in range(n):
+        if w[j] > 0.0:
+            rb += w[j] * beta[j]
+            cb += w[j] * cmin[j]
+    if abs((ca + cb) - (ra + rb)) <= 64.0 * EPS * (abs(ca + cb) + abs(ra + rb)):
+        # equal duals: the frame that puts the constants on one side
+        sa_c, sb_c, sa_r, sb_r = 0.0, 0.0, 0.0, 0.0
+        for i in range(m):
+            if a[i] > 0.0:
+                sa_c += a[i] * abs(alpha[i])
+                sa_r += a[i] * abs(rmin[i])
+        for j in range(n):
+            if w[j] > 0.0:
+                sb_c += w[j] * abs(cmin[j])
+                sb_r += w[j] * abs(beta[j])
+        sc = min(sa_c, sb_c)
+        sr = min(sa_r, sb_r)
+        cols = sc < sr
+    else:
+        cols = ca + cb > ra + rb
+    if cols:
+        fa, fb = alpha, cmin
+    else:
+        fa, fb = rmin, beta
+    for i in range(m):  # zero-weight rows: the c-transform over the support's columns
+        if not a[i] > 0.0:
+            best = np.inf
+            for j in range(n):
+                if w[j] > 0.0:
+                    best = min(best, C[i, j] - fb[j])
+            fa[i] = best
+    for j in range(n):  # zero-weight columns: over every row
+        if not w[j] > 0.0:
+            best = np.inf
+            for i in range(m):
+                best = min(best, C[i, j] - fa[i])
+            fb[j] = best
+    return fa, fb
 
 
 @nb.njit(cache=True)
@@ -153,9 +196,12 @@ def _certify_dense_batch_nb(Cs, P, U, V, A, Bw, tol, rounding, outlier_ratio):
                     mag = abs(red) + abs(ut[i]) + abs(vt[j])
                     edge_err += abs(p) * (err + 2.0 * EPS * mag)
                     # the frame's rounding, and the costs' own (0 for given ones)
-                    second = min(abs(alpha[i]), abs(beta[j]))  # removed last
-                    cost_round += abs(p) * (err + rounding * abs(c)
-                                            + 8.0 * EPS * (abs(red) + second))
+                    cost_round += abs(p) * (err + rounding * abs(c))
+                    # the answer's resolution (certify's)
+                    cost_round += abs(p) * 8.0 * EPS * (abs(red) + min(
+                        abs(ut[i]) + abs(vt[j]), abs(alpha[i]) + abs(beta[j])))
+                    if abs(p) <= 64.0 * EPS * mass:  # the marginals' rounding
+                        cost_round += abs(p) * (abs(red) + abs(r))
                     pot_mag += abs(p) * mag
                     if p < pmin:
                         pmin = p

@@ -220,7 +220,9 @@ def offset_frame(geom: Geometry, a: np.ndarray | None = None,
     both are duals, and the larger value leaves the smaller offset-free
     values (per-column constants call for columns first). Either way
     :math:`\tilde c = c - \alpha - \beta \ge 0` has a zero in every row and
-    column. Four fused passes, no ``m x n`` memory. For costs computed from
+    column (of the weights' support: points of zero weight get the
+    c-transforms, so that the frame stays a dual). Four fused passes, no
+    ``m x n`` memory. For costs computed from
     points (:class:`~otgan.geometry.PointCost`) the frame is the row minima
     alone, one pass: distances carry no other constant.
 
@@ -233,9 +235,23 @@ def offset_frame(geom: Geometry, a: np.ndarray | None = None,
     ([5.0, 6.0], [0.0, 0.0])
     >>> alpha, beta = offset_frame(DenseCost(np.array([[1.0, 1e13], [0.0, 1e13 + 2]])))
     >>> alpha.tolist(), beta.tolist()
-    ([1.0, 0.0], [0.0, 9999999999999.0])
+    ([0.0, 0.0], [0.0, 10000000000000.0])
     """
     m, n = geom.shape
+    if a is not None and b is not None and not ((a > 0).all() and (b > 0).all()):
+        # points of zero weight take no part in the plan: the frame is that of
+        # the weights' support, extended to them as a dual (c-transforms)
+        rp, cp = np.flatnonzero(a > 0), np.flatnonzero(b > 0)
+        alpha_s, beta_s = offset_frame(geom.subset(rp, cp), a[rp], b[cp])
+        alpha, beta = np.zeros(m), np.full(n, np.inf)
+        alpha[rp], beta[cp] = alpha_s, beta_s
+        zr = np.flatnonzero(a <= 0)
+        if len(zr):
+            alpha[zr] = geom.subset(zr, cp).c_transform_rows(beta_s)
+        zc = np.flatnonzero(b <= 0)
+        if len(zc):
+            beta[zc] = geom.subset(np.arange(m), zc).c_transform_cols(alpha)
+        return alpha, beta
     row_min = geom.c_transform_rows(np.zeros(n))
     if isinstance(geom, PointCost):
         # distances between points carry no per-row or per-column constant
@@ -249,10 +265,15 @@ def offset_frame(geom: Geometry, a: np.ndarray | None = None,
     # dual value, whose offset-free values are the smaller
     a = np.full(m, 1.0 / m) if a is None else a
     b = np.full(n, 1.0 / n) if b is None else b
-    if (math.fsum([_fsum(a * cols_first[0]), _fsum(b * cols_first[1])])
-            > math.fsum([_fsum(a * rows_first[0]), _fsum(b * rows_first[1])])):
-        return cols_first
-    return rows_first
+    d_rows = math.fsum([_fsum(a * rows_first[0]), _fsum(b * rows_first[1])])
+    d_cols = math.fsum([_fsum(a * cols_first[0]), _fsum(b * cols_first[1])])
+    if abs(d_cols - d_rows) <= 64 * _EPS * (abs(d_rows) + abs(d_cols)):
+        # equal duals (any constants on rows alone, or on columns alone, give
+        # both): keep the one that puts the constants on one side
+        def one_side(frame):
+            return min(_fsum(a * np.abs(frame[0])), _fsum(b * np.abs(frame[1])))
+        return cols_first if one_side(cols_first) < one_side(rows_first) else rows_first
+    return cols_first if d_cols > d_rows else rows_first
 
 
 #: ``separable_fit_value`` works on matrices of at most this many entries
@@ -364,7 +385,8 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
     # remove, and no rounding the check's bounds miss: one pass checks the
     # potentials as they are and measures the row minima, the frame
     computed = offsets is None and (isinstance(geom, PointCost)
-                                    or getattr(geom, "rounding", 0.0) > 0.0)
+                                    or getattr(geom, "rounding", 0.0) > 0.0) \
+        and bool((a > 0).all() and (b > 0).all())
     if computed:
         shift = float(np.median(u))
         violation, cost_scale, alpha = geom.certificate_check(u - shift, v + shift,
@@ -419,14 +441,18 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
     # frame's subtractions (0 when they are exact, as for any constant on the
     # rows or on the columns) and that of costs computed from points (0 for a
     # given matrix); the frame's feasibility below adds its own rounding
-    second = np.minimum(np.abs(alpha[rows]), np.abs(beta[cols]))  # offset removed last
-    cost_rounding = (_fsum(np.abs(vals) * frame_error)
+    dust = np.abs(vals) <= 64 * _EPS * mass
+    # the resolution of the answer: float64 potentials of the frame can be no
+    # finer than a few ulps of their magnitudes (or of the offsets', if
+    # smaller: the potentials can always be taken relative to the frame)
+    resolution = 8 * _EPS * _fsum(np.abs(vals) * (np.abs(reduced) + np.minimum(
+        np.abs(urow) + np.abs(vcol), np.abs(alpha[rows]) + np.abs(beta[cols]))))
+    cost_rounding = (resolution + _fsum(np.abs(vals) * frame_error)
                      + getattr(geom, "rounding", 0.0) * _fsum(np.abs(vals) * np.abs(costs))
-                     # the answer's own resolution: a few ulps of the costs
-                     # measured from the frame (the solvers' and the check's
-                     # potentials cannot be finer); 0 when the plan's reduced
-                     # costs vanish
-                     + 8 * _EPS * _fsum(np.abs(vals) * (np.abs(reduced) + second)))
+                     # flows at the rounding level of the mass are the
+                     # marginals' rounding, not a choice of the plan
+                     + _fsum(np.abs(vals[dust]) * (np.abs(reduced[dust])
+                                                   + np.abs(slack_edges[dust]))))
     # float64 potentials are only as fine as their magnitudes' rounding,
     # accumulated along the support's paths (a tree has up to m + n edges)
     potential_rounding = 4 * _EPS * (m + n) * (_fsum(np.abs(vals) * (np.abs(reduced)
@@ -438,7 +464,29 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
         potential_rounding += 4 * _EPS * mass * (float(np.max(np.abs(u)))
                                                  + float(np.max(np.abs(v))))
     plan_mass = _fsum(vals)
-    bound = gap + max(violation, 0.0) * plan_mass
+    plan_violation = violation
+    if not computed and not ((a > 0).all() and (b > 0).all()):
+        # a violation at a point of zero weight costs the dual value nothing
+        # (its potential can be lowered freely): the plan's bound needs only
+        # the pairs of the weights' support
+        rp, cp = np.flatnonzero(a > 0), np.flatnonzero(b > 0)
+        plan_violation = geom.subset(rp, cp).certificate_check(
+            ut[rp], vt[cp], alpha[rp], beta[cp])[0]
+    bound = gap + max(plan_violation, 0.0) * plan_mass
+    if bound > tol * scale + 2 * cost_rounding and len(rows):
+        # a solver's potentials can carry rounding of its own internal scale:
+        # potentials rebuilt along the plan's support in the frame (every
+        # support pair tight to one rounding) may prove what they cannot
+        from ..kernels import support_potentials  # numba: on first use
+        rp, cp = np.flatnonzero(a > 0), np.flatnonzero(b > 0)
+        ur, vr = support_potentials(rows, cols, reduced, ut, vt)
+        tree_violation = geom.subset(rp, cp).certificate_check(
+            ur[rp], vr[cp], alpha[rp], beta[cp])[0]
+        tree_slack = (reduced - ur[rows]) - vr[cols]
+        tree_gap = abs(_fsum(vals * tree_slack)) + _fsum(np.abs(vals) * (
+            frame_error + 2 * _EPS * (np.abs(reduced) + np.abs(ur[rows])
+                                      + np.abs(vr[cols]))))
+        bound = min(bound, tree_gap + max(tree_violation, 0.0) * plan_mass)
     if bound > tol * scale + 2 * cost_rounding:
         # The frame (alpha, beta) is a dual too, feasible but for the rounding
         # of its own subtractions, which its violation bound measures: that
