@@ -524,8 +524,8 @@ def _interrupted_message(args, started: float, world: int) -> str:
     if state is not None and not args.resume and os.path.getmtime(ckpt) < started:
         state = None  # an earlier run's, which this one was replacing
     if state is None:
-        return (f"interrupted before the run wrote its first checkpoint; nothing to "
-                f"continue: run the same command again")
+        return ("interrupted before the run wrote its first checkpoint; nothing to "
+                "continue: run the same command again")
     cmd = ["otgan", "train", "--resume", "--out", args.out]
     nproc = os.environ.get(NPROC_ENV)
     if nproc:
