@@ -22,7 +22,7 @@ from scipy.optimize import linear_sum_assignment
 
 import otgan
 from otgan.batch import solve_ot_batch, solve_samples_batch
-from otgan.solvers.assignment import solve_assignment
+from otgan.lp.assignment import solve_assignment
 from otgan.geometry import DenseCost
 from _common import best_of, write_table
 

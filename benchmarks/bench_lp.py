@@ -11,8 +11,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 import otgan
-import otgan.solvers
-from otgan.solvers import LP_MAX_ENTRIES
+import otgan.lp
+from otgan.lp import LP_MAX_ENTRIES
 from _common import best_of, write_table
 
 
@@ -21,7 +21,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes only")
     args = parser.parse_args(argv)
     sizes = [64, 256] if args.quick else [64, 256, 1024]
-    methods = [name for name in otgan.solvers.SOLVERS] + ["auto"]
+    methods = [name for name in otgan.lp.SOLVERS] + ["auto"]
     rng = np.random.default_rng(0)
     rows = []
     for n in sizes:

@@ -2,7 +2,7 @@
 
 Compares, on the issue's cases, the two sparse solvers of the candidate-graph
 transportation solver (``method="fast"``, ``sparse_solver="simplex"`` and
-``"ssp"``, :mod:`otgan.solvers.transport`) with POT's network simplex
+``"ssp"``, :mod:`otgan.lp.transport`) with POT's network simplex
 (``ot.emd`` with its iteration cap raised, so that it returns the optimum), and
 checks every value against POT's to 1e-9 relative. otgan's times include the
 full certificate (dual feasibility over all m n pairs). Also: replication to an
@@ -32,9 +32,9 @@ import ot
 
 import otgan
 from otgan.geometry import DenseCost
-from otgan.solvers.assignment import replication_size, solve_fast
-from otgan.solvers.certify import certify
-from otgan.solvers.transport import SPARSE_SOLVERS, solve_transport
+from otgan.lp.assignment import replication_size, solve_fast
+from otgan.lp.certify import certify
+from otgan.lp.transport import SPARSE_SOLVERS, solve_transport
 from _common import best_of, write_table
 from bench_fast import _peak_rss_mib
 
@@ -328,7 +328,7 @@ def section_breakdown(quick, rng, smoke=False):
     all pairs), from the kernels' own counts -- the measured cause of the
     missed speed targets."""
     import otgan.kernels.transport as kt
-    import otgan.solvers.transport as tr
+    import otgan.lp.transport as tr
 
     real = kt.simplex_transport
     log = []
@@ -373,7 +373,7 @@ def section_start(quick, rng, smoke=False):
     on the candidates left over (the first version) against a greedy plan on
     the left-over block (now); and the greedy's sort."""
     import otgan.kernels.transport as kt
-    import otgan.solvers.transport as tr
+    import otgan.lp.transport as tr
 
     n = 2000 if not smoke else 200
     y, x = rng.random((n, 8)), rng.random((n, 8))

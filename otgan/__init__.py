@@ -14,7 +14,7 @@ from .batch import solve_ot_batch, solve_samples_batch
 from .costs import Metric
 from .errors import OTGANError, OTSolverError
 from .result import OTResult
-from .solvers import Certificate, check_optimality
+from .lp import Certificate, check_optimality
 
 __version__ = "0.2.0"
 

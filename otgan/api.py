@@ -10,7 +10,7 @@ from ._validation import (check_marginals, check_points, check_tol, check_weight
 from .costs import Metric
 from .geometry import Geometry, PointCost, as_geometry
 from .result import OTResult
-from .solvers import DEFAULT_TOL, check_method, solve_certified
+from .lp import DEFAULT_TOL, check_method, solve_certified
 
 if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import ArrayLike
@@ -58,7 +58,7 @@ def solve_ot(M: ArrayLike, a: ArrayLike | None = None, b: ArrayLike | None = Non
         :attr:`OTResult.b` are for that rescaled ``b``). Zero weights are allowed.
     method : {"auto", "emd", "lp", ...}
         ``"emd"``: POT's network simplex; ``"lp"``: the literal WGAN-TS dual LP
-        in cvxpy (reference, ``m n <= otgan.solvers.LP_MAX_ENTRIES``); ``"auto"``:
+        in cvxpy (reference, ``m n <= otgan.lp.LP_MAX_ENTRIES``); ``"auto"``:
         the fastest exact method for the problem.
     tol : float
         Certificate tolerance (default 1e-9), relative to the problem's own

@@ -20,7 +20,7 @@ Each problem goes the fastest exact way for it:
   by ``n`` and solved by the dense shortest-augmenting-path kernel of
   :mod:`otgan.kernels.assignment`, one problem per thread in a single numba
   parallel loop; problems without padding are certified by one parallel
-  kernel (the quantities of :func:`otgan.solvers.certify`), padded ones get
+  kernel (the quantities of :func:`otgan.lp.certify`), padded ones get
   their zero-weight points' potentials by the c-transform and the usual
   certificate. This is ``method="auto"`` and ``"fast"``'s choice.
 * **small general problems** -- ``max(m, n) <=`` :data:`BATCH_TRANSPORT_N_MAX`
@@ -33,8 +33,8 @@ Each problem goes the fastest exact way for it:
   (on B = 256 weighted 64 x 48 problems it measured 1.25x a Python loop
   over POT, POT in a thread pool 0.76x; ``benchmarks/bench_transport.py``).
 * **everything else** goes to the solver the registry picks for the problem
-  alone (:func:`otgan.solvers.registry.resolve`): the certified
-  transportation solver (:mod:`otgan.solvers.transport`) for ``"fast"`` and
+  alone (:func:`otgan.lp.registry.resolve`): the certified
+  transportation solver (:mod:`otgan.lp.transport`) for ``"fast"`` and
   where ``"auto"`` picks it, solved one after another in this thread (its
   numba kernels hold the GIL); POT's network simplex (``"emd"``) in a
   thread pool, since it releases the GIL, on each problem's positive support.
@@ -62,10 +62,10 @@ from .costs import Metric
 from .errors import OTSolverError
 from .geometry import DenseCost, Geometry, PointCost
 from .result import OTResult
-from .solvers import DEFAULT_TOL, RawSolution, certify, check_method, require_optimal
-from .solvers.assignment import is_uniform
-from .solvers.certify import Certificate
-from .solvers.registry import extend_support, prepare_geometry, resolve, solve_raw
+from .lp import DEFAULT_TOL, RawSolution, certify, check_method, require_optimal
+from .lp.assignment import is_uniform
+from .lp.certify import Certificate
+from .lp.registry import extend_support, prepare_geometry, resolve, solve_raw
 
 if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import ArrayLike

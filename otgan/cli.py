@@ -805,7 +805,7 @@ def _add_config_options(p, *, iters_default, iters_help="generator iterations"):
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
-    from .solvers import SOLVERS
+    from .lp import SOLVERS
 
     parser = argparse.ArgumentParser(prog="otgan", description=_DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

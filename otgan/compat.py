@@ -95,7 +95,7 @@ import numpy as np
 from . import OTSolverError, solve_ot
 from .errors import OTGANError
 from .geometry import SparseCost
-from .solvers.emd import InfeasibleError
+from .lp.emd import InfeasibleError
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -103,7 +103,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["emd", "emd2", "center_ot_dual", "MismatchError", "InfeasibleError"]
 
-# InfeasibleError (otgan.solvers.emd) is re-exported here: ``except
+# InfeasibleError (otgan.lp.emd) is re-exported here: ``except
 # compat.InfeasibleError`` next to ``except compat.MismatchError``.
 
 #: POT's mass check: ``np.testing.assert_almost_equal(sum(a), sum(b), decimal=6)``

@@ -40,7 +40,7 @@ class DenseCost:
     ``rounding`` is the relative rounding each entry already carries: 0 for
     a matrix given as exact (the default), :attr:`PointCost.rounding` for
     costs computed from points. The certificate cannot resolve an answer
-    finer than that (:class:`otgan.solvers.certify.Certificate`).
+    finer than that (:class:`otgan.lp.certify.Certificate`).
     """
 
     M: np.ndarray

@@ -6,8 +6,8 @@ from functools import cached_property
 
 import numpy as np
 
-from .solvers.certify import Certificate
-from .solvers.raw import RawSolution
+from .lp.certify import Certificate
+from .lp.raw import RawSolution
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,7 +88,7 @@ class OTResult:
     def from_solution(cls, raw: RawSolution, certificate: Certificate, a: np.ndarray,
                       b: np.ndarray, seconds: float = float("nan")) -> "OTResult":
         """The one way an :class:`OTResult` is built: a solver's
-        :class:`~otgan.solvers.RawSolution`, its certificate (which must prove
+        :class:`~otgan.lp.RawSolution`, its certificate (which must prove
         optimality) and the weights it certifies (the caller's, validated;
         copied here)."""
         if not certificate.is_optimal:

@@ -4,7 +4,7 @@ import pytest
 
 import otgan
 import otgan._validation as validation
-import otgan.solvers.lp as cvx
+import otgan.lp.dual_lp as cvx
 
 Y = np.random.default_rng(0).random((5, 3))
 X = np.random.default_rng(1).random((4, 3))

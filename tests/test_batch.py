@@ -5,7 +5,7 @@ import pytest
 import otgan
 from otgan.batch import solve_ot_batch, solve_samples_batch
 from otgan.geometry import DenseCost
-from otgan.solvers import RawSolution, certify
+from otgan.lp import RawSolution, certify
 
 
 def _same(batch, singles):

@@ -39,7 +39,7 @@ def _defines_public_api(module) -> bool:
 
 
 def test_discovery_finds_the_layers():
-    for name in ("otgan.costs", "otgan.geometry", "otgan.solvers.registry", "otgan.torch",
+    for name in ("otgan.costs", "otgan.geometry", "otgan.lp.registry", "otgan.torch",
                  "otgan.kernels.fused", "otgan.gan.trainer"):
         assert name in MODULES
 

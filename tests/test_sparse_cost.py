@@ -1,12 +1,12 @@
 """SparseCost (a cost on present edges only), its kernels, and the network
-simplex's potentials made exact (otgan.solvers.emd.exact_duals)."""
+simplex's potentials made exact (otgan.lp.emd.exact_duals)."""
 import numpy as np
 import pytest
 
 import otgan
 from otgan import kernels
 from otgan.geometry import DenseCost, SparseCost, as_geometry
-from otgan.solvers.emd import exact_duals, solve_emd
+from otgan.lp.emd import exact_duals, solve_emd
 
 sp = pytest.importorskip("scipy.sparse")
 

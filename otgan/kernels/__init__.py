@@ -30,7 +30,7 @@ _WHERE = {
 
 #: the certificate's separable fit leaves out the pairs whose reduced cost
 #: exceeds this many times the median (the huge entries no plan uses); shared
-#: by :func:`otgan.solvers.certify.separable_fit_value` and the batched kernel
+#: by :func:`otgan.lp.certify.separable_fit_value` and the batched kernel
 FIT_OUTLIER_RATIO = 2.0 ** 10
 
 

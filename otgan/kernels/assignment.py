@@ -17,7 +17,7 @@ with Dijkstra on reduced costs :math:`M_{ij} - u_i - v_j \ge 0`):
   (:func:`warm_start`, :func:`auction_start`).
 
 The driver that builds the candidate graph and proves the result optimal over
-all pairs is :mod:`otgan.solvers.assignment`. Everything compiles on first use
+all pairs is :mod:`otgan.lp.assignment`. Everything compiles on first use
 (``cache=True``).
 """
 from __future__ import annotations

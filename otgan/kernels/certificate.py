@@ -1,6 +1,6 @@
 r"""The certificate's quantities for a stack of small dense problems, one
 problem per thread: the batched solvers' counterpart of
-:func:`otgan.solvers.certify.certify`, with the same frame, the same rounding
+:func:`otgan.lp.certify.certify`, with the same frame, the same rounding
 bounds and the same formulas (compensated sums where ``certify`` sums
 exactly).
 """
@@ -13,7 +13,7 @@ from . import FIT_OUTLIER_RATIO
 from .rounding import EPS, reduced_cost, violation_bound
 
 #: columns of :func:`certify_dense_batch`'s output, in the order of
-#: :meth:`otgan.solvers.certify.Certificate.from_quantities`'s arguments
+#: :meth:`otgan.lp.certify.Certificate.from_quantities`'s arguments
 QUANTITIES = ("primal", "dual", "residual", "violation", "slackness", "cost_scale",
               "gap", "offset_free", "bound", "cost_rounding", "potential_rounding")
 
@@ -33,7 +33,7 @@ def _acc(s, c, x):
 def _frame(C, a, w):
     # rows first or columns first, whichever has the larger dual value, over
     # the weights' support; points of zero weight get the c-transforms
-    # (otgan.solvers.certify.offset_frame)
+    # (otgan.lp.certify.offset_frame)
     m, n = C.shape
     rmin = np.full(m, np.inf)
     cmin = np.full(n, np.inf)
@@ -96,7 +96,7 @@ def _frame(C, a, w):
 
 @nb.njit(cache=True)
 def _fit_value(C, alpha, beta, ut, vt, Pk, outlier_ratio):
-    # otgan.solvers.certify.separable_fit_value, for one small problem
+    # otgan.lp.certify.separable_fit_value, for one small problem
     m, n = C.shape
     red = np.empty((m, n))
     r = np.empty((m, n))
@@ -222,7 +222,7 @@ def _certify_dense_batch_nb(Cs, P, U, V, A, Bw, tol, rounding, outlier_ratio):
         scale = free
         spread = alpha.max() - alpha.min() + beta.max() - beta.min()
         # the minima's value, capped by a fit that removes constants where
-        # they dwarf it (otgan.solvers.certify.FIT_TRIGGER)
+        # they dwarf it (otgan.lp.certify.FIT_TRIGGER)
         if free > 0.0 and spread > 1024.0 * free / mass:
             scale = min(free, _fit_value(C, alpha, beta, ut, vt, Pk, outlier_ratio))
         # the gap against the plan's own marginals (certify's)
@@ -234,7 +234,7 @@ def _certify_dense_batch_nb(Cs, P, U, V, A, Bw, tol, rounding, outlier_ratio):
         bound = gap + violation * plan_mass
         if bound > tol * scale + 2.0 * cost_round:
             # the frame's bound, its own rounding joining the unresolvable
-            # part (otgan.solvers.certify.certify)
+            # part (otgan.lp.certify.certify)
             cost_round += max(0.0, frame_viol) * plan_mass
             bound = min(bound, free + cost_round)
         out[k, 0] = ps + pc
@@ -267,7 +267,7 @@ def certify_dense_batch(Cs: np.ndarray, P: np.ndarray, U: np.ndarray, V: np.ndar
     ``Bw`` (``rounding``: the relative rounding the costs carry, as
     :attr:`otgan.geometry.DenseCost.rounding`): one row per problem, columns
     :data:`QUANTITIES`: the arguments of
-    :meth:`otgan.solvers.certify.Certificate.from_quantities` less ``tol``
+    :meth:`otgan.lp.certify.Certificate.from_quantities` less ``tol``
     and ``mass``, in their order.
 
     Examples

@@ -10,7 +10,7 @@ is the uncapacitated min-cost flow
     \ \text{ s.t. } u_i + v_j \le c_{ij}\ \ \forall (i,j) \in E .
 
 Two exact solvers of it are here; both keep the potentials, which is what the
-certificate loop of :mod:`otgan.solvers.transport` needs to check the answer
+certificate loop of :mod:`otgan.lp.transport` needs to check the answer
 over *all* ``m n`` pairs:
 
 * :func:`ssp_transport` — successive shortest paths (primal-dual). The
@@ -251,7 +251,7 @@ def feasible_support(a: np.ndarray, b: np.ndarray, rows: np.ndarray, cols: np.nd
     none of them a candidate edge (a candidate edge between two such nodes
     would have been used). So the candidate edges plus these carry a feasible
     plan, and its support is a forest -- the start basis of
-    :func:`simplex_transport`. (:func:`otgan.solvers.transport.start_plan`
+    :func:`simplex_transport`. (:func:`otgan.lp.transport.start_plan`
     places the left-over mass greedily on its own cost block first, which
     starts the simplex much closer to the optimum.)
 

@@ -1,8 +1,20 @@
-"""Compatibility names of the exact-OT layer (``otgan.lp``).
+"""The exact-LP layer: the solvers (each of which only solves), the registry
+that ``auto`` consults, and the certificate, which is separate from solving.
+POT keeps its exact solver in ``ot.lp``; users coming from POT look here.
 
-The layer now lives in :mod:`otgan.solvers` (solvers, registry, certificate,
-c-transform) and :mod:`otgan.geometry`; this package keeps the names it has
-always exported so that existing code goes on working.
+Reads :mod:`otgan.geometry` and :mod:`otgan.kernels`; knows nothing of result
+objects, the public API or torch.
+
+* :mod:`~otgan.lp.emd` — POT's network simplex, on the normalised problem;
+* :mod:`~otgan.lp.dual_lp` — the literal WGAN-TS dual LP in cvxpy (reference);
+* :mod:`~otgan.lp.assignment` — the certified fast assignment solver;
+* :mod:`~otgan.lp.transport` — the certified transportation solver;
+* :mod:`~otgan.lp.registry` — :func:`solve_certified`, the one certified solve;
+* :mod:`~otgan.lp.certify` — :class:`Certificate`, :func:`certify`,
+  :func:`check_optimality`;
+* :mod:`~otgan.lp.ctransform` — the c-transform and dual tightening;
+* :mod:`~otgan.lp.normalise`, :mod:`~otgan.lp.memory` — the problem as the
+  solvers with absolute tolerances see it, and the memory checks.
 
 >>> import numpy as np
 >>> from otgan.lp import check_optimality
@@ -12,12 +24,14 @@ True
 """
 from ..errors import OTSolverError
 from ..geometry import DenseCost, PointCost, as_geometry
-from ..solvers import (DEFAULT_TOL, LP_MAX_ENTRIES, SOLVERS, Certificate, RawSolution,
-                       c_transform, certify, check_optimality, solve_certified, solve_emd,
-                       solve_lp, tighten)
+from .certify import DEFAULT_TOL, Certificate, certify, check_optimality, require_optimal
+from .ctransform import c_transform, tighten
+from .dual_lp import LP_MAX_ENTRIES, solve_lp
+from .emd import solve_emd
+from .raw import RawSolution
+from .registry import SOLVERS, check_method, choose_method, solve_certified, solve_raw
 
-__all__ = [
-    "Certificate", "check_optimality", "certify", "DEFAULT_TOL", "c_transform", "tighten",
-    "solve_emd", "solve_lp", "LP_MAX_ENTRIES", "OTSolverError", "DenseCost", "PointCost",
-    "as_geometry", "SOLVERS", "RawSolution", "solve_certified",
-]
+__all__ = ["Certificate", "DEFAULT_TOL", "certify", "check_optimality", "require_optimal",
+           "c_transform", "tighten", "solve_emd", "solve_lp", "LP_MAX_ENTRIES",
+           "RawSolution", "SOLVERS", "check_method", "choose_method", "solve_certified",
+           "solve_raw", "OTSolverError", "DenseCost", "PointCost", "as_geometry"]

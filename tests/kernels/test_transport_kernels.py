@@ -7,8 +7,8 @@ import pytest
 from otgan.geometry import DenseCost
 from otgan.kernels.transport import (certify_plans, cost_order, greedy_plan,
                                      northwest_corner, transport_batch)
-from otgan.solvers.certify import certify
-from otgan.solvers.raw import RawSolution
+from otgan.lp.certify import certify
+from otgan.lp.raw import RawSolution
 
 
 @pytest.mark.parametrize("kind", ["spread", "ties", "bunched", "tiny", "constant", "huge"])

@@ -84,7 +84,7 @@ def normalise(M: np.ndarray, a: np.ndarray, b: np.ndarray,
     The typical cost, not the largest, sets the unit: the solvers' absolute
     tolerances must resolve the costs an optimal plan uses, not be swamped by
     a few huge ones (the registry has already removed row and column
-    offsets, :func:`otgan.solvers.certify.reduce_offsets`)."""
+    offsets, :func:`otgan.lp.certify.reduce_offsets`)."""
     lo = float(M.min())
     shift = min(0.0, lo)
     Mn = M - shift if shift < 0 else np.array(M, dtype=np.float64, copy=True)

@@ -38,7 +38,7 @@ def solve_lp(M: np.ndarray, a: np.ndarray, b: np.ndarray, solver: str | None = N
     """Solve the WGAN-TS dual LP literally; returns ``(plan, u, v)``.
 
     ``u = T_I`` and ``v = -T_J`` (Kantorovich sign convention). The LP is
-    solved on the normalised problem (:mod:`otgan.solvers.normalise`: the cvxpy
+    solved on the normalised problem (:mod:`otgan.lp.normalise`: the cvxpy
     solvers' tolerances are absolute) and mapped back to the caller's units.
     Any failure of the solver is raised as :class:`OTSolverError`.
     """

@@ -268,7 +268,7 @@ def test_bfloat16_tensors_are_upcast():
 
 # ------------------------------------------------------------------ 6. memory
 def test_memory_is_checked_before_allocating(monkeypatch):
-    from otgan.solvers import memory
+    from otgan.lp import memory
     monkeypatch.setattr(memory, "available_memory", lambda: 10 * 2**20)  # 10 MiB
     rng = np.random.default_rng(0)
     with pytest.raises(InsufficientMemoryError, match=r"needs about .* GiB"):

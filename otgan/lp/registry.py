@@ -35,7 +35,7 @@ from . import assignment, transport
 from ._pot import import_pot
 from .certify import Certificate, certify, reduce_offsets, require_optimal
 from .emd import solve_emd, solve_emd_sparse
-from .lp import solve_lp
+from .dual_lp import solve_lp
 from .memory import CHECK_ABOVE_BYTES, check_memory, required_memory
 from .raw import RawSolution
 
@@ -151,7 +151,7 @@ def choose_method(a: np.ndarray, b: np.ndarray, geom: Geometry | None = None) ->
       beats the network simplex at every size measured
       (``benchmarks/bench_fast.py``).
     * Everything else goes to the certified transportation solver
-      (``"fast"``, :mod:`otgan.solvers.transport`), which beat POT's network
+      (``"fast"``, :mod:`otgan.lp.transport`), which beat POT's network
       simplex on the weighted and ``m != n`` point clouds of
       ``benchmarks/bench_transport.py`` -- except below
       :data:`AUTO_TRANSPORT_MIN` points and for points in at most

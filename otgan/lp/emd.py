@@ -1,6 +1,6 @@
 """POT's network simplex, dense and sparse, with its status checked.
 
-POT's compiled solver is called directly (:mod:`otgan.solvers._pot`), not
+POT's compiled solver is called directly (:mod:`otgan.lp._pot`), not
 through ``ot.emd``, so that replacing ``ot.emd`` by :func:`otgan.compat.emd`
 cannot make otgan call itself.
 
@@ -188,7 +188,7 @@ def solve_emd(M: np.ndarray, a: np.ndarray, b: np.ndarray, max_iter: int | None 
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact OT by network simplex.
 
-    The problem is normalised first (:mod:`otgan.solvers.normalise`: POT's
+    The problem is normalised first (:mod:`otgan.lp.normalise`: POT's
     tolerances are absolute) and the answer mapped back; flows of the order
     of the masses' rounding are dropped (:data:`DUST`) and the potentials
     made exact for the plan (:func:`exact_duals`). Returns ``(plan, u, v)``

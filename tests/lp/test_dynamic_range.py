@@ -207,7 +207,7 @@ def test_sweep_coordinates(seed, k, metric, batch):
        st.sampled_from([0.0, 1.0, 2.0 ** 20, 2.0 ** 40]), st.sampled_from(["rows", "cols"]),
        st.booleans())
 def test_verdict_invariant_to_scale_weights_and_offsets(seed, k, w, const, where, wrong):
-    from otgan.solvers.certify import check_optimality
+    from otgan.lp.certify import check_optimality
     rng = np.random.default_rng(seed)
     m, n = 5, 4
     # costs on a grid of 1/64: the potentials are on it too, so every

@@ -42,7 +42,7 @@ class RawSolution:
 
     def shifted(self, offsets: tuple[np.ndarray, np.ndarray] | None) -> "RawSolution":
         """The potentials moved back to the caller's frame, ``u + alpha`` and
-        ``v + beta`` (:func:`otgan.solvers.certify.reduce_offsets`); unchanged
+        ``v + beta`` (:func:`otgan.lp.certify.reduce_offsets`); unchanged
         for ``None``."""
         if offsets is None:
             return self

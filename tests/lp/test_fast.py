@@ -9,10 +9,10 @@ import otgan
 from otgan.kernels.candidates import (col_min, col_min_points, topk_candidates,
                                       topk_candidates_points)
 from otgan.kernels.assignment import lsa_dense
-from otgan.solvers.assignment import solve_assignment, solve_fast
-from otgan.solvers.certify import certify
+from otgan.lp.assignment import solve_assignment, solve_fast
+from otgan.lp.certify import certify
 from otgan.geometry import DenseCost, PointCost
-from otgan.solvers import choose_method
+from otgan.lp import choose_method
 
 SETTINGS = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -230,7 +230,7 @@ def test_tight_clusters_go_dense_instead_of_widening_far():
     # 8 tight clusters (the ring data): neighbouring points share their
     # nearest partners, so the candidate graph would need k >> WIDEN_K_MAX;
     # past that the dense solver takes over, still exact
-    from otgan.solvers.assignment import WIDEN_K_MAX
+    from otgan.lp.assignment import WIDEN_K_MAX
 
     rng = np.random.default_rng(0)
     angles = 2 * np.pi * rng.integers(0, 8, size=(2, 1000)) / 8

@@ -13,11 +13,11 @@ from otgan.geometry import DenseCost, PointCost
 from otgan.kernels.transport import (feasible_support, free_columns, greedy_tight,
                                      init_potentials, simplex_transport, simplex_tree,
                                      ssp_transport, transport_graph)
-from otgan.solvers import choose_method
-from otgan.solvers.assignment import supports
-from otgan.solvers.certify import certify
-import otgan.solvers.transport as transport_mod
-from otgan.solvers.transport import (SPARSE_SOLVERS, column_violators, solve_transport,
+from otgan.lp import choose_method
+from otgan.lp.assignment import supports
+from otgan.lp.certify import certify
+import otgan.lp.transport as transport_mod
+from otgan.lp.transport import (SPARSE_SOLVERS, column_violators, solve_transport,
                                      start_plan)
 
 SETTINGS = settings(max_examples=30, deadline=None,
@@ -115,7 +115,7 @@ def test_complete_graph_path_matches_pot(wa, wb, cost, m, n, seed, solver):
 
 #: examples of the full-size-range test; a normal run keeps it small (the
 #: file must stay fast on one core), a thorough run raises it, e.g.
-#: ``OTGAN_TRANSPORT_EXAMPLES=500 pytest tests/solvers/test_transport.py``
+#: ``OTGAN_TRANSPORT_EXAMPLES=500 pytest tests/lp/test_transport.py``
 FULL_RANGE_EXAMPLES = int(os.environ.get("OTGAN_TRANSPORT_EXAMPLES", "20"))
 
 
@@ -364,7 +364,7 @@ def test_kernels_keep_complementary_slackness(rng):
 
 
 def test_column_violators_reads_in_chunks(monkeypatch, rng):
-    import otgan.solvers.transport as tr
+    import otgan.lp.transport as tr
     y, x = rng.random((30, 2)), rng.random((20, 2))
     M = otgan.kernels.cost_matrix(y, x)
     u, v = rng.random(30), rng.random(20) + 0.5

@@ -23,7 +23,7 @@ of :mod:`otgan.kernels.assignment`:
 
 Uniform ``m != n`` with a small :math:`N = \operatorname{lcm}(m, n)` is
 replicated to an ``N x N`` assignment (:func:`replication_size`).
-Whatever path produced it, :func:`otgan.solvers.solve_certified` runs the full
+Whatever path produced it, :func:`otgan.lp.solve_certified` runs the full
 certificate afterwards, so an uncertified answer is never returned.
 """
 from __future__ import annotations
@@ -238,7 +238,7 @@ def solve_fast(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | None = 
     ``m = n``: the problem is an assignment. ``m != n``: replicated to an
     ``N x N`` assignment with ``N = lcm(m, n)`` (:func:`supports` says when).
     Other problems are not this solver's: the registry
-    (:func:`otgan.solvers.solve_certified`) hands them to the network simplex.
+    (:func:`otgan.lp.solve_certified`) hands them to the network simplex.
 
     Parameters
     ----------

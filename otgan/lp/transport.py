@@ -7,7 +7,7 @@ transportation LP
     W = \min_{P \ge 0,\ P1 = a,\ P^T 1 = b} \sum_{ij} P_{ij} M_{ij}
       = \max_{u_i + v_j \le M_{ij}} a \cdot u + b \cdot v .
 
-:func:`solve_transport` solves it the way :mod:`otgan.solvers.assignment`
+:func:`solve_transport` solves it the way :mod:`otgan.lp.assignment`
 solves assignments, on a sparse **candidate graph** that is repaired until the
 answer is proven optimal over all ``m n`` pairs:
 
@@ -43,11 +43,11 @@ answer is proven optimal over all ``m n`` pairs:
    :data:`STALL_ROUNDS` rounds), after ``max_rounds`` solves, or when a sparse
    solver hits its step cap, or (``fallback_fraction``) when too many
    columns fail the first check, POT's network simplex solves the dense problem
-   (its iteration cap raised, :func:`otgan.solvers.emd.default_max_iter`);
+   (its iteration cap raised, :func:`otgan.lp.emd.default_max_iter`);
    points-in problems too large for a dense matrix raise
    :class:`~otgan.errors.OTSolverError` instead.
 
-Whatever path produced it, :func:`otgan.solvers.solve_certified` runs the full
+Whatever path produced it, :func:`otgan.lp.solve_certified` runs the full
 certificate afterwards, so an uncertified answer is never returned.
 
 Examples
@@ -411,7 +411,7 @@ def solve_transport(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | No
         Give up on the candidate graph and solve the dense problem at once
         when more than this fraction of the columns fail the first check
         over all pairs (``None``, the default: never; ``method="auto"``
-        passes :data:`otgan.solvers.registry.AUTO_FALLBACK_FRACTION`).
+        passes :data:`otgan.lp.registry.AUTO_FALLBACK_FRACTION`).
 
     Returns
     -------
