@@ -112,7 +112,9 @@ class Certificate:
     dual_violation : float
         :math:`\delta = \max(0, \max_{ij} u_i + v_j - M_{ij})` over all ``m n`` pairs.
     gap_abs : float
-        :math:`|\text{primal} - \text{dual}|`, computed in the offset-free frame.
+        The given potentials' duality gap against the plan's own marginals
+        (:math:`|\sum_e P_e (c_e - u_{r_e} - v_{c_e})|`), computed in the
+        offset-free frame, rounding bound included.
     gap_rel : float
         :math:`B / \tilde W` (0 when both vanish, inf when only :math:`\tilde W` does).
     slackness_violation : float
@@ -125,7 +127,15 @@ class Certificate:
     mass : float
         :math:`\mu = \sum_i a_i`.
     offset_free_value : float
-        :math:`\tilde W`, the scale of the verdict.
+        :math:`\tilde W`, the scale of the verdict (capped by the separable
+        fit's value when that is smaller).
+    error_bound : float
+        :math:`B`, the best proven bound on the plan's excess cost (the given
+        potentials', the frame's or the support-rebuilt potentials').
+    cost_rounding : float
+        :math:`R`, what float64 cannot resolve on the plan's support.
+    potential_rounding : float
+        :math:`\rho`, the representation limit of the given potentials.
     """
 
     primal_value: float
