@@ -366,7 +366,8 @@ def reduced_costs(c: np.ndarray, alpha: np.ndarray, beta: np.ndarray
 
 def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
             tol: float = DEFAULT_TOL,
-            offsets: tuple[np.ndarray, np.ndarray] | None = None) -> Certificate:
+            offsets: tuple[np.ndarray, np.ndarray] | None = None,
+            frame: tuple[np.ndarray, np.ndarray] | None = None) -> Certificate:
     r"""Certificate of a solution given by its plan's non-zeros and potentials.
 
     ``geom`` is a :class:`~otgan.geometry.DenseCost` or
@@ -380,7 +381,9 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
     holds such potentials only as finely as that constant allows, and they
     may be refused. With ``offsets = (alpha, beta)`` (as the registry's
     solvers return them, :func:`reduce_offsets`) the potentials are relative
-    to that frame and nothing large is ever subtracted from them.
+    to that frame and nothing large is ever subtracted from them. ``frame``
+    is :func:`offset_frame`'s answer for ``geom``, ``a``, ``b`` when the
+    caller already has it (potentials still in the caller's frame).
 
     Every reduced cost is computed with a bound on its rounding (the frame
     subtractions exactly, by TwoSum; the rest by :math:`2\varepsilon` times
@@ -405,7 +408,7 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
         ut, vt = u - alpha - shift, v + shift
     else:
         if offsets is None:
-            alpha, beta = offset_frame(geom, a, b)
+            alpha, beta = offset_frame(geom, a, b) if frame is None else frame
             ut, vt = u - alpha, v - beta
         else:
             alpha, beta = offsets
@@ -518,7 +521,8 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
 OFFSET_RATIO = 2.0 ** 10
 
 
-def reduce_offsets(geom: Geometry, a: np.ndarray | None = None, b: np.ndarray | None = None
+def reduce_offsets(geom: Geometry, a: np.ndarray | None = None, b: np.ndarray | None = None,
+                   frame: tuple[np.ndarray, np.ndarray] | None = None
                    ) -> tuple[Geometry, tuple[np.ndarray, np.ndarray] | None]:
     r"""A cost matrix reduced to its offset-free frame, ``(M - alpha) - beta``
     (:func:`offset_frame`), with the offsets; a point geometry (whose costs
@@ -530,7 +534,8 @@ def reduce_offsets(geom: Geometry, a: np.ndarray | None = None, b: np.ndarray | 
 
     Solving the reduced problem is an exact reformulation (the same optimal
     plans; potentials and value shift by the offsets) that keeps large
-    constants in ``M`` out of every solver's arithmetic.
+    constants in ``M`` out of every solver's arithmetic. ``frame`` is
+    :func:`offset_frame`'s answer when the caller already has it.
 
     Examples
     --------
@@ -543,11 +548,18 @@ def reduce_offsets(geom: Geometry, a: np.ndarray | None = None, b: np.ndarray | 
     """
     if not isinstance(geom, DenseCost):
         return geom, None
-    alpha, beta = offset_frame(geom, a, b)
+    alpha, beta = offset_frame(geom, a, b) if frame is None else frame
+    offset = max(float(np.max(np.abs(alpha))), float(np.max(np.abs(beta))))
+    # each row's largest entry, reduced, bounds the spread from below: most
+    # matrices are decided here, without forming the reduced m x n copy
+    top = np.argmax(geom.M, axis=1)
+    rows = np.arange(geom.shape[0])
+    if not offset > OFFSET_RATIO * float(
+            reduced_costs(geom.M[rows, top], alpha, beta[top])[0].max()):
+        return geom, None
     rows_first = np.abs(alpha)[:, None] >= np.abs(beta)[None, :]
     M = np.where(rows_first, geom.M - alpha[:, None], geom.M - beta[None, :])
     M -= np.where(rows_first, beta[None, :], alpha[:, None])
-    offset = max(float(np.max(np.abs(alpha))), float(np.max(np.abs(beta))))
     spread = float(M.max())
     if not offset > OFFSET_RATIO * spread:
         # offsets within a few bits of the costs' spread cost no precision;

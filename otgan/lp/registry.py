@@ -33,7 +33,7 @@ from .._validation import balanced, check_size
 from ..geometry import DenseCost, Geometry, PointCost, SparseCost
 from . import assignment, transport
 from ._pot import import_pot
-from .certify import Certificate, certify, reduce_offsets, require_optimal
+from .certify import Certificate, certify, offset_frame, reduce_offsets, require_optimal
 from .emd import solve_emd, solve_emd_sparse
 from .dual_lp import solve_lp
 from .memory import CHECK_ABOVE_BYTES, check_memory, required_memory
@@ -272,16 +272,19 @@ def solve_certified(geom: Geometry, a: np.ndarray, b: np.ndarray, method: str = 
     # certificate any precision. Costs computed from points carry no such
     # constant beyond the points' own rounding, and keep the solvers' duals
     # (and so WGAN-TS's training trajectories) as they were
-    reduced, offsets = reduce_offsets(geom, a, b) if given_matrix else (geom, None)
+    # the frame is computed once, for the reduction and the certificate
+    frame = offset_frame(geom, a, b) if given_matrix else None
+    reduced, offsets = reduce_offsets(geom, a, b, frame) if given_matrix else (geom, None)
+    frame = None if offsets is not None else frame
     raw, seconds = solve_raw(reduced, a, b, spec, solver_options)
-    cert = certify(geom, a, b, raw, tol, offsets)  # against the caller's costs
+    cert = certify(geom, a, b, raw, tol, offsets, frame)  # against the caller's costs
     if not cert.is_optimal and method.lower() == "auto":
         # auto promises an exact answer, not a solver: when float64 defeats
         # one (costs over many orders of magnitude), the other one may
         # still prove its answer
         other = SOLVERS["emd" if spec.name != "emd" else "fast"]
         raw2, seconds2 = solve_raw(prepare_geometry(reduced, other, a, b), a, b, other, {})
-        cert2 = certify(geom, a, b, raw2, tol, offsets)
+        cert2 = certify(geom, a, b, raw2, tol, offsets, frame)
         if cert2.is_optimal:
             return raw2.shifted(offsets), cert2, seconds + seconds2
     require_optimal(cert, f"method={spec.name!r}'s answer")
