@@ -65,6 +65,7 @@ from .result import OTResult
 from .lp import DEFAULT_TOL, RawSolution, certify, check_method, require_optimal
 from .lp.assignment import is_uniform
 from .lp.certify import Certificate
+from .lp.raw import DUST
 from .lp.registry import extend_support, prepare_geometry, resolve, solve_raw
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -246,6 +247,9 @@ def _small_transports(out: list, geoms: list, A: list, Bw: list, tol: float,
                 raise OTSolverError(f"batched network simplex stopped early on problem "
                                     f"{chunk[int(bad[0])]} (status {int(status[bad[0]])})")
             plans = flows.reshape(len(chunk), m, n)
+            # flows at the rounding level of the mass are dropped, as the
+            # registry's solvers drop them (RawSolution.without_dust)
+            plans[np.abs(plans) <= DUST * As.sum(axis=1)[:, None, None]] = 0.0
             U, V = pots[:, :m], pots[:, m:]
             q = certify_plans(C, plans, U, V, As, Bs, tol, geoms[chunk[0]].rounding)
             for t, k in enumerate(chunk):

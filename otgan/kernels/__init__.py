@@ -24,13 +24,15 @@ _WHERE = {
     "dual_check_sparse": "sparse", "certificate_check_sparse": "sparse",
     "c_transform_rows_sparse": "sparse",
     "c_transform_cols_sparse": "sparse", "pair_costs_sparse": "sparse",
-    "support_potentials": "sparse",
+    "support_potentials": "sparse", "connected_frame": "certificate",
+    "feasible_rows": "certificate", "separable_fit": "certificate",
 }
 
 
 #: the certificate's separable fit leaves out the pairs whose reduced cost
 #: exceeds this many times the median (the huge entries no plan uses); shared
-#: by :func:`otgan.lp.certify.separable_fit_value` and the batched kernel
+#: by :func:`otgan.kernels.certificate.separable_fit`'s callers (the certificate
+#: and the batched kernel)
 FIT_OUTLIER_RATIO = 2.0 ** 10
 
 
@@ -90,5 +92,5 @@ __all__ = [
     "dual_check_points", "certificate_check", "certificate_check_points",
     "cost_upper_bound", "raise_cost_overflow", "limit_threads", "FIT_OUTLIER_RATIO",
     "dual_check_sparse", "certificate_check_sparse", "c_transform_rows_sparse", "c_transform_cols_sparse",
-    "pair_costs_sparse", "support_potentials",
+    "pair_costs_sparse", "support_potentials", "connected_frame", "feasible_rows", "separable_fit",
 ]

@@ -84,10 +84,15 @@ class Certificate:
     potentials only. No other floor: no error above the problem's own
     rounding is certified on an answer smaller still (docs/theory.md, A.6).
 
-    For a given matrix the scale is capped by the plan's cost measured from a
-    separable least-squares fit (:func:`separable_fit_value`), which removes
-    row and column constants that a few huge entries keep the minima from
-    removing; ``offset_free_value`` reports the scale used.
+    For a given matrix whose frame constants could hide in :math:`\tilde W`,
+    the scale is capped by the plan's cost measured from a separable
+    least-squares fit in the connected frame
+    (:func:`otgan.kernels.certificate.connected_frame`,
+    :func:`otgan.kernels.certificate.separable_fit`), which removes row and
+    column constants that a few huge entries keep the minima from removing;
+    where the minima's value is far above the connected frame's, the whole
+    certificate is taken in the connected frame. ``offset_free_value``
+    reports the scale used.
 
     **Invariance.** Multiplying ``M`` by :math:`\kappa > 0` or the weights by
     :math:`\omega > 0`, or adding a constant to a row of ``M``, scales
@@ -282,62 +287,34 @@ def offset_frame(geom: Geometry, a: np.ndarray | None = None,
         # both): keep the one that puts the constants on one side
         def one_side(frame):
             return min(_fsum(a * np.abs(frame[0])), _fsum(b * np.abs(frame[1])))
-        return cols_first if one_side(cols_first) < one_side(rows_first) else rows_first
-    return cols_first if d_cols > d_rows else rows_first
+        alpha, beta = cols_first if one_side(cols_first) < one_side(rows_first) else rows_first
+    else:
+        alpha, beta = cols_first if d_cols > d_rows else rows_first
+    if isinstance(geom, DenseCost):
+        # minima of rounded differences can exceed the exact ones by an ulp
+        # of the constants: lowered to an exact dual, the frame's own
+        # rounding never joins what the certificate excuses
+        from ..kernels import feasible_rows  # numba: on first use
+        alpha = feasible_rows(np.ascontiguousarray(geom.M, dtype=np.float64), alpha, beta,
+                              a, b)
+    return alpha, beta
 
 
-#: ``separable_fit_value`` works on matrices of at most this many entries
+#: the connected frame and the separable fit run on matrices of at most this
+#: many entries (each costs a few dozen passes)
 #: (it needs a few ``m x n`` temporaries); larger ones keep the minima's value
-FIT_MAX_ENTRIES = 2 ** 22
+FIT_MAX_ENTRIES = 2 ** 20
 
 
-#: the fit runs when the frame's constants spread wider than this many times
-#: the offset-free value per unit mass
-FIT_TRIGGER = 2.0 ** 10
+#: the fit runs when the frame's constants spread wider than this fraction of
+#: the offset-free value per unit mass: the minima can leave at most about
+#: that spread per unit mass of the constants in the offset-free value, so
+#: below it the value is right to a factor 2
+FIT_TRIGGER = 0.5
 
-
-def separable_fit_value(M: np.ndarray, alpha: np.ndarray, beta: np.ndarray, ut: np.ndarray,
-                        vt: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-                        vals: np.ndarray) -> float:
-    r"""The plan's cost measured from a least-squares separable fit
-    :math:`c_{ij} \approx f_i + g_j`, :math:`\sum_e P_e |c_e - f_{r_e} - g_{c_e}|`.
-
-    The fit uses the pairs whose reduced cost under the potentials,
-    :math:`r_{ij} = \tilde c_{ij} - \tilde u_i - \tilde v_j` (unchanged by row
-    and column constants), is at most
-    :data:`otgan.kernels.FIT_OUTLIER_RATIO` times its
-    median: the huge entries are left out, and on the rest a constant added to
-    a row or a column moves the fit with it, whatever the pattern of the
-    huge entries (where the row and column minima are not). Gauss-Seidel on
-    the normal equations, in the frame ``(alpha, beta)``; ``inf`` for a
-    matrix above :data:`FIT_MAX_ENTRIES` or without positive reduced costs.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> M = np.add.outer([0.0, 1e8], [0.0, 1e12]) + np.array([[0.0, 1.0], [1.0, 0.0]])
-    >>> z = np.zeros(2)
-    >>> float(separable_fit_value(M, z, z, z, z, np.array([0, 1]), np.array([0, 1]),
-    ...                           np.full(2, 0.5)))
-    0.5
-    """
-    m, n = M.shape
-    if m * n > FIT_MAX_ENTRIES:
-        return np.inf
-    red = reduced_costs(M, alpha[:, None], beta[None, :])[0]
-    r = red - ut[:, None] - vt[None, :]
-    positive = r[r > 0]
-    if not positive.size:
-        return np.inf
-    keep = r <= FIT_OUTLIER_RATIO * float(np.median(positive))
-    kr, kc = keep.sum(axis=1), keep.sum(axis=0)
-    f, g = np.zeros(m), np.zeros(n)
-    red_kept = np.where(keep, red, 0.0)
-    for _ in range(20):
-        f = np.where(kr > 0, (red_kept.sum(axis=1) - keep @ g) / np.maximum(kr, 1), 0.0)
-        g = np.where(kc > 0, (red_kept.sum(axis=0) - f @ keep) / np.maximum(kc, 1), 0.0)
-    resid = red[rows, cols] - f[rows] - g[cols]
-    return _fsum(np.abs(vals) * np.abs(resid))
+#: the connected frame's value caps the scale when the minima's is this many
+#: times larger
+CONNECTED_RATIO = 2.0 ** 10
 
 
 def _fsum(x: np.ndarray) -> float:
@@ -367,7 +344,8 @@ def reduced_costs(c: np.ndarray, alpha: np.ndarray, beta: np.ndarray
 def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
             tol: float = DEFAULT_TOL,
             offsets: tuple[np.ndarray, np.ndarray] | None = None,
-            frame: tuple[np.ndarray, np.ndarray] | None = None) -> Certificate:
+            frame: tuple[np.ndarray, np.ndarray] | None = None, *,
+            connect: bool = True, scale_cap: float = np.inf) -> Certificate:
     r"""Certificate of a solution given by its plan's non-zeros and potentials.
 
     ``geom`` is a :class:`~otgan.geometry.DenseCost` or
@@ -426,15 +404,48 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
     edge_error = frame_error + 2 * _EPS * (np.abs(reduced) + np.abs(urow) + np.abs(vcol))
     base = _fsum(a * alpha) + _fsum(b * beta)
     offset_free = _fsum(vals * reduced)
-    scale = offset_free
-    # (only where constants dwarf the answer can they hide in it)
-    if (isinstance(geom, DenseCost) and offset_free > 0.0
-            and np.ptp(alpha) + np.ptp(beta) > FIT_TRIGGER * offset_free / mass):
-        # the minima are a greedy dual: with a few huge entries and constants
-        # on both rows and columns they can leave part of the constants in
-        # W~; a fit that does remove them caps the scale (never loosens it)
-        scale = min(scale, separable_fit_value(geom.M, alpha, beta, ut, vt, rows, cols,
-                                               vals))
+    scale = min(offset_free, scale_cap)
+    m_n = m * n
+    if (isinstance(geom, DenseCost) and offset_free > 0.0 and m_n <= FIT_MAX_ENTRIES
+            and (not connect or np.ptp(alpha) + np.ptp(beta) > FIT_TRIGGER * offset_free / mass)):
+        # constants can hide in the minima's value: the minima leave one zero
+        # per row and column, but their tight pairs can fall apart into
+        # blocks that each keep a share of the constants (a few huge entries
+        # with constants on rows and columns). The connected frame, a dual
+        # whose tight pairs span the support, removes them; the separable
+        # fit in it, on the pairs no huge entry blurs, measures the answer
+        # whatever the constants, and caps the scale (never loosens it)
+        from ..kernels import connected_frame, feasible_rows, separable_fit  # numba: first use
+        M = np.ascontiguousarray(geom.M, dtype=np.float64)
+        d, e = connected_frame(M, alpha, beta, a, b)
+        beta_c = beta + e
+        # the shifted frame is a dual up to the rounding of the shifts;
+        # lowered to an exact one, its rounding no longer blurs the answer
+        alpha_c = feasible_rows(M, alpha + d, beta_c, a, b)
+        f, g = separable_fit(M, alpha_c, beta_c, a, b, FIT_OUTLIER_RATIO)
+        reduced_c = reduced_costs(costs, alpha_c[rows], beta_c[cols])[0]
+        fit = _fsum(np.abs(vals) * np.abs(reduced_c - f[rows] - g[cols]))
+        # (in the connected frame itself the plan's value can vanish with a
+        # frame that is an optimal dual: the fit alone measures the answer)
+        scale = min(scale, fit) if connect else min(fit, scale_cap)
+        connected = max(_fsum(vals * reduced_c), 0.0)
+        # a value within a few ulps of the shifted frame is its rounding: the
+        # frame is then an optimal dual, and the answer has no offset-free
+        # part for constants to hide in
+        frame_resolution = 4 * _EPS * _fsum(np.abs(vals) * (np.abs(alpha_c[rows])
+                                                             + np.abs(beta_c[cols])))
+        if (connect and offset_free > CONNECTED_RATIO * connected
+                and connected > frame_resolution):
+            # the constants hid in the minima's value: the whole certificate
+            # is taken in the connected frame (its rounding and its bounds
+            # alike, which the minima's constants would blur)
+            if offsets is None:
+                return certify(geom, a, b, raw, tol, frame=(alpha_c, beta_c), connect=False,
+                               scale_cap=scale)
+            moved = RawSolution(rows, cols, vals, u - (alpha_c - alpha), v - e, raw.n_iter,
+                                raw.method)
+            return certify(geom, a, b, moved, tol, (alpha_c, beta_c), connect=False,
+                           scale_cap=scale)
     primal = _fsum(vals * costs)
     # the potentials' value, in the caller's frame (u, v relative to the
     # offsets when they were given)
@@ -454,18 +465,13 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
     # frame's subtractions (0 when they are exact, as for any constant on the
     # rows or on the columns) and that of costs computed from points (0 for a
     # given matrix); the frame's feasibility below adds its own rounding
-    dust = np.abs(vals) <= 64 * _EPS * mass
     # the resolution of the answer: float64 potentials of the frame can be no
     # finer than a few ulps of their magnitudes (or of the offsets', if
     # smaller: the potentials can always be taken relative to the frame)
     resolution = 8 * _EPS * _fsum(np.abs(vals) * (np.abs(reduced) + np.minimum(
         np.abs(urow) + np.abs(vcol), np.abs(alpha[rows]) + np.abs(beta[cols]))))
     cost_rounding = (resolution + _fsum(np.abs(vals) * frame_error)
-                     + getattr(geom, "rounding", 0.0) * _fsum(np.abs(vals) * np.abs(costs))
-                     # flows at the rounding level of the mass are the
-                     # marginals' rounding, not a choice of the plan
-                     + _fsum(np.abs(vals[dust]) * (np.abs(reduced[dust])
-                                                   + np.abs(slack_edges[dust]))))
+                     + getattr(geom, "rounding", 0.0) * _fsum(np.abs(vals) * np.abs(costs)))
     # float64 potentials are only as fine as their magnitudes' rounding,
     # accumulated along the support's paths (a tree has up to m + n edges)
     potential_rounding = 4 * _EPS * (m + n) * (_fsum(np.abs(vals) * (np.abs(reduced)
@@ -507,7 +513,12 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
         # offset_free plus it, proves the plan whenever the offset-free value
         # is itself below that resolution (W~ = 0: identical batches, say)
         if not computed:  # row minima alone: c - alpha >= 0 holds exactly
-            frame_violation = geom.certificate_check(np.zeros(m), np.zeros(n), alpha, beta)[0]
+            # on the weights' support only: a zero-weight point's frame value
+            # (a c-transform of huge costs, say) carries rounding that no
+            # plan pays, and must not loosen the plan's threshold
+            rp, cp = np.flatnonzero(a > 0), np.flatnonzero(b > 0)
+            frame_violation = geom.subset(rp, cp).certificate_check(
+                np.zeros(len(rp)), np.zeros(len(cp)), alpha[rp], beta[cp])[0]
             cost_rounding += max(frame_violation, 0.0) * plan_mass
         bound = min(bound, offset_free + cost_rounding)
     active = vals > tol * mass
@@ -522,7 +533,8 @@ OFFSET_RATIO = 2.0 ** 10
 
 
 def reduce_offsets(geom: Geometry, a: np.ndarray | None = None, b: np.ndarray | None = None,
-                   frame: tuple[np.ndarray, np.ndarray] | None = None
+                   frame: tuple[np.ndarray, np.ndarray] | None = None, *,
+                   connected: bool = False
                    ) -> tuple[Geometry, tuple[np.ndarray, np.ndarray] | None]:
     r"""A cost matrix reduced to its offset-free frame, ``(M - alpha) - beta``
     (:func:`offset_frame`), with the offsets; a point geometry (whose costs
@@ -535,7 +547,11 @@ def reduce_offsets(geom: Geometry, a: np.ndarray | None = None, b: np.ndarray | 
     Solving the reduced problem is an exact reformulation (the same optimal
     plans; potentials and value shift by the offsets) that keeps large
     constants in ``M`` out of every solver's arithmetic. ``frame`` is
-    :func:`offset_frame`'s answer when the caller already has it.
+    :func:`offset_frame`'s answer when the caller already has it. With
+    ``connected=True`` the matrix is reduced, whatever its offsets, to the
+    connected frame (:func:`otgan.kernels.connected_frame`), which also
+    removes the constants that the minima leave in blocks of their tight
+    pairs (a few huge entries with constants on rows and columns).
 
     Examples
     --------
@@ -549,6 +565,13 @@ def reduce_offsets(geom: Geometry, a: np.ndarray | None = None, b: np.ndarray | 
     if not isinstance(geom, DenseCost):
         return geom, None
     alpha, beta = offset_frame(geom, a, b) if frame is None else frame
+    if connected:
+        from ..kernels import connected_frame  # numba: on first use
+        m, n = geom.shape
+        d, e = connected_frame(np.ascontiguousarray(geom.M, dtype=np.float64), alpha, beta,
+                               np.ones(m) if a is None else a, np.ones(n) if b is None else b)
+        alpha, beta = alpha + d, beta + e
+        return DenseCost(_subtract_frame(geom.M, alpha, beta), geom.rounding), (alpha, beta)
     offset = max(float(np.max(np.abs(alpha))), float(np.max(np.abs(beta))))
     # each row's largest entry, reduced, bounds the spread from below: most
     # matrices are decided here, without forming the reduced m x n copy
@@ -557,15 +580,21 @@ def reduce_offsets(geom: Geometry, a: np.ndarray | None = None, b: np.ndarray | 
     if not offset > OFFSET_RATIO * float(
             reduced_costs(geom.M[rows, top], alpha, beta[top])[0].max()):
         return geom, None
-    rows_first = np.abs(alpha)[:, None] >= np.abs(beta)[None, :]
-    M = np.where(rows_first, geom.M - alpha[:, None], geom.M - beta[None, :])
-    M -= np.where(rows_first, beta[None, :], alpha[:, None])
+    M = _subtract_frame(geom.M, alpha, beta)
     spread = float(M.max())
     if not offset > OFFSET_RATIO * spread:
         # offsets within a few bits of the costs' spread cost no precision;
         # the matrix is then left as given, and so are the solvers' duals
         return geom, None
     return DenseCost(M, geom.rounding), (alpha, beta)
+
+
+def _subtract_frame(M: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    # the larger offset first, as the certificate's reduced costs do
+    rows_first = np.abs(alpha)[:, None] >= np.abs(beta)[None, :]
+    out = np.where(rows_first, M - alpha[:, None], M - beta[None, :])
+    out -= np.where(rows_first, beta[None, :], alpha[:, None])
+    return out
 
 
 def require_optimal(cert: Certificate, what: str) -> Certificate:
