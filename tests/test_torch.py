@@ -492,7 +492,7 @@ def test_cuda_matches_cpu(metric, p):
 
 
 def test_scaling_modes_agree_with_the_command_line():
-    from otgan.gan.config import SCALING_MODES as CLI_MODES
+    from otgan.gan.training.config import SCALING_MODES as CLI_MODES
     import otgan.torch
     assert otgan.torch.SCALING_MODES == CLI_MODES
 

@@ -157,7 +157,7 @@ def functional_step(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Ten
     ``torch.no_grad()`` too (then without a graph), and it is differentiable
     in ``x`` — with autograd and inside ``torch.func`` transforms, so a
     composition of steps has an exact Jacobian
-    (:func:`otgan.gan.jacobian.generator_jacobian`). Detach ``x'`` to use it
+    (:func:`otgan.gan.addons.jacobian.generator_jacobian`). Detach ``x'`` to use it
     as a target.
 
     Examples

@@ -9,9 +9,9 @@ import torch
 from otgan.cli import build_parser, main
 from otgan.gan import CheckpointError, TrainConfig, Trainer
 from otgan.gan.addons import ADDONS, method_spec, parse_method_spec
-from otgan.gan.lens import lens_lambda
+from otgan.gan.addons.lens import lens_lambda
 from otgan.gan.methods import METHODS
-from otgan.gan.run import train_run
+from otgan.gan.training.run import train_run
 
 from .conftest import TINY
 
@@ -48,7 +48,7 @@ def test_config_defaults_and_refusals():
 
 
 def test_old_config_dicts_load_with_the_addons_off():
-    from otgan.gan.config import OMITTED_AT_DEFAULT
+    from otgan.gan.training.config import OMITTED_AT_DEFAULT
 
     d = _cfg("gan").to_dict(full=True)
     # the add-ons' fields, eval_every and the methods' own fields (Method.options)
@@ -197,7 +197,7 @@ def test_checkpoints_without_addon_state(tmp_path):
     tr.save_checkpoint(str(path))
     state = torch.load(path, weights_only=True)
     del state["addons"]
-    from otgan.gan.trainer import state_digest
+    from otgan.gan.training.trainer import state_digest
     state["sha256"] = state_digest(state)
     torch.save(state, path)
     with pytest.raises(CheckpointError, match="incomplete"):
@@ -229,8 +229,8 @@ def test_condition_number_does_not_disturb_training():
 
 
 def test_progress_metrics_is_the_exact_w1_over_its_floor():
-    from otgan.gan.metrics import exact_w1, noise_floor
-    from otgan.gan.trainer import TRACK_N
+    from otgan.gan.evaluation.metrics import exact_w1, noise_floor
+    from otgan.gan.training.trainer import TRACK_N
 
     a, b = Trainer(_cfg("gan")), Trainer(_cfg("gan"))
     for _ in range(3):

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from otgan.gan import load_dataset
-from otgan.gan.metrics import evaluate, exact_w1, mode_metrics
+from otgan.gan.evaluation.metrics import evaluate, exact_w1, mode_metrics
 
 
 def _sample(name, n=4000):

@@ -14,10 +14,10 @@ import pytest
 import torch
 
 from otgan.gan import load_dataset
-from otgan.gan import digits_classifier as dc
-from otgan.gan.metrics import (class_histogram_metrics, classifier_score, digit_metrics,
-                               evaluate, frechet_distance, frechet_floor)
-from otgan.gan.run import format_compare_table
+from otgan.gan.evaluation import digits_classifier as dc
+from otgan.gan.evaluation.metrics import (class_histogram_metrics, classifier_score, digit_metrics,
+                                          evaluate, frechet_distance, frechet_floor)
+from otgan.gan.training.run import format_compare_table
 
 N = 359  # the held-out split
 

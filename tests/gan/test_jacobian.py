@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from otgan.gan.jacobian import (JC_DEFAULTS, LOG_CONDITION_CEILING, JCDefaults,
-                                condition_number_summary, generator_jacobian,
-                                jacobian_clamping_penalty, log_condition_numbers)
+from otgan.gan.addons.jacobian import (JC_DEFAULTS, LOG_CONDITION_CEILING, JCDefaults,
+                                       condition_number_summary, generator_jacobian,
+                                       jacobian_clamping_penalty, log_condition_numbers)
 from otgan.gan.nets import build_nets
 
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "jc_defaults.json"

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from otgan.gan.data import load_dataset
-from otgan.gan.lens import (METHOD_FAMILY, Lens, build_lens, default_lens_k,
-                            lens_discriminator_loss, lens_lambda, lens_loss, lens_step)
+from otgan.gan.addons.lens import (METHOD_FAMILY, Lens, build_lens, default_lens_k,
+                                   lens_discriminator_loss, lens_lambda, lens_loss, lens_step)
 
 #: After the tempering, the lens must move reals by less than this.
 #: Ring: the std of one real mode (0.01): a lensed real stays inside its mode's

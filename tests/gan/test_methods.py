@@ -15,7 +15,7 @@ import otgan
 import otgan.torch as ot_torch
 from otgan.cli import main
 from otgan.gan import TrainConfig, Trainer
-from otgan.gan import trainer as trainer_module
+from otgan.gan.training import trainer as trainer_module
 from otgan.gan.data import Dataset, data_shape, is_image_shape, load_dataset
 from otgan.gan.methods import METHODS, Method, MethodDefaults, descend, register
 from otgan.gan.methods.wgan_gp import WGANGP
@@ -26,7 +26,7 @@ from .conftest import TINY
 
 # ---------------------------------------------------------------- the registry
 def test_registry_and_config_share_one_table():
-    from otgan.gan import config
+    from otgan.gan.training import config
 
     assert config.METHODS is METHODS
     assert list(METHODS) == ["wgan-ts", "wgan-gp", "wgan", "gan", "nsgan", "ot", "rfgan", "xicfg"]
@@ -44,10 +44,10 @@ def test_registry_and_config_share_one_table():
 
 def test_registry_imports_without_torch():
     code = ("import sys\n"
-            "import otgan.gan.methods, otgan.gan.config\n"
+            "import otgan.gan.methods, otgan.gan.training.config\n"
             "from otgan.cli import build_parser\n"
             "build_parser()\n"
-            "otgan.gan.config.TrainConfig(method='ot', z_dim=2, hidden=8)\n"
+            "otgan.gan.training.config.TrainConfig(method='ot', z_dim=2, hidden=8)\n"
             "print('torch' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=300)
@@ -189,7 +189,7 @@ def test_one_image_rule(tmp_path):
 
 
 def test_rgb_image_run_trains_and_plots(tmp_path):
-    from otgan.gan.plots import plot_samples
+    from otgan.gan.evaluation.plots import plot_samples
 
     imgs = np.random.default_rng(0).uniform(-1, 1, size=(40, 3, 4, 4)).astype(np.float32)
     path = str(tmp_path / "rgb.npy")

@@ -10,13 +10,13 @@ import torch
 
 from otgan.cli import main
 from otgan.gan import TrainConfig, Trainer
-from otgan.gan import autoencoder as A
+from otgan.gan.methods import autoencoder as A
 from otgan.gan.data import load_dataset
 from otgan.gan.losses import nsgan_generator_loss
 from otgan.gan.methods import METHODS
 from otgan.gan.methods import StepContext
-from otgan.gan.run import train_run
-from otgan.gan.trainer import state_digest
+from otgan.gan.training.run import train_run
+from otgan.gan.training.trainer import state_digest
 
 from .conftest import TINY
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from otgan.cli import EXIT_INTERRUPTED, main
-from otgan.gan.run import read_run_config
-from otgan.gan.trainer import Trainer
+from otgan.gan.training.run import read_run_config
+from otgan.gan.training.trainer import Trainer
 from tests.helpers import one_line_error
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from otgan.cli import main
-from otgan.gan import rundir
+from otgan.gan.training import rundir
 from tests.helpers import one_line_error
 
 LOCK = rundir.LOCK_NAME
@@ -106,7 +106,7 @@ def test_compare_checks_every_run_before_training_any(tmp_path, capsys):
 
 
 def test_write_failure_inside_out_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
-    from otgan.gan import run
+    from otgan.gan.training import run
 
     def full_disk(trainer, metrics, out):
         raise OSError(28, "No space left on device", os.path.join(out, "report.md"))

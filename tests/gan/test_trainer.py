@@ -7,8 +7,8 @@ import torch
 
 import otgan
 from otgan.gan import CheckpointError, TrainConfig, Trainer
-from otgan.gan.config import METHODS
-from otgan.gan.run import RunError, train_run
+from otgan.gan.training.config import METHODS
+from otgan.gan.training.run import RunError, train_run
 
 from .conftest import TINY
 
@@ -188,7 +188,7 @@ def test_fresh_run_refuses_to_overwrite_an_existing_run(tmp_path):
 
 # ---------------------------------------------------------------- checkpoint integrity
 def test_checkpoint_digest_detects_any_change(tmp_path):
-    from otgan.gan.trainer import state_digest
+    from otgan.gan.training.trainer import state_digest
 
     tr = Trainer(TrainConfig(method="gan", device="cpu", iters=3, **TINY))
     tr.step()
@@ -207,7 +207,7 @@ def test_checkpoint_digest_detects_any_change(tmp_path):
 
 
 def test_version_1_checkpoint_loads_with_a_warning(tmp_path):
-    from otgan.gan.trainer import CheckpointWarning
+    from otgan.gan.training.trainer import CheckpointWarning
 
     cfg = TrainConfig(method="gan", device="cpu", iters=3, **TINY)
     tr = Trainer(cfg)

@@ -14,7 +14,7 @@ from otgan.gan import losses as L
 from otgan.gan.methods import METHODS
 from otgan.gan.methods.xicfg import XICFG, xicfg_defaults
 from otgan.gan.nets import build_nets
-from otgan.gan.run import train_run
+from otgan.gan.training.run import train_run
 
 from .conftest import TINY
 
@@ -192,7 +192,7 @@ def test_resume_is_bit_identical_and_the_checkpoint_holds_the_snapshots(tmp_path
     # a checkpoint whose method state is missing is refused
     del state["method"]
     bad = Trainer(cfg)
-    from otgan.gan.trainer import state_digest
+    from otgan.gan.training.trainer import state_digest
     state["sha256"] = state_digest(state)
     with pytest.raises(Exception, match="incomplete"):
         bad.load_state_dict(state)

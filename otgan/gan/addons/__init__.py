@@ -1,9 +1,9 @@
 r"""Add-ons: training options that work with every method (docs/gan.md, "Add-ons").
 
 An add-on is a subclass of :class:`AddOn` switched on by a boolean
-:class:`~otgan.gan.config.TrainConfig` field of its name (``jc``, ``lens``)
+:class:`~otgan.gan.training.config.TrainConfig` field of its name (``jc``, ``lens``)
 and built by the trainer (``addon = cls(trainer)``). The generic trainer
-(:class:`otgan.gan.trainer.Trainer`) calls its hooks at fixed points of one
+(:class:`otgan.gan.training.trainer.Trainer`) calls its hooks at fixed points of one
 generator iteration; the method never sees an add-on:
 
 * :meth:`AddOn.on_real_batch` — every real batch a critic step gets
@@ -19,8 +19,8 @@ generator iteration; the method never sees an add-on:
 
 Registered add-ons (:data:`ADDONS`):
 
-* ``jc`` — Jacobian Clamping (Odena et al. 2018), :mod:`otgan.gan.jacobian`;
-* ``lens`` — the tempered lens (Sajjadi et al. 2018), :mod:`otgan.gan.lens`;
+* ``jc`` — Jacobian Clamping (Odena et al. 2018), :mod:`otgan.gan.addons.jacobian`;
+* ``lens`` — the tempered lens (Sajjadi et al. 2018), :mod:`otgan.gan.addons.lens`;
   needs a critic (not for ``--method ot``).
 
 A *method spec* ``method+addon+...`` (``gan+jc``, ``wgan-ts+jc+lens``) names a
@@ -40,15 +40,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .methods import METHODS
+from ..methods import METHODS
 
-# ``Trainer`` and ``TrainConfig`` in annotations are otgan.gan.trainer.Trainer and
-# otgan.gan.config.TrainConfig; not imported even for type checking, since both
+# ``Trainer`` and ``TrainConfig`` in annotations are otgan.gan.training.trainer.Trainer and
+# otgan.gan.training.config.TrainConfig; not imported even for type checking, since both
 # import this module (no import cycle, not even a typing-only one).
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-    from .methods import StepContext
+    from ..methods import StepContext
 
 __all__ = ["AddOn", "ADDONS", "JacobianClamping", "TemperedLens", "parse_method_spec",
            "method_spec", "describe_addons", "enabled_addons", "LENS_LR", "LENS_BETAS"]
@@ -60,7 +60,7 @@ class AddOn:
     Attributes
     ----------
     name : str
-        The boolean :class:`~otgan.gan.config.TrainConfig` field that switches
+        The boolean :class:`~otgan.gan.training.config.TrainConfig` field that switches
         it on, and its name in method specs and checkpoints.
     summary : str
         One line for ``--help``.
@@ -102,7 +102,7 @@ class AddOn:
 class JacobianClamping(AddOn):
     r"""Jacobian Clamping: ``loss_g += mean[(max(Q, λmax) − λmax)² + (min(Q, λmin) − λmin)²]``
     with ``Q = ‖G(z) − G(z + δ)‖ / ‖δ‖``, ``‖δ‖ = jc_eps``
-    (:func:`otgan.gan.jacobian.jacobian_clamping_penalty`), on the generator
+    (:func:`otgan.gan.addons.jacobian.jacobian_clamping_penalty`), on the generator
     step's own ``z`` and ``G(z)``; ``δ`` is drawn from the trainer's noise
     generator. Logs ``jc_penalty``, ``jc_q_mean``, ``jc_q_min``, ``jc_q_max``.
     """
@@ -141,7 +141,7 @@ class TemperedLens(AddOn):
     r"""The tempered lens: every critic step sees ``L(y)`` (detached) instead
     of the real batch ``y``; once per iteration ``t`` the lens takes one Adam
     step (:data:`LENS_LR`, :data:`LENS_BETAS`) on ``λ(t)·L^A + L^R`` for the
-    last real batch (:func:`otgan.gan.lens.lens_step`), ``λ(t) = 1 − sin(tπ/2K)``
+    last real batch (:func:`otgan.gan.addons.lens.lens_step`), ``λ(t) = 1 − sin(tπ/2K)``
     up to ``K = lens_k``, 0 after. Logs ``lens_dist`` (mean ``‖L(y) − y‖``),
     ``lens_lambda``, ``lens_rec``, ``lens_adv``. The lens network and its
     optimiser are checkpointed.
@@ -165,7 +165,7 @@ class TemperedLens(AddOn):
             self.lens = build_lens(trainer.data.shape).to(trainer.device)
         self.opt = torch.optim.Adam(self.lens.parameters(), lr=LENS_LR, betas=LENS_BETAS)
         if trainer.group.distributed:  # the lens is replicated like the networks
-            from .distributed import AveragingOptimizer
+            from ..training.distributed import AveragingOptimizer
 
             self.opt = AveragingOptimizer(self.opt, trainer.group)
         self.loss_fn = lens_discriminator_loss(trainer.D, trainer.method.family)

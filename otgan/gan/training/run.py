@@ -29,7 +29,7 @@ every file except the append-only ``metrics.jsonl`` is written atomically.
 Examples
 --------
 >>> import os, tempfile
->>> from otgan.gan.config import TrainConfig
+>>> from otgan.gan.training.config import TrainConfig
 >>> out = os.path.join(tempfile.mkdtemp(), "run")
 >>> metrics = train_run(TrainConfig(method="gan", data="ring", iters=3, batch=16), out,
 ...                     progress=False, evaluate=False)
@@ -44,7 +44,7 @@ import statistics
 import time
 from typing import Any, Sequence
 
-from .addons import ADDONS, method_spec, parse_method_spec
+from ..addons import ADDONS, method_spec, parse_method_spec
 from .config import METHODS, RUNTIME_FIELDS, TrainConfig
 from .rundir import (RunError, RunLock, check_out_dir, make_out_dir, replace_atomic,
                      temp_path, write_text_atomic)
@@ -103,9 +103,9 @@ def read_run_config(out: str) -> TrainConfig:
 def check_run_state(config: TrainConfig, out: str, *, resume: bool = False,
                     overwrite: bool = False, names=None) -> None:
     """Refuse what :func:`train_run` would refuse about ``out`` and its state,
-    creating nothing: an unusable path (:func:`~otgan.gan.rundir.check_out_dir`),
+    creating nothing: an unusable path (:func:`~otgan.gan.training.rundir.check_out_dir`),
     a resume without a run there or with a configuration that differs outside
-    :data:`~otgan.gan.config.RUNTIME_FIELDS` and ``iters``, a fresh start into
+    :data:`~otgan.gan.training.config.RUNTIME_FIELDS` and ``iters``, a fresh start into
     a run without ``overwrite``. ``names``: see :data:`LIBRARY_NAMES`.
 
     Raises
@@ -164,7 +164,7 @@ def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: 
     Everything is validated before ``out`` is created: the path (a writable
     directory or creatable as one), the directory's state (see ``resume`` and
     ``overwrite``), the device and the data. The run then holds an exclusive
-    lock on ``out`` (:class:`otgan.gan.rundir.RunLock`) until it returns, so a
+    lock on ``out`` (:class:`otgan.gan.training.rundir.RunLock`) until it returns, so a
     second run into the same directory is refused instead of mixing with it.
 
     Parameters
@@ -175,7 +175,7 @@ def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: 
     resume : bool
         Continue from ``out/ckpt.pt``; refused (``RunError`` listing the fields)
         if ``out/config.json`` differs from ``config`` outside the run-length
-        fields (:data:`~otgan.gan.config.RUNTIME_FIELDS`). ``config.iters`` may
+        fields (:data:`~otgan.gan.training.config.RUNTIME_FIELDS`). ``config.iters`` may
         differ: a new budget at least the iterations done extends (or ends) the
         run, re-planning the linear learning-rate decay from its current value
         (:meth:`Trainer._replan`); the change goes to ``config_history.jsonl``.
@@ -191,14 +191,14 @@ def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: 
         Compute the final metrics, plots and report.
     group : ShardGroup, optional
         The training processes under ``torch.distributed``
-        (:func:`otgan.gan.distributed.init_from_env`; default one process).
-        Every rank trains its shard (:class:`~otgan.gan.trainer.Trainer`);
+        (:func:`otgan.gan.training.distributed.init_from_env`; default one process).
+        Every rank trains its shard (:class:`~otgan.gan.training.trainer.Trainer`);
         only rank 0 validates and locks ``out``, writes logs, checkpoints,
         plots and the report, and evaluates. On resume rank 0 reads the
         checkpoint and broadcasts it, so the other ranks need no access to
         ``out``. The other ranks return ``{"iter", "s_per_iter", "rank"}``.
         Once the training loop is done every rank leaves the process group
-        (:meth:`ShardGroup.finish <otgan.gan.distributed.ShardGroup.finish>`:
+        (:meth:`ShardGroup.finish <otgan.gan.training.distributed.ShardGroup.finish>`:
         a barrier, then ``destroy_process_group``), so the group can take no
         further collective; rank 0 then checkpoints and evaluates alone, and
         the other ranks return without waiting for it.
@@ -366,7 +366,7 @@ def _pretrain_lines(trainer) -> list[dict]:
 
 
 def _write_plots(trainer, out: str) -> None:
-    from .plots import plot_samples, plot_w_curve
+    from ..evaluation.plots import plot_samples, plot_w_curve
 
     for name, plot in (("samples.png", plot_samples), ("w_curve.png", plot_w_curve)):
         path = os.path.join(out, name)
@@ -408,7 +408,7 @@ def format_compare_table(results: dict, data: str) -> str:
 
     Columns: the mode metrics where the data have modes (``ring``, ``grid``,
     ...), the classifier metrics for ``digits``
-    (:func:`otgan.gan.metrics.digit_metrics`: classifier score, with the
+    (:func:`otgan.gan.evaluation.metrics.digit_metrics`: classifier score, with the
     held-out digits' own score as its reference; Fréchet distance and its
     real-vs-real floor; classes covered), then the exact W1 with its noise
     floor, the log condition number and the timings.
@@ -466,7 +466,7 @@ def use_threads(n: int) -> None:
     :func:`otgan.kernels.limit_threads`)."""
     import torch
 
-    from ..kernels import limit_threads
+    from ...kernels import limit_threads
 
     torch.set_num_threads(n)
     limit_threads(n)
@@ -548,7 +548,7 @@ def compare(methods: Sequence[str], seeds: Sequence[int], out: str, *, progress:
         raise ValueError("compare needs at least one method and one seed")
     # Validate every run before training the first, and before creating anything:
     # a refusal after an hour of training the first methods helps nobody.
-    from .data import load_dataset
+    from ..data import load_dataset
 
     resolve_device(runs[0][1].device)
     load_dataset(runs[0][1].data)

@@ -47,8 +47,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import is_image_shape
-from .methods import METHODS
+from ..data import is_image_shape
+from ..methods import METHODS
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable, Sequence

@@ -1,7 +1,7 @@
 """Run-directory plumbing: path validation before anything is created, an
 exclusive lock for a run's lifetime, and atomic file writes.
 
-Used by :mod:`otgan.gan.run`; kept apart so that the rules are in one place:
+Used by :mod:`otgan.gan.training.run`; kept apart so that the rules are in one place:
 
 * **validate first, create last** — :func:`check_out_dir` only looks at the
   file system; a command that fails validation leaves nothing behind;
@@ -42,7 +42,7 @@ __all__ = ["RunError", "LOCK_NAME", "check_out_dir", "make_out_dir", "RunLock",
 LOCK_NAME = ".otgan.lock"
 
 
-from ..errors import RunError  # noqa: E402,F401 (re-exported: the home of run errors)
+from ...errors import RunError  # noqa: E402,F401 (re-exported: the home of run errors)
 
 
 def _writable(path: str) -> bool:

@@ -14,9 +14,9 @@ import numbers
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING
 
-from ..costs import METRICS
-from .addons import ADDONS
-from .methods import GEN_NOISE, METHODS
+from ...costs import METRICS
+from ..addons import ADDONS
+from ..methods import GEN_NOISE, METHODS
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Collection
@@ -109,7 +109,7 @@ class TrainConfig:
         for every method.
     jc_eps, jc_min, jc_max : float
         Its perturbation norm and band for :math:`Q`; ``None`` with ``jc`` takes
-        :meth:`otgan.gan.jacobian.JCDefaults.for_shape` of the data (2-D: 0.1,
+        :meth:`otgan.gan.addons.jacobian.JCDefaults.for_shape` of the data (2-D: 0.1,
         0.01, 10; images: 0.5, 0.3, 6). Refused without ``jc``.
     lens : bool
         Tempered-lens add-on (:class:`otgan.gan.addons.TemperedLens`), for the
@@ -117,11 +117,11 @@ class TrainConfig:
     lens_k : int
         The iteration :math:`K` where the lens's weight :math:`\lambda(t)`
         reaches 0; ``None`` with ``lens`` takes half the run,
-        :func:`otgan.gan.lens.default_lens_k` (``iters // 2``). Refused
+        :func:`otgan.gan.addons.lens.default_lens_k` (``iters // 2``). Refused
         without ``lens``.
     ae_steps : int
         RFGAN (``method="rfgan"``): Adam steps of the autoencoder fitted on the
-        real training data before the GAN (:mod:`otgan.gan.autoencoder`);
+        real training data before the GAN (:mod:`otgan.gan.methods.autoencoder`);
         ``None`` takes 500 (flat data) or 1 000 (images). Refused for the
         other methods.
     ae_code : int
@@ -261,7 +261,7 @@ class TrainConfig:
         self._check_addons(spec, real, integer)
         self._check_method_options(spec)
         if self.z_dim is None or self.hidden is None:
-            from .data import data_is_image  # the one image rule (imports torch)
+            from ..data import data_is_image  # the one image rule (imports torch)
 
             image = data_is_image(self.data)
             for name, default in (("z_dim", 32 if image else 2),
@@ -288,8 +288,8 @@ class TrainConfig:
                                  f"method {self.method!r} runs its own")
         if self.jc:
             if None in (self.jc_eps, self.jc_min, self.jc_max):
-                from .data import data_shape
-                from .jacobian import JCDefaults
+                from ..data import data_shape
+                from ..addons.jacobian import JCDefaults
 
                 d = JCDefaults.for_shape(data_shape(self.data))
                 for name, v in (("jc_eps", d.eps), ("jc_min", d.lam_min),

@@ -3,8 +3,8 @@
 Examples
 --------
 >>> import os, tempfile
->>> from otgan.gan.config import TrainConfig
->>> from otgan.gan.trainer import Trainer
+>>> from otgan.gan.training.config import TrainConfig
+>>> from otgan.gan.training.trainer import Trainer
 >>> path = os.path.join(tempfile.mkdtemp(), "samples.png")
 >>> plot_samples(Trainer(TrainConfig(method="gan", data="ring", iters=1, batch=8)), path, n=50)
 >>> os.path.getsize(path) > 0
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .trainer import Trainer
+    from ..training.trainer import Trainer
 
 
 def _plt():

@@ -4,9 +4,9 @@
 nested dicts, lists and scalars and each tensor's dtype, shape and raw bytes —
 so the digest can be stored inside the file it protects (under
 :data:`DIGEST_KEY`) and the file stays a plain ``torch.load``-able dict. The
-checkpoints (:mod:`otgan.gan.trainer`), the RFGAN autoencoder cache
-(:mod:`otgan.gan.autoencoder`) and the digits classifier cache
-(:mod:`otgan.gan.digits_classifier`) use it.
+checkpoints (:mod:`otgan.gan.training.trainer`), the RFGAN autoencoder cache
+(:mod:`otgan.gan.methods.autoencoder`) and the digits classifier cache
+(:mod:`otgan.gan.evaluation.digits_classifier`) use it.
 
 Examples
 --------

@@ -1,5 +1,5 @@
 r"""A small CNN classifier of the 8x8 digits, trained once and cached: the
-"Inception network" of the digits metrics (:func:`otgan.gan.metrics.digit_metrics`).
+"Inception network" of the digits metrics (:func:`otgan.gan.evaluation.metrics.digit_metrics`).
 
 The network sees the digits exactly as :func:`otgan.gan.load_dataset` presents
 them (shape ``(1, 8, 8)``, values in ``[-1, 1]``) and is trained on the
@@ -63,7 +63,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .digest import state_digest
+from ..training.digest import state_digest
 
 if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import ArrayLike
@@ -74,7 +74,7 @@ __all__ = ["ClassifierSettings", "DigitsCNN", "DigitsClassifier", "cache_dir",
 
 #: Bumped whenever the network, the training procedure or the file format
 #: changes: an older cache file is then retrained, not trusted.
-CLASSIFIER_VERSION = 2  # 2: the digest of otgan.gan.digest
+CLASSIFIER_VERSION = 2  # 2: the digest of otgan.gan.training.digest
 #: Width of the penultimate layer (the Fréchet-distance features).
 FEATURE_DIM = 64
 N_CLASSES = 10
@@ -243,7 +243,7 @@ def cache_dir() -> Path:
 
 
 def _digits():
-    from .data import load_dataset
+    from ..data import load_dataset
 
     return load_dataset("digits")
 
@@ -355,7 +355,7 @@ def _read_cache(path: Path, settings: ClassifierSettings) -> DigitsClassifier:
 def _write_cache(path: Path, clf: DigitsClassifier) -> None:
     import io
 
-    from .rundir import write_bytes_atomic
+    from ..training.rundir import write_bytes_atomic
 
     state = {k: v.detach().cpu().clone() for k, v in clf.net.state_dict().items()}
     blob = {"format": _FORMAT, "version": CLASSIFIER_VERSION,

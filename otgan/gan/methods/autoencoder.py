@@ -65,13 +65,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from .data import is_image_shape
-from .rundir import write_bytes_atomic
+from ..data import is_image_shape
+from ..training.rundir import write_bytes_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable, Sequence
 
-    from .data import Dataset
+    from ..data import Dataset
 
 __all__ = ["Autoencoder", "FeatureDiscriminator", "build_encoder", "build_decoder",
            "build_autoencoder", "hidden_features", "reconstruction_loss", "fit_autoencoder",
@@ -131,9 +131,9 @@ class Autoencoder(nn.Module):
 
 
 def _conv_dims(shape) -> tuple[int, int, int]:
-    from .nets import _image_shape  # the conv nets' rule (even height and width)
+    from ..nets import conv_image_dims  # the conv nets' rule (even height and width)
 
-    return _image_shape(shape)
+    return conv_image_dims(shape)
 
 
 def build_encoder(shape: Sequence[int], code: int) -> nn.Module:
@@ -180,7 +180,7 @@ def hidden_features(critic: nn.Module) -> tuple[nn.Module, int]:
     TypeError
         For a critic of another kind.
     """
-    from .nets import DigitsCritic, MLPCritic
+    from ..nets import DigitsCritic, MLPCritic
 
     if isinstance(critic, MLPCritic):
         return nn.Sequential(nn.Flatten(), *critic.body), critic.final.in_features
@@ -379,7 +379,7 @@ def _cache_key(data: Dataset, code: int, steps: int, seed: int) -> dict[str, Any
 
 def _save(path: str, key: dict, ae: Autoencoder, mean: torch.Tensor, std: torch.Tensor,
           logs: dict) -> None:
-    from .digest import state_digest
+    from ..training.digest import state_digest
 
     state = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "key": key,
              "autoencoder": {k: v.detach().cpu() for k, v in ae.state_dict().items()},
@@ -394,7 +394,7 @@ def _save(path: str, key: dict, ae: Autoencoder, mean: torch.Tensor, std: torch.
 def _load(path: str, key: dict, ae: Autoencoder):
     # (mean, std, logs) with the weights loaded into ae, or None: missing, another
     # configuration's cache (refit silently) or a damaged file (refit with a warning)
-    from .digest import state_digest
+    from ..training.digest import state_digest
 
     if not os.path.isfile(path):
         return None
@@ -430,7 +430,7 @@ def cached_autoencoder(path: str | None, data: Dataset, *, code: int, steps: int
     sizes, ``steps``, ``seed`` and the fit's constants — matches is loaded
     (its weights, code statistics and the logs of the fit that made it);
     otherwise the autoencoder is fitted and the cache (re)written atomically
-    with its SHA-256 digest (:func:`otgan.gan.digest.state_digest`) inside.
+    with its SHA-256 digest (:func:`otgan.gan.training.digest.state_digest`) inside.
     A damaged cache (unreadable, wrong digest) is refitted with an
     :class:`AutoencoderCacheWarning`; one of another configuration silently.
 

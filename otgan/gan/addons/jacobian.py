@@ -142,7 +142,7 @@ class JCDefaults:
     def for_shape(cls, shape: Sequence[int]) -> JCDefaults:
         """The defaults for data of per-sample ``shape``: ``"image"`` for a
         ``(C, H, W)`` shape, ``"2d"`` (unit-scale flat data) otherwise."""
-        from .data import is_image_shape
+        from ..data import is_image_shape
 
         return JC_DEFAULTS["image" if is_image_shape(shape) else "2d"]
 

@@ -13,7 +13,7 @@ r"""Evaluation metrics: exact certified W1, mode coverage, digit classes.
   is *captured* if it is the nearest mode of at least one high-quality sample.
 * :func:`digit_metrics` — the digits analogues of Inception Score and FID,
   from a small CNN trained once on the digits training split
-  (:mod:`otgan.gan.digits_classifier`): :func:`classifier_score`,
+  (:mod:`otgan.gan.evaluation.digits_classifier`): :func:`classifier_score`,
   :func:`frechet_distance` of its penultimate features with its real-vs-real
   floor :func:`frechet_floor`, and the class coverage
   (:func:`class_histogram_metrics`).
@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..api import solve_samples
+from ...api import solve_samples
 
 if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import ArrayLike
 
-    from .data import Dataset
+    from ..data import Dataset
 
 __all__ = ["exact_w1", "noise_floor", "mode_metrics", "classifier_score",
            "class_histogram_metrics", "frechet_distance", "frechet_floor", "digit_metrics",
@@ -309,7 +309,7 @@ def digit_metrics(dataset: Dataset, samples: ArrayLike) -> dict:
     r"""Classifier-based metrics of generated digits (the IS/FID analogues).
 
     A small CNN trained once on the digits training split
-    (:mod:`otgan.gan.digits_classifier`, cached; test accuracy
+    (:mod:`otgan.gan.evaluation.digits_classifier`, cached; test accuracy
     ``clf_accuracy``, 0.986) gives class probabilities and 64 penultimate
     features. With ``real`` the first ``min(N, 359)`` held-out digits:
 

@@ -16,7 +16,7 @@ samples, and checkpoint state of its own (the optional hooks of
 
 Examples
 --------
->>> from otgan.gan.config import TrainConfig
+>>> from otgan.gan.training.config import TrainConfig
 >>> trainer = Trainer(TrainConfig(method="gan", data="ring", iters=2, batch=16))
 >>> logs = [trainer.step() for _ in range(2)]
 >>> trainer.sample(5).shape
@@ -32,15 +32,15 @@ import warnings
 import numpy as np
 import torch
 
-from .addons import ADDONS
+from ..addons import ADDONS
 from .digest import DIGEST_KEY as _DIGEST_KEY, state_digest
 from .config import RUNTIME_FIELDS, TrainConfig
-from .data import load_dataset
+from ..data import load_dataset
 from .distributed import SINGLE_PROCESS, AveragingOptimizer, DistributedError, ShardGroup
-from .methods import METHODS, StepContext
-from .metrics import evaluate, exact_w1, noise_floor
-from .nets import build_nets
-from ..torch import ot_targets
+from ..methods import METHODS, StepContext
+from ..evaluation.metrics import evaluate, exact_w1, noise_floor
+from ..nets import build_nets
+from ...torch import ot_targets
 
 __all__ = ["Trainer", "CheckpointError", "CheckpointWarning", "resolve_device",
            "state_digest", "CHECKPOINT_FORMAT", "CONDITION_SEED", "CONDITION_N", "TRACK_N"]
@@ -64,7 +64,7 @@ CHECKPOINT_FORMAT = "otgan-gan-checkpoint"
 CHECKPOINT_VERSION = 2
 
 
-from ..errors import CheckpointError  # noqa: E402,F401 (re-exported)
+from ...errors import CheckpointError  # noqa: E402,F401 (re-exported)
 
 
 class CheckpointWarning(UserWarning):
@@ -110,7 +110,7 @@ class Trainer:
         Pre-loaded data (default: ``load_dataset(config.data)``).
     group : ShardGroup, optional
         The training processes under ``torch.distributed``
-        (:func:`otgan.gan.distributed.init_from_env`; default one process).
+        (:func:`otgan.gan.training.distributed.init_from_env`; default one process).
         ``config.batch`` is then the global batch: every rank draws it from
         the same seeded streams and trains on its shard, the optimisers
         average the gradients, and the exact LP is solved over the global
@@ -222,7 +222,7 @@ class Trainer:
         <otgan.gan.methods.Method.pretrain>`) once, outside the timed step, and
         return its log values (``{}`` for a method without one).
 
-        :func:`otgan.gan.run.train_run` calls it with the run directory as
+        :func:`otgan.gan.training.run.train_run` calls it with the run directory as
         ``cache_dir`` before training (and before loading a checkpoint);
         :meth:`step` calls it without a cache if nobody did. Once it ran, or a
         checkpoint with its logs was loaded, further calls return the logs.
@@ -345,12 +345,12 @@ class Trainer:
     def condition_number(self) -> dict:
         """The generator's log condition number, ``{"log_condition_number_mean",
         "log_condition_number_std"}``
-        (:func:`otgan.gan.jacobian.condition_number_summary`): exact float64
+        (:func:`otgan.gan.addons.jacobian.condition_number_summary`): exact float64
         Jacobians at :data:`CONDITION_N` fixed latent points
         (:data:`CONDITION_SEED`), ``G`` (:attr:`generator`) in eval mode.
         Touches no training state (own random generator, a float64 copy of the
         parameters)."""
-        from .jacobian import condition_number_summary
+        from ..addons.jacobian import condition_number_summary
 
         G = self.generator
         was_training = G.training
@@ -384,7 +384,7 @@ class Trainer:
         return out
 
     def evaluate(self, n: int | None = None) -> dict:
-        """Final metrics (:func:`otgan.gan.metrics.evaluate`) on ``n`` generated
+        """Final metrics (:func:`otgan.gan.evaluation.metrics.evaluate`) on ``n`` generated
         samples, the log condition number (:meth:`condition_number`) and the
         pretraining's log values (:attr:`pretrain_logs`, if any)."""
         n = self.cfg.eval_n if n is None else n
@@ -433,7 +433,7 @@ class Trainer:
 
         The digest must match (a version-1 state, which has none, is loaded
         with a :class:`CheckpointWarning`). The configurations must agree
-        except for :data:`otgan.gan.config.RUNTIME_FIELDS` and ``iters``: a
+        except for :data:`otgan.gan.training.config.RUNTIME_FIELDS` and ``iters``: a
         different budget, at least the iterations already done, re-plans the
         linear learning-rate decay from its current value (see
         :meth:`_replan`). ``source`` names the checkpoint in messages,
