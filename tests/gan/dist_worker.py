@@ -1,4 +1,4 @@
-"""One rank of the distributed tests (tests/gan/test_distributed.py), started
+"""One rank of the distributed tests (tests/gan/training/test_distributed.py), started
 by ``torchrun``; not collected by pytest (no ``test_`` prefix).
 
 Usage: ``torchrun --nproc-per-node 2 dist_worker.py TASK OUT``

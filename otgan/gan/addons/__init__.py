@@ -132,7 +132,7 @@ class JacobianClamping(AddOn):
 
 #: The lens's optimiser: Adam with a fixed learning rate (no decay, so that it
 #: returns to the identity at any point of the run) — the setting of
-#: ``tests/gan/test_lens.py``.
+#: ``tests/gan/addons/test_lens.py``.
 LENS_LR = 1e-3
 LENS_BETAS = (0.5, 0.9)
 

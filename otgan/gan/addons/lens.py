@@ -172,7 +172,7 @@ def default_lens_k(iters: int) -> int:
 
     The lens then acts during the first half of training and has the second
     half to return to the identity (it needs far fewer steps, see
-    ``tests/gan/test_lens.py``), so the discriminator is trained on the real
+    ``tests/gan/addons/test_lens.py``), so the discriminator is trained on the real
     data for at least half of the run.
 
     Examples

@@ -8,7 +8,7 @@ import otgan.torch as ot_torch
 from otgan.gan import TrainConfig, Trainer
 from otgan.gan import losses as L
 
-from .conftest import TINY
+from ..conftest import TINY
 
 
 class Recorder:

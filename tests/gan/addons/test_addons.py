@@ -13,7 +13,7 @@ from otgan.gan.addons.lens import lens_lambda
 from otgan.gan.methods import METHODS
 from otgan.gan.training.run import train_run
 
-from .conftest import TINY
+from ..conftest import TINY
 
 COND = ("log_condition_number_mean", "log_condition_number_std")
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from otgan.gan import load_dataset
-from otgan.gan.evaluation.metrics import evaluate, exact_w1, mode_metrics
+from otgan.gan.evaluation.metrics import evaluate
 
 
 def _sample(name, n=4000):
@@ -53,7 +53,7 @@ def test_digits_split_and_scale():
     b = ds.sample(10, torch.Generator().manual_seed(0))
     assert b.shape == (10, 1, 8, 8)
     # real digits score as real: all classes, near-maximal classifier score, the
-    # Fréchet floor (the other real set is the floor's); tests/gan/test_digits_metrics.py
+    # Fréchet floor (the other real set is the floor's); tests/gan/evaluation/test_digits_metrics.py
     m = evaluate(ds, ds.heldout(300, 1), n=300)
     assert m["classes_covered"] == 10 and m["confidence"] > 0.9 and m["clf_accuracy"] >= 0.97
     assert m["classifier_score"] > 9 and m["frechet_distance"] == pytest.approx(m["frechet_floor"])
@@ -70,16 +70,3 @@ def test_user_npy(tmp_path):
         load_dataset(str(bad))
     with pytest.raises(ValueError, match="does not exist"):
         load_dataset(str(tmp_path / "missing.npy"))
-
-
-def test_metrics_exact_w1_and_modes():
-    ds = load_dataset("ring")
-    real = ds.heldout(300, 0)
-    w = exact_w1(real, real + np.array([0.5, 0.0]))
-    assert w["certified"] and w["w1"] == pytest.approx(0.5)
-    far = mode_metrics(np.full((10, 2), 5.0), ds.modes, ds.mode_std)
-    assert far == {"modes": 0, "n_modes": 8, "pct_hq": 0.0}
-    one = mode_metrics(np.tile(ds.modes[:1], (10, 1)), ds.modes, ds.mode_std)
-    assert one["modes"] == 1 and one["pct_hq"] == 100.0
-    m = evaluate(ds, ds.heldout(300, 1), n=300)
-    assert m["w1"] == pytest.approx(m["noise_floor"]) and m["modes"] == 8

@@ -21,7 +21,7 @@ from otgan.gan.methods import METHODS, Method, MethodDefaults, descend, register
 from otgan.gan.methods.wgan_gp import WGANGP
 from otgan.gan.nets import build_nets
 
-from .conftest import TINY
+from ..conftest import TINY
 
 
 # ---------------------------------------------------------------- the registry

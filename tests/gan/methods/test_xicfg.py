@@ -16,7 +16,7 @@ from otgan.gan.methods.xicfg import XICFG, xicfg_defaults
 from otgan.gan.nets import build_nets
 from otgan.gan.training.run import train_run
 
-from .conftest import TINY
+from ..conftest import TINY
 
 #: A tiny xICFG: 3 steps, a pool of 2 batches, 2 fit epochs.
 SMALL = dict(TINY, xicfg_t=3, xicfg_pool=2, xicfg_epochs=2)

@@ -23,7 +23,7 @@ from otgan.cli import main
 from otgan.gan import CheckpointError, TrainConfig, Trainer
 from otgan.gan.methods import METHODS
 
-DATA = os.path.join(os.path.dirname(__file__), "data")
+DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")  # tests/gan/data
 with open(os.path.join(DATA, "legacy_trajectories.json")) as _fh:
     REC = json.load(_fh)
 OLD_METHODS = ("wgan-ts", "wgan-gp", "wgan", "gan", "nsgan")

@@ -10,7 +10,7 @@ from otgan.gan import CheckpointError, TrainConfig, Trainer
 from otgan.gan.training.config import METHODS
 from otgan.gan.training.run import RunError, train_run
 
-from .conftest import TINY
+from ..conftest import TINY
 
 
 @pytest.mark.parametrize("field, value, match", [

@@ -13,7 +13,7 @@ from otgan.gan.addons.jacobian import (JC_DEFAULTS, LOG_CONDITION_CEILING, JCDef
                                        jacobian_clamping_penalty, log_condition_numbers)
 from otgan.gan.nets import build_nets
 
-RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "jc_defaults.json"
+RESULTS = Path(__file__).resolve().parents[3] / "benchmarks" / "results" / "jc_defaults.json"
 
 
 def linear(A, bias=False):

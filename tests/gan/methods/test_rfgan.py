@@ -18,7 +18,7 @@ from otgan.gan.methods import StepContext
 from otgan.gan.training.run import train_run
 from otgan.gan.training.trainer import state_digest
 
-from .conftest import TINY
+from ..conftest import TINY
 
 AE_LOGS = {"ae_rec_loss", "ae_rec_loss_init", "ae_data_var", "ae_seconds"}
 

@@ -23,10 +23,10 @@ from otgan.gan.training.distributed import (SINGLE_PROCESS, AveragingOptimizer,
                                             world_size_from_env)
 from otgan.torch import ot_targets
 
-from . import dist_worker
+from .. import dist_worker
 
-WORKER = os.path.join(os.path.dirname(__file__), "dist_worker.py")
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+WORKER = os.path.join(os.path.dirname(os.path.dirname(__file__)), "dist_worker.py")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 def _free_port() -> int:
