@@ -24,8 +24,8 @@ _LAZY = {
                "nsgan_generator_loss", "ot_regularizer", "regression_loss",
                "ts_generator_loss", "wgan_critic_loss", "wgan_generator_loss",
                "WassersteinFunction", "batch_cost", "cost_gradient", "wasserstein_loss"),
-    ".errors": ("ScalingError",),
-    "training.trainer": ("CheckpointError", "Trainer"),
+    ".errors": ("ScalingError", "CheckpointError"),
+    "training.trainer": ("Trainer",),
 }
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 

@@ -92,7 +92,7 @@ class TrainConfig:
         value towards 0 over ``iters`` (as in the WGAN-GP reference code), so
         the generator settles on the modes at the end of the budget. When a
         resume changes ``iters``, the decay is re-planned from its current
-        value to reach 0 at the new end (:meth:`otgan.gan.Trainer._replan`).
+        value to reach 0 at the new end (:func:`otgan.gan.training.schedule.replan`).
     gp_lambda : float
         WGAN-GP penalty weight.
     clip : float

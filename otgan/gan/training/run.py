@@ -44,12 +44,13 @@ import statistics
 import time
 from typing import Any, Sequence
 
+from ...errors import CheckpointError
 from ..addons import ADDONS, method_spec, parse_method_spec
 from .config import METHODS, RUNTIME_FIELDS, TrainConfig
+from .distributed import SINGLE_PROCESS, ShardGroup
 from .rundir import (RunError, RunLock, check_out_dir, make_out_dir, replace_atomic,
                      temp_path, write_text_atomic)
-from .distributed import SINGLE_PROCESS, ShardGroup
-from .trainer import CheckpointError, Trainer, resolve_device
+from .trainer import Trainer, resolve_device
 
 __all__ = ["train_run", "compare", "format_compare_table", "read_run_config", "RunError",
            "check_run_state", "LIBRARY_NAMES"]
@@ -178,7 +179,7 @@ def train_run(config: TrainConfig, out: str, *, resume: bool = False, progress: 
         fields (:data:`~otgan.gan.training.config.RUNTIME_FIELDS`). ``config.iters`` may
         differ: a new budget at least the iterations done extends (or ends) the
         run, re-planning the linear learning-rate decay from its current value
-        (:meth:`Trainer._replan`); the change goes to ``config_history.jsonl``.
+        (:func:`~otgan.gan.training.schedule.replan`); the change goes to ``config_history.jsonl``.
     overwrite : bool
         Start afresh in an ``out`` that already holds a run. Without it (and
         without ``resume``) such an ``out`` is refused, so no run is lost.

@@ -8,8 +8,10 @@ Algorithm 1) or on fresh noise (``"fresh"``). The methods — WGAN-TS, WGAN-GP,
 WGAN, GAN, NSGAN, the exact mini-batch OT generator — are the classes of
 :data:`otgan.gan.methods.METHODS`; the trainer knows none of them by name. It
 owns the networks (:mod:`otgan.gan.nets`), the optimisers, the random
-generators, the learning-rate schedule, the logs, the checkpoints and the
-evaluation; the losses are pure functions (:mod:`otgan.gan.losses`). A
+generators, the logs and the evaluation; the learning-rate plan is
+:mod:`otgan.gan.training.schedule`'s, the checkpoint's format and file
+:mod:`otgan.gan.training.checkpoint`'s, and the losses are pure functions
+(:mod:`otgan.gan.losses`). A
 method may instead run the whole iteration itself, provide the module that
 samples, and checkpoint state of its own (the optional hooks of
 :class:`otgan.gan.methods.Method`; xICFG uses them).
@@ -24,26 +26,23 @@ Examples
 """
 from __future__ import annotations
 
-import copy
-import os
 import time
-import warnings
 
 import numpy as np
 import torch
 
-from ..addons import ADDONS
-from .digest import DIGEST_KEY as _DIGEST_KEY, state_digest
-from .config import RUNTIME_FIELDS, TrainConfig
-from ..data import load_dataset
-from .distributed import SINGLE_PROCESS, AveragingOptimizer, DistributedError, ShardGroup
-from ..methods import METHODS, StepContext
-from ..evaluation.metrics import evaluate, exact_w1, noise_floor
-from ..nets import build_nets
 from ...torch import ot_targets
+from ..addons import ADDONS
+from ..data import load_dataset
+from ..evaluation.metrics import evaluate, exact_w1, noise_floor
+from ..methods import METHODS, StepContext
+from ..nets import build_nets
+from .checkpoint import read_checkpoint, restore_state, trainer_state, write_checkpoint
+from .config import TrainConfig
+from .distributed import SINGLE_PROCESS, AveragingOptimizer, DistributedError, ShardGroup
+from .schedule import lr_factor
 
-__all__ = ["Trainer", "CheckpointError", "CheckpointWarning", "resolve_device",
-           "state_digest", "CHECKPOINT_FORMAT", "CONDITION_SEED", "CONDITION_N", "TRACK_N"]
+__all__ = ["Trainer", "resolve_device", "CONDITION_SEED", "CONDITION_N", "TRACK_N"]
 
 #: The latent points of the condition-number metric: ``CONDITION_N`` points
 #: from ``torch.Generator().manual_seed(CONDITION_SEED)``, the same at every
@@ -57,32 +56,6 @@ CONDITION_N = 200
 #: floor at that size. Smaller than the final evaluation so that a check costs
 #: milliseconds on 2-D data; its floor is higher than the final one.
 TRACK_N = 1000
-
-CHECKPOINT_FORMAT = "otgan-gan-checkpoint"
-#: 2: the state carries ``sha256`` (see :func:`state_digest`) and ``lr_plan``.
-#: 1: no digest; still loaded, with a :class:`CheckpointWarning`.
-CHECKPOINT_VERSION = 2
-
-
-from ...errors import CheckpointError  # noqa: E402,F401 (re-exported)
-
-
-class CheckpointWarning(UserWarning):
-    """A checkpoint was loaded without an integrity check (written before version 2)."""
-
-
-def _lr_factor(plan, iters: int, i: int) -> float:
-    """Learning-rate multiplier of iteration ``i`` (0-based) under linear decay.
-
-    ``plan`` is ``None`` for the original schedule ``1 - i / iters``, or
-    ``{"anchor_iter": a, "anchor_factor": f, "end": N}`` after the budget was
-    changed on resume: the straight line through ``(a, f)`` that reaches 0 at
-    ``N``, i.e. ``f * (N - i) / (N - a)``.
-    """
-    if plan is None:
-        return 1.0 - i / max(1, iters)
-    a, f, end = plan["anchor_iter"], plan["anchor_factor"], plan["end"]
-    return f * (end - i) / (end - a)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -174,8 +147,8 @@ class Trainer:
         self.iteration = 0
         self.train_seconds = 0.0
         self.history: list[dict] = []
-        #: ``None`` or the re-planned linear decay after a budget change (see
-        #: :func:`_lr_factor`); part of the checkpoint.
+        #: ``None`` or the re-planned linear decay after a budget change
+        #: (:func:`otgan.gan.training.schedule.replan`); part of the checkpoint.
         self.lr_plan: dict | None = None
         #: The configuration stored in the last checkpoint loaded (``None`` before).
         self.checkpoint_config: TrainConfig | None = None
@@ -327,8 +300,8 @@ class Trainer:
     def lr_factor(self, i: int) -> float:
         """The multiplier of the initial learning rates at iteration ``i`` (0-based)
         under ``lr_decay="linear"``: ``1 - i / iters``, or the re-planned line
-        after the budget was changed on resume (:meth:`load_state_dict`)."""
-        return _lr_factor(self.lr_plan, self.cfg.iters, i)
+        after the budget was changed on resume (:mod:`otgan.gan.training.schedule`)."""
+        return lr_factor(self.lr_plan, self.cfg.iters, i)
 
     def log_entry(self, stats: dict) -> dict:
         """A JSON-able log line; when the method did not solve the batch LP in
@@ -397,152 +370,37 @@ class Trainer:
         return out
 
     # ------------------------------------------------------------------ state
+    # The format, the checks and the file are otgan.gan.training.checkpoint's.
     def state_dict(self) -> dict:
         """Everything needed to continue bit-identically, with its SHA-256 digest
-        (:func:`state_digest`) under ``"sha256"``.
+        under ``"sha256"`` (:func:`otgan.gan.training.checkpoint.trainer_state`).
 
         A snapshot: the tensors are copies, so further training does not change
         the returned state (nor invalidate its digest).
         """
-        state = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
-                 "config": self.cfg.to_dict(), "iteration": self.iteration,
-                 "train_seconds": self.train_seconds, "history": list(self.history),
-                 "lr_plan": None if self.lr_plan is None else dict(self.lr_plan),
-                 "G": self.G.state_dict(),
-                 "D": None if self.D is None else self.D.state_dict(),
-                 "opt_g": self.opt_g.state_dict(),
-                 "opt_d": None if self.opt_d is None else self.opt_d.state_dict(),
-                 "gen_data": self.gen_data.get_state(),
-                 "gen_noise": self.gen_noise.get_state()}
-        addons = {name: a.state_dict() for name, a in self.addons.items()}
-        addons = {name: st for name, st in addons.items() if st is not None}
-        if addons:  # a run without stateful add-ons writes the checkpoint it wrote before
-            state["addons"] = addons
-        method_state = self.method.state_dict()
-        if method_state is not None:  # only a method with state of its own writes one
-            state["method"] = method_state
-        if self.pretrain_logs:  # likewise: only a method that pretrains writes it
-            state["pretrain"] = dict(self.pretrain_logs)
-        state = copy.deepcopy(state)
-        state[_DIGEST_KEY] = state_digest(state)
-        return state
+        return trainer_state(self)
 
     def load_state_dict(self, state: dict, source: str = "checkpoint", *,
                         iters_name: str = "iters") -> None:
-        """Restore from :meth:`state_dict`.
+        """Restore from :meth:`state_dict`
+        (:func:`otgan.gan.training.checkpoint.restore_state`).
 
         The digest must match (a version-1 state, which has none, is loaded
-        with a :class:`CheckpointWarning`). The configurations must agree
-        except for :data:`otgan.gan.training.config.RUNTIME_FIELDS` and ``iters``: a
+        with a :class:`~otgan.gan.training.checkpoint.CheckpointWarning`). The
+        configurations must agree except for
+        :data:`otgan.gan.training.config.RUNTIME_FIELDS` and ``iters``: a
         different budget, at least the iterations already done, re-plans the
-        linear learning-rate decay from its current value (see
-        :meth:`_replan`). ``source`` names the checkpoint in messages,
-        ``iters_name`` the budget (the command line: ``"--iters"``).
+        linear learning-rate decay from its current value
+        (:func:`otgan.gan.training.schedule.replan`). ``source`` names the
+        checkpoint in messages, ``iters_name`` the budget (the command line:
+        ``"--iters"``).
         """
-        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-            raise CheckpointError(f"{source}: not an otgan GAN checkpoint (missing format tag)")
-        version = state.get("version")
-        if version == 1:
-            warnings.warn(f"{source}: version-1 checkpoint without an integrity digest, "
-                          f"loaded unverified (the next checkpoint written carries one)",
-                          CheckpointWarning, stacklevel=3)
-        elif version == CHECKPOINT_VERSION:
-            stored = state.get(_DIGEST_KEY)
-            try:
-                actual = state_digest(state)
-            except TypeError as exc:
-                raise CheckpointError(f"{source}: integrity check failed: {exc}") from None
-            if stored != actual:
-                what = ("has no digest" if stored is None else
-                        "contents do not match the SHA-256 digest stored in it")
-                raise CheckpointError(f"{source}: integrity check failed: the checkpoint "
-                                      f"{what} (modified or corrupted); refusing to load it")
-        else:
-            raise CheckpointError(f"{source}: unsupported checkpoint version {version!r}")
-        try:
-            saved = TrainConfig.from_dict(state["config"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{source}: checkpoint holds an invalid config: {exc}") \
-                from None
-        diff = saved.differences(self.cfg, ignore=RUNTIME_FIELDS + ("iters",))
-        if diff:
-            raise CheckpointError(f"{source}: checkpoint configuration differs: "
-                                  + "; ".join(diff))
-        try:
-            iteration = int(state["iteration"])
-            plan = state.get("lr_plan")
-            if plan is not None:
-                plan = {"anchor_iter": int(plan["anchor_iter"]),
-                        "anchor_factor": float(plan["anchor_factor"]), "end": int(plan["end"])}
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{source}: checkpoint is incomplete or inconsistent: "
-                                  f"{exc}") from None
-        if iteration > self.cfg.iters:
-            raise CheckpointError(f"{iters_name}={self.cfg.iters} is smaller than the "
-                                  f"{iteration} generator iterations already done in "
-                                  f"{source}; pass {iters_name} >= {iteration}")
-        try:
-            self.G.load_state_dict(state["G"])
-            # copies: optimisers keep the given tensors, and stepping would then
-            # change the caller's state behind its digest
-            self.opt_g.load_state_dict(copy.deepcopy(state["opt_g"]))
-            if self.D is not None:
-                self.D.load_state_dict(state["D"])
-                self.opt_d.load_state_dict(copy.deepcopy(state["opt_d"]))
-            self.gen_data.set_state(state["gen_data"])
-            self.gen_noise.set_state(state["gen_noise"].to(self.gen_noise.get_state().device))
-            for name, addon in self.addons.items():
-                if addon.state_dict() is not None:
-                    addon.load_state_dict(state["addons"][name])
-            if self.method.state_dict() is not None:
-                self.method.load_state_dict(state["method"])
-            if "pretrain" in state:  # its networks came with the checkpoint
-                self.pretrain_logs = dict(state["pretrain"])
-            self.iteration = iteration
-            self.train_seconds = float(state["train_seconds"])
-            self.history = list(state["history"])
-        except (KeyError, RuntimeError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{source}: checkpoint is incomplete or inconsistent: "
-                                  f"{exc}") from None
-        self.lr_plan = plan
-        if saved.iters != self.cfg.iters:
-            self._replan(saved.iters)
-        self.checkpoint_config = saved
-
-    def _replan(self, old_iters: int) -> None:
-        """Re-plan the linear decay for a budget changed from ``old_iters`` to
-        ``cfg.iters`` after ``k = self.iteration`` iterations.
-
-        The new schedule is the straight line through the factor of the last
-        iteration taken, ``(k - 1, f_old(k - 1))``, that reaches 0 at the new
-        end: ``f(i) = f_old(k - 1) * (iters - i) / (iters - k + 1)`` for
-        ``i >= k``. It continues from the current learning rate (a finished run
-        goes on at its last, small, rate) instead of jumping back up. With
-        ``k = 0`` nothing was trained and the plain schedule over the new budget
-        applies.
-        """
-        k = self.iteration
-        if k == 0:
-            self.lr_plan = None
-            return
-        anchor = _lr_factor(self.lr_plan, old_iters, k - 1)
-        self.lr_plan = {"anchor_iter": k - 1, "anchor_factor": anchor, "end": self.cfg.iters}
+        restore_state(self, state, source, iters_name=iters_name)
 
     def save_checkpoint(self, path: str) -> None:
-        """Write :meth:`state_dict` (digest inside) atomically: a temporary file
-        beside ``path``, fsync, ``os.replace``."""
-        tmp = os.path.join(os.path.dirname(path),
-                           f".{os.path.basename(path)}.tmp.{os.getpid()}")
-        try:
-            with open(tmp, "wb") as fh:
-                torch.save(self.state_dict(), fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        """Write :meth:`state_dict` (digest inside) atomically
+        (:func:`otgan.gan.training.checkpoint.write_checkpoint`)."""
+        write_checkpoint(path, self.state_dict())
 
     def load_checkpoint(self, path: str, *, iters_name: str = "iters") -> None:
         """Load a checkpoint with ``torch.load(weights_only=True)`` and verify it.
@@ -559,12 +417,4 @@ class Trainer:
         CheckpointWarning
             For a version-1 checkpoint (no digest), which is loaded unverified.
         """
-        if not os.path.isfile(path):
-            raise CheckpointError(f"{path}: no checkpoint found")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # torch raises many types for corrupt files
-            first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-            raise CheckpointError(f"{path}: truncated or not a torch checkpoint "
-                                  f"({type(exc).__name__}: {first})") from None
-        self.load_state_dict(state, source=path, iters_name=iters_name)
+        self.load_state_dict(read_checkpoint(path), source=path, iters_name=iters_name)

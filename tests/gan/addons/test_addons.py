@@ -197,7 +197,7 @@ def test_checkpoints_without_addon_state(tmp_path):
     tr.save_checkpoint(str(path))
     state = torch.load(path, weights_only=True)
     del state["addons"]
-    from otgan.gan.training.trainer import state_digest
+    from otgan.gan.training.digest import state_digest
     state["sha256"] = state_digest(state)
     torch.save(state, path)
     with pytest.raises(CheckpointError, match="incomplete"):

@@ -16,7 +16,7 @@ from otgan.gan.losses import nsgan_generator_loss
 from otgan.gan.methods import METHODS
 from otgan.gan.methods import StepContext
 from otgan.gan.training.run import train_run
-from otgan.gan.training.trainer import state_digest
+from otgan.gan.training.digest import state_digest
 
 from ..conftest import TINY
 

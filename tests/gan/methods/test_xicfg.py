@@ -192,7 +192,7 @@ def test_resume_is_bit_identical_and_the_checkpoint_holds_the_snapshots(tmp_path
     # a checkpoint whose method state is missing is refused
     del state["method"]
     bad = Trainer(cfg)
-    from otgan.gan.training.trainer import state_digest
+    from otgan.gan.training.digest import state_digest
     state["sha256"] = state_digest(state)
     with pytest.raises(Exception, match="incomplete"):
         bad.load_state_dict(state)

@@ -188,7 +188,7 @@ def test_fresh_run_refuses_to_overwrite_an_existing_run(tmp_path):
 
 # ---------------------------------------------------------------- checkpoint integrity
 def test_checkpoint_digest_detects_any_change(tmp_path):
-    from otgan.gan.training.trainer import state_digest
+    from otgan.gan.training.digest import state_digest
 
     tr = Trainer(TrainConfig(method="gan", device="cpu", iters=3, **TINY))
     tr.step()
@@ -207,7 +207,7 @@ def test_checkpoint_digest_detects_any_change(tmp_path):
 
 
 def test_version_1_checkpoint_loads_with_a_warning(tmp_path):
-    from otgan.gan.training.trainer import CheckpointWarning
+    from otgan.gan.training.checkpoint import CheckpointWarning
 
     cfg = TrainConfig(method="gan", device="cpu", iters=3, **TINY)
     tr = Trainer(cfg)
@@ -217,8 +217,9 @@ def test_version_1_checkpoint_loads_with_a_warning(tmp_path):
     path = str(tmp_path / "old.pt")
     torch.save(old, path)
     again = Trainer(cfg)
-    with pytest.warns(CheckpointWarning, match="version-1 checkpoint without an integrity"):
+    with pytest.warns(CheckpointWarning, match="version-1 checkpoint without an integrity") as rec:
         again.load_checkpoint(path)
+    assert rec[0].filename == __file__  # attributed to load_checkpoint's caller
     assert again.iteration == 1
     torch.save(dict(old, version=7), path)
     with pytest.raises(CheckpointError, match="unsupported checkpoint version 7"):
