@@ -21,14 +21,10 @@ from typing import TYPE_CHECKING, TextIO
 import numpy as np
 
 from .costs import METRICS
-from .errors import OTGANError, OTSolverError
+from .errors import CLIError, DistributedError, OTSolverError, RunError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import OTResult
-
-
-class CLIError(OTGANError):
-    """A user error: printed on one line, exit code 2."""
 
 
 #: ``otgan --help``'s description (the module docstring holds a doctest).
@@ -314,7 +310,7 @@ def _train_config(args, device: str | None = None):
     decision, :func:`otgan.gan.training.distributed.plan_device`) overrides both.
     """
     from .gan.training.config import TrainConfig
-    from .gan.training.run import RunError, read_run_config
+    from .gan.training.run import read_run_config
 
     given = _given_options(args)
     if device is not None:
@@ -344,7 +340,7 @@ def _requested_device(args) -> str:
     if args.device is not None:
         return args.device
     if args.resume:
-        from .gan.training.run import RunError, read_run_config
+        from .gan.training.run import read_run_config
 
         try:
             return read_run_config(args.out).device
@@ -356,7 +352,7 @@ def _requested_device(args) -> str:
 def _plan_device(args, nproc_per_node: int) -> tuple[str | None, str | None]:
     """(the device to force, or ``None``; a notice, or ``None``) for
     ``nproc_per_node`` processes (:func:`otgan.gan.training.distributed.plan_device`)."""
-    from .gan.training.distributed import DistributedError, plan_device
+    from .gan.training.distributed import plan_device
 
     requested = _requested_device(args)
     try:
@@ -380,8 +376,8 @@ def _launch_processes(args: argparse.Namespace) -> int:
     failed process's own (2: it printed a one-line error; 130: interrupted),
     or 128 + the signal that killed it (said on one line).
     """
-    from .gan.training.distributed import DistributedError, ShardGroup, world_size_from_env
-    from .gan.training.run import RunError, check_run_state
+    from .gan.training.distributed import ShardGroup, world_size_from_env
+    from .gan.training.run import check_run_state
 
     n = args.nproc
     if n < 1:
@@ -584,9 +580,9 @@ def _dist_errors() -> tuple[type[BaseException], ...]:
 
 def _train_process(args: argparse.Namespace) -> int:
     """``otgan train`` in this process: one process, or one rank under torchrun."""
-    from .gan.training.distributed import (DistributedError, local_world_size_from_env,
-                                           process_group, world_size_from_env)
-    from .gan.training.run import RunError, train_run
+    from .gan.training.distributed import (local_world_size_from_env, process_group,
+                                           world_size_from_env)
+    from .gan.training.run import train_run
     from .gan.training.trainer import resolve_device
 
     try:
@@ -662,7 +658,7 @@ def _rank0_config(args, device: str | None, notice: str | None, group):
 def cmd_compare(args: argparse.Namespace) -> int:
     from .gan.addons import ADDONS, parse_method_spec
     from .gan.training.config import METHODS
-    from .gan.training.run import RunError, compare
+    from .gan.training.run import compare
 
     _threads(args.threads)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -698,7 +694,7 @@ DEMO_BATCH = 64
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .gan.training.config import TrainConfig
-    from .gan.training.run import RunError, train_run
+    from .gan.training.run import train_run
 
     _threads(args.threads)
     try:

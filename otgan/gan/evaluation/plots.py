@@ -20,6 +20,8 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from ..training.trainer import Trainer
 
+__all__ = ["image_grid", "plot_samples", "plot_w_curve", "plot_run"]
+
 
 def _plt():
     import matplotlib

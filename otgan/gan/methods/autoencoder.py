@@ -65,6 +65,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from ...errors import AutoencoderCacheWarning
 from ..data import is_image_shape
 from ..training.rundir import write_bytes_atomic
 
@@ -76,8 +77,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Autoencoder", "FeatureDiscriminator", "build_encoder", "build_decoder",
            "build_autoencoder", "hidden_features", "reconstruction_loss", "fit_autoencoder",
            "pretrain_autoencoder", "cached_autoencoder", "ae_defaults", "data_fingerprint",
-           "AutoencoderCacheWarning", "AE_WIDTH", "AE_BATCH", "AE_LR", "AE_BETAS",
-           "AE_EVAL_N", "CACHE_FILE"]
+           "AE_WIDTH", "AE_BATCH", "AE_LR", "AE_BETAS", "AE_EVAL_N", "CACHE_FILE"]
 
 #: Hidden width of the MLP autoencoder (flat data).
 AE_WIDTH = 64
@@ -95,10 +95,6 @@ CACHE_FORMAT = "otgan-rfgan-autoencoder"
 CACHE_VERSION = 1
 #: Changes whenever the networks or the fit change, so that an old cache is refit.
 _ARCH = "v1"
-
-
-class AutoencoderCacheWarning(UserWarning):
-    """The autoencoder cache was unreadable or corrupted and the fit was repeated."""
 
 
 def ae_defaults(shape: Sequence[int]) -> dict[str, int]:

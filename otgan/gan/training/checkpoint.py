@@ -24,7 +24,8 @@ needs to continue bit-identically::
   (:func:`~otgan.gan.training.rundir.write_bytes_atomic`), :func:`read_checkpoint`
   reads it back with ``torch.load(weights_only=True)``.
 
-Version 1 (no digest) is still loaded, with a :class:`CheckpointWarning`.
+Version 1 (no digest) is still loaded, with a
+:class:`~otgan.errors.CheckpointWarning`.
 
 Examples
 --------
@@ -52,7 +53,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from ...errors import CheckpointError
+from ...errors import CheckpointError, CheckpointWarning
 from .config import RUNTIME_FIELDS, TrainConfig
 from .digest import DIGEST_KEY, state_digest
 from .rundir import write_bytes_atomic
@@ -61,17 +62,13 @@ from .schedule import replan
 if TYPE_CHECKING:  # pragma: no cover
     from .trainer import Trainer
 
-__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "CheckpointWarning", "trainer_state",
-           "check_state", "restore_state", "write_checkpoint", "read_checkpoint"]
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "trainer_state", "check_state",
+           "restore_state", "write_checkpoint", "read_checkpoint"]
 
 CHECKPOINT_FORMAT = "otgan-gan-checkpoint"
 #: 2: the state carries ``sha256`` (see :func:`state_digest`) and ``lr_plan``.
 #: 1: no digest; still loaded, with a :class:`CheckpointWarning`.
 CHECKPOINT_VERSION = 2
-
-
-class CheckpointWarning(UserWarning):
-    """A checkpoint was loaded without an integrity check (written before version 2)."""
 
 
 def trainer_state(trainer: Trainer) -> dict:

@@ -74,23 +74,21 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ...errors import DistributedError
+
 # torch is imported where it is used: the method registry (which the command
 # line reads without loading torch) imports this module.
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 __all__ = ["ShardGroup", "SINGLE_PROCESS", "AveragingOptimizer", "init_from_env",
-           "DistributedError", "DEFAULT_TIMEOUT_S", "world_size_from_env",
-           "local_world_size_from_env", "plan_device", "process_group", "close_process_group"]
+           "DEFAULT_TIMEOUT_S", "world_size_from_env", "local_world_size_from_env",
+           "plan_device", "process_group", "close_process_group"]
 
 #: Seconds a collective waits for the other ranks before it raises: a rank that
 #: died makes the others fail within this bound instead of hanging. Long
 #: enough for rank 0's evaluation and checkpoint, during which the others wait.
 DEFAULT_TIMEOUT_S = 300.0
-
-
-class DistributedError(RuntimeError):
-    """The distributed set-up is invalid (world size, batch, backend)."""
 
 
 @dataclass(frozen=True)

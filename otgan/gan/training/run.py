@@ -44,15 +44,15 @@ import statistics
 import time
 from typing import Any, Sequence
 
-from ...errors import CheckpointError
+from ...errors import CheckpointError, RunError
 from ..addons import ADDONS, method_spec, parse_method_spec
 from .config import METHODS, RUNTIME_FIELDS, TrainConfig
 from .distributed import SINGLE_PROCESS, ShardGroup
-from .rundir import (RunError, RunLock, check_out_dir, make_out_dir, replace_atomic,
-                     temp_path, write_text_atomic)
+from .rundir import (RunLock, check_out_dir, make_out_dir, replace_atomic, temp_path,
+                     write_text_atomic)
 from .trainer import Trainer, resolve_device
 
-__all__ = ["train_run", "compare", "format_compare_table", "read_run_config", "RunError",
+__all__ = ["train_run", "compare", "format_compare_table", "read_run_config",
            "check_run_state", "LIBRARY_NAMES"]
 
 CONFIG_FILE = "config.json"

@@ -33,16 +33,15 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
     import msvcrt
 
-__all__ = ["RunError", "LOCK_NAME", "check_out_dir", "make_out_dir", "RunLock",
+from ...errors import RunError
+
+__all__ = ["LOCK_NAME", "check_out_dir", "make_out_dir", "RunLock",
            "write_text_atomic", "write_bytes_atomic", "replace_atomic", "temp_path"]
 
 #: Lock file inside a run (or compare) directory. It is left in place after the
 #: run: deleting it would let a process that opened the old file and one that
 #: creates a new one both "hold" the lock.
 LOCK_NAME = ".otgan.lock"
-
-
-from ...errors import RunError  # noqa: E402,F401 (re-exported: the home of run errors)
 
 
 def _writable(path: str) -> bool:

@@ -31,6 +31,7 @@ import time
 import numpy as np
 import torch
 
+from ...errors import DistributedError
 from ...torch import ot_targets
 from ..addons import ADDONS
 from ..data import load_dataset
@@ -39,7 +40,7 @@ from ..methods import METHODS, StepContext
 from ..nets import build_nets
 from .checkpoint import read_checkpoint, restore_state, trainer_state, write_checkpoint
 from .config import TrainConfig
-from .distributed import SINGLE_PROCESS, AveragingOptimizer, DistributedError, ShardGroup
+from .distributed import SINGLE_PROCESS, AveragingOptimizer, ShardGroup
 from .schedule import lr_factor
 
 __all__ = ["Trainer", "resolve_device", "CONDITION_SEED", "CONDITION_N", "TRACK_N"]
@@ -386,7 +387,7 @@ class Trainer:
         (:func:`otgan.gan.training.checkpoint.restore_state`).
 
         The digest must match (a version-1 state, which has none, is loaded
-        with a :class:`~otgan.gan.training.checkpoint.CheckpointWarning`). The
+        with a :class:`~otgan.errors.CheckpointWarning`). The
         configurations must agree except for
         :data:`otgan.gan.training.config.RUNTIME_FIELDS` and ``iters``: a
         different budget, at least the iterations already done, re-plans the

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from otgan.cli import main
+from otgan.errors import AutoencoderCacheWarning
 from otgan.gan import TrainConfig, Trainer
 from otgan.gan.methods import autoencoder as A
 from otgan.gan.data import load_dataset
@@ -98,11 +99,11 @@ def test_cache_written_reused_and_validated(tmp_path, monkeypatch):
     state = torch.load(path, weights_only=True)
     state["autoencoder"]["encoder.1.weight"][0, 0] += 1.0  # behind its digest
     torch.save(state, path)
-    with pytest.warns(A.AutoencoderCacheWarning, match="SHA-256"):
+    with pytest.warns(AutoencoderCacheWarning, match="SHA-256"):
         ae3 = A.cached_autoencoder(path, data, code=4, steps=20, seed=1)[0]
     assert all(torch.equal(p, q) for p, q in zip(ae.parameters(), ae3.parameters()))
     (tmp_path / A.CACHE_FILE).write_bytes(b"garbage")
-    with pytest.warns(A.AutoencoderCacheWarning, match="unusable"):
+    with pytest.warns(AutoencoderCacheWarning, match="unusable"):
         A.cached_autoencoder(path, data, code=4, steps=20, seed=1)
     assert torch.load(path, weights_only=True)["sha256"]  # rewritten whole
 

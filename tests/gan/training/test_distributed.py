@@ -17,10 +17,10 @@ import torch
 from otgan.cli import main
 from otgan.gan import TrainConfig, Trainer
 from otgan.gan.training import distributed
-from otgan.gan.training.distributed import (SINGLE_PROCESS, AveragingOptimizer,
-                                            DistributedError, ShardGroup, close_process_group,
-                                            init_from_env, plan_device, process_group,
-                                            world_size_from_env)
+from otgan.errors import DistributedError
+from otgan.gan.training.distributed import (SINGLE_PROCESS, AveragingOptimizer, ShardGroup,
+                                            close_process_group, init_from_env, plan_device,
+                                            process_group, world_size_from_env)
 from otgan.torch import ot_targets
 
 from .. import dist_worker

@@ -8,7 +8,8 @@ import torch
 import otgan
 from otgan.gan import CheckpointError, TrainConfig, Trainer
 from otgan.gan.training.config import METHODS
-from otgan.gan.training.run import RunError, train_run
+from otgan.errors import RunError
+from otgan.gan.training.run import train_run
 
 from ..conftest import TINY
 
@@ -207,7 +208,7 @@ def test_checkpoint_digest_detects_any_change(tmp_path):
 
 
 def test_version_1_checkpoint_loads_with_a_warning(tmp_path):
-    from otgan.gan.training.checkpoint import CheckpointWarning
+    from otgan.errors import CheckpointWarning
 
     cfg = TrainConfig(method="gan", device="cpu", iters=3, **TINY)
     tr = Trainer(cfg)
