@@ -21,7 +21,7 @@ from ..methods import GEN_NOISE, METHODS
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Collection
 
-#: How the critic is rescaled after its regressions (``otgan.gan.scaling``);
+#: How the critic is rescaled after its regressions (:func:`otgan.torch.scale_critic`);
 #: defined here so that the command line can list it without importing torch.
 SCALING_MODES = ("final", "power", "none")
 
@@ -86,7 +86,7 @@ class TrainConfig:
         default 10 for WGAN-TS, as in the authors' code and as measured best
         in ``docs/results.md``).
     scaling : {"final", "power", "none"}
-        WGAN-TS weight scaling (see :func:`otgan.gan.scaling.scale_critic`).
+        WGAN-TS weight scaling (see :func:`otgan.torch.scale_critic`).
     lr_decay : {"linear", "none"}
         ``"linear"``: both learning rates decay linearly from their initial
         value towards 0 over ``iters`` (as in the WGAN-GP reference code), so
