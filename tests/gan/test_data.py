@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from otgan.gan import load_dataset
-from otgan.gan.evaluation.metrics import evaluate
+from otgan.gan.evaluation.metrics import evaluate, mode_metrics
 
 
 def _sample(name, n=4000):
