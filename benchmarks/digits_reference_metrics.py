@@ -19,7 +19,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from otgan.gan.data import load_dataset  # noqa: E402
-from otgan.gan.metrics import digit_metrics, exact_w1, noise_floor  # noqa: E402
+from otgan.gan.evaluation.metrics import digit_metrics, exact_w1, noise_floor  # noqa: E402
 
 from _common import write_atomic  # noqa: E402
 

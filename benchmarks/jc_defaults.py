@@ -1,4 +1,4 @@
-"""The numbers behind the Jacobian Clamping defaults (``otgan.gan.jacobian.JCDefaults``).
+"""The numbers behind the Jacobian Clamping defaults (``otgan.gan.addons.jacobian.JCDefaults``).
 
 For every built-in data set: the data scale ``s_data = sqrt(tr Cov(x) / min(d_z, d_x))``
 (the RMS singular value a generator needs to reproduce the data's total
@@ -34,8 +34,8 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from benchmarks._common import machine, write_atomic  # noqa: E402
 from otgan.gan.data import DATASETS, load_dataset  # noqa: E402
-from otgan.gan.jacobian import (JC_DEFAULTS, condition_number_summary,  # noqa: E402
-                                jacobian_clamping_penalty)
+from otgan.gan.addons.jacobian import (JC_DEFAULTS, condition_number_summary,  # noqa: E402
+                                       jacobian_clamping_penalty)
 from otgan.gan.nets import build_nets  # noqa: E402
 
 #: Generator sizes of the trainer's defaults: (z_dim, hidden, depth).

@@ -5,7 +5,7 @@ Run once, on commit 95534a0 (the last trainer without otgan.gan.methods):
     .venv/bin/python benchmarks/record_gan_legacy.py tests/gan/data
 
 It wrote legacy_trajectories.json and legacy_ckpt_wgan-ts.pt, which
-tests/gan/test_legacy.py compares the current code with. Do not re-run it on
+tests/gan/training/test_legacy.py compares the current code with. Do not re-run it on
 later code: the WGAN-TS cases would then record the new default
 gen_noise="same" instead of the old behaviour (fresh noise).
 """

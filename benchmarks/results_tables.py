@@ -139,7 +139,7 @@ def _expected_configs(command: str) -> tuple[dict, str]:
     compare`` line) trains, built with the CLI's own parser."""
     from otgan.cli import _config_kwargs, _parse_seeds, build_parser
     from otgan.gan.addons import ADDONS, parse_method_spec
-    from otgan.gan.config import TrainConfig
+    from otgan.gan.training.config import TrainConfig
 
     argv = shlex.split(command)
     while argv and argv[0] != "compare":
@@ -164,7 +164,7 @@ def _expected_configs(command: str) -> tuple[dict, str]:
 def collect(table: str, command: str, run_root: str, code: str, results: Path = RESULTS,
             figures: Path = FIGURES) -> list[Path]:
     """Write one summary per run of ``command`` (finished in ``run_root``)."""
-    from otgan.gan.config import TrainConfig
+    from otgan.gan.training.config import TrainConfig
 
     if table not in TABLES:
         raise SystemExit(f"unknown table {table!r}; known: {', '.join(TABLES)}")
@@ -384,7 +384,7 @@ def block_summary(summ, tables, with_data=False) -> str:
 def _config_gaps(command: str, rows) -> dict:
     """``field -> value in the runs`` where ``command``, run with today's code,
     would train a different configuration than the recorded runs."""
-    from otgan.gan.config import RUNTIME_FIELDS, TrainConfig
+    from otgan.gan.training.config import RUNTIME_FIELDS, TrainConfig
 
     expected, _ = _expected_configs(command)
     gaps: dict = {}

@@ -21,14 +21,10 @@ from typing import TYPE_CHECKING, TextIO
 import numpy as np
 
 from .costs import METRICS
-from .errors import OTGANError, OTSolverError
+from .errors import CLIError, DistributedError, OTSolverError, RunError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import OTResult
-
-
-class CLIError(OTGANError):
-    """A user error: printed on one line, exit code 2."""
 
 
 #: ``otgan --help``'s description (the module docstring holds a doctest).
@@ -209,7 +205,7 @@ def _startup_seconds() -> float:
 
 
 def _threads(n) -> None:
-    from .gan.run import use_threads
+    from .gan.training.run import use_threads
 
     # One thread by default: the networks are small, and a second thread on a
     # busy core makes torch's thread pool wait (measured 40x slower per step).
@@ -271,7 +267,7 @@ def _one_line_warnings(command: str):
 TRAIN_ITERS = 2000
 
 #: How messages of ``otgan train`` / ``otgan compare`` name the library's
-#: arguments: by their flags (:data:`otgan.gan.run.LIBRARY_NAMES`).
+#: arguments: by their flags (:data:`otgan.gan.training.run.LIBRARY_NAMES`).
 _TRAIN_NAMES = {"resume": "--resume", "overwrite": "--overwrite", "out": "--out",
                 "iters": "--iters"}
 _COMPARE_NAMES = {"overwrite": "--overwrite", "out": "--out", "methods": "--methods",
@@ -296,7 +292,7 @@ def _given_options(args) -> dict:
 
 
 def _resume_may_change() -> tuple[str, ...]:
-    from .gan.config import RUNTIME_FIELDS
+    from .gan.training.config import RUNTIME_FIELDS
 
     return ("iters",) + RUNTIME_FIELDS
 
@@ -311,10 +307,10 @@ def _train_config(args, device: str | None = None):
     and the fields that do not change the trajectory, ``--device``,
     ``--log-every``, ...), and a flag that would change any other field is
     refused, naming the flag and both values. ``device`` (the launcher's
-    decision, :func:`otgan.gan.distributed.plan_device`) overrides both.
+    decision, :func:`otgan.gan.training.distributed.plan_device`) overrides both.
     """
-    from .gan.config import TrainConfig
-    from .gan.run import RunError, read_run_config
+    from .gan.training.config import TrainConfig
+    from .gan.training.run import read_run_config
 
     given = _given_options(args)
     if device is not None:
@@ -344,7 +340,7 @@ def _requested_device(args) -> str:
     if args.device is not None:
         return args.device
     if args.resume:
-        from .gan.run import RunError, read_run_config
+        from .gan.training.run import read_run_config
 
         try:
             return read_run_config(args.out).device
@@ -355,8 +351,8 @@ def _requested_device(args) -> str:
 
 def _plan_device(args, nproc_per_node: int) -> tuple[str | None, str | None]:
     """(the device to force, or ``None``; a notice, or ``None``) for
-    ``nproc_per_node`` processes (:func:`otgan.gan.distributed.plan_device`)."""
-    from .gan.distributed import DistributedError, plan_device
+    ``nproc_per_node`` processes (:func:`otgan.gan.training.distributed.plan_device`)."""
+    from .gan.training.distributed import plan_device
 
     requested = _requested_device(args)
     try:
@@ -375,13 +371,13 @@ def _launch_processes(args: argparse.Namespace) -> int:
 
     Everything that can be checked before a process starts is checked here,
     with one-line errors: the arguments, the device (one GPU per process, or
-    the CPU; :func:`otgan.gan.distributed.plan_device`), that ``--batch``
+    the CPU; :func:`otgan.gan.training.distributed.plan_device`), that ``--batch``
     splits evenly, ``--out`` and its state. The exit status is 0, the first
     failed process's own (2: it printed a one-line error; 130: interrupted),
     or 128 + the signal that killed it (said on one line).
     """
-    from .gan.distributed import DistributedError, ShardGroup, world_size_from_env
-    from .gan.run import RunError, check_run_state
+    from .gan.training.distributed import ShardGroup, world_size_from_env
+    from .gan.training.run import check_run_state
 
     n = args.nproc
     if n < 1:
@@ -558,7 +554,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                     raise KeyboardInterrupt from None
                 raise
         except KeyboardInterrupt:
-            from .gan.distributed import world_size_from_env
+            from .gan.training.distributed import world_size_from_env
 
             world = world_size_from_env()
             if os.environ.get("RANK", "0") == "0":
@@ -584,10 +580,10 @@ def _dist_errors() -> tuple[type[BaseException], ...]:
 
 def _train_process(args: argparse.Namespace) -> int:
     """``otgan train`` in this process: one process, or one rank under torchrun."""
-    from .gan.distributed import (DistributedError, local_world_size_from_env,
-                                  process_group, world_size_from_env)
-    from .gan.run import RunError, train_run
-    from .gan.trainer import resolve_device
+    from .gan.training.distributed import (local_world_size_from_env, process_group,
+                                           world_size_from_env)
+    from .gan.training.run import train_run
+    from .gan.training.trainer import resolve_device
 
     try:
         world = world_size_from_env()
@@ -637,7 +633,7 @@ def _rank0_config(args, device: str | None, notice: str | None, group):
     sent to the others, which need not see ``--out`` (a resume reads it).
     Rank 0 raises the :class:`CLIError` of a refused configuration; the other
     ranks then leave with status 2 without a message of their own."""
-    from .gan.config import TrainConfig
+    from .gan.training.config import TrainConfig
 
     cfg = error = None
     if group.is_main:
@@ -661,8 +657,8 @@ def _rank0_config(args, device: str | None, notice: str | None, group):
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from .gan.addons import ADDONS, parse_method_spec
-    from .gan.config import METHODS
-    from .gan.run import RunError, compare
+    from .gan.training.config import METHODS
+    from .gan.training.run import compare
 
     _threads(args.threads)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -677,7 +673,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             raise CLIError(f"--methods: {exc}") from None
     seeds = _parse_seeds(args.seeds)
     try:
-        from .gan.rundir import check_out_dir
+        from .gan.training.rundir import check_out_dir
 
         check_out_dir(args.out, "--out")
         table = compare(methods, seeds, args.out, progress=not args.quiet, jobs=args.jobs,
@@ -697,14 +693,14 @@ DEMO_BATCH = 64
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .gan.config import TrainConfig
-    from .gan.run import RunError, train_run
+    from .gan.training.config import TrainConfig
+    from .gan.training.run import train_run
 
     _threads(args.threads)
     try:
         cfg = TrainConfig(method="wgan-ts", data="ring", iters=args.iters, batch=args.batch,
                           seed=args.seed, device=args.device)
-        from .gan.rundir import check_out_dir
+        from .gan.training.rundir import check_out_dir
 
         check_out_dir(args.out, "--out")
         t0 = time.perf_counter()
@@ -722,7 +718,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _add_config_options(p, *, iters_default, iters_help="generator iterations"):
-    from .gan.config import SCALING_MODES
+    from .gan.training.config import SCALING_MODES
     from .gan.methods import GEN_NOISE
 
     p.add_argument("--data", default=None,

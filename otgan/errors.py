@@ -1,14 +1,20 @@
-"""The exceptions of otgan, under one root.
+"""The exceptions and warnings of otgan, under one root each.
 
 Every error otgan raises on purpose is an :class:`OTGANError` (so one
 ``except OTGANError`` catches them all) and also an instance of the standard
 exception a caller would expect (``RuntimeError``, ``MemoryError``, ...). Bad
-arguments are plain ``ValueError``/``TypeError`` naming the argument.
+arguments are plain ``ValueError``/``TypeError`` naming the argument. Every
+warning category of otgan is an :class:`OTGANWarning` (a ``UserWarning``).
+
+The classes are defined here and imported from here; no other module defines
+or re-exports one (``tests/test_errors.py`` checks it).
 
 Examples
 --------
 >>> issubclass(OTSolverError, OTGANError) and issubclass(OTSolverError, RuntimeError)
 True
+>>> issubclass(DistributedError, RuntimeError), issubclass(CheckpointWarning, UserWarning)
+(True, True)
 """
 from __future__ import annotations
 
@@ -43,5 +49,26 @@ class RunError(OTGANError, RuntimeError):
     """A training run cannot start or go on (its directory, lock or configuration)."""
 
 
+class DistributedError(OTGANError, RuntimeError):
+    """The distributed set-up is invalid (world size, batch, backend)."""
+
+
+class CLIError(OTGANError):
+    """A user error on the command line: printed on one line, exit code 2."""
+
+
+class OTGANWarning(UserWarning):
+    """Root of every warning category otgan issues."""
+
+
+class CheckpointWarning(OTGANWarning):
+    """A checkpoint was loaded without an integrity check (written before version 2)."""
+
+
+class AutoencoderCacheWarning(OTGANWarning):
+    """The RFGAN autoencoder cache was unreadable or corrupted and the fit was repeated."""
+
+
 __all__ = ["OTGANError", "OTSolverError", "InsufficientMemoryError", "ScalingError",
-           "CheckpointError", "RunError"]
+           "CheckpointError", "RunError", "DistributedError", "CLIError", "OTGANWarning",
+           "CheckpointWarning", "AutoencoderCacheWarning"]

@@ -89,7 +89,7 @@ __all__ = ["wasserstein_from_costs", "ExactOTFunction", "cost_matrix", "wasserst
            "ot_targets", "OTTargets", "scale_critic", "ScalingResult", "ScalingError",
            "final_linear", "SCALING_MODES"]
 
-#: How :func:`scale_critic` rescales the critic (``otgan.gan.config`` keeps the
+#: How :func:`scale_critic` rescales the critic (``otgan.gan.training.config`` keeps the
 #: same names for the command line, which must not import torch; a test checks
 #: that they agree).
 SCALING_MODES = ("final", "power", "none")

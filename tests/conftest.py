@@ -10,7 +10,7 @@ def rng():
 @pytest.fixture(scope="session", autouse=True)
 def _otgan_cache(tmp_path_factory):
     """Tests never read or write the user's cache: the digits classifier
-    (otgan.gan.digits_classifier) is trained once per session into a
+    (otgan.gan.evaluation.digits_classifier) is trained once per session into a
     temporary cache directory."""
     mp = pytest.MonkeyPatch()
     mp.setenv("OTGAN_CACHE_DIR", str(tmp_path_factory.mktemp("otgan-cache")))

@@ -40,7 +40,7 @@ def _defines_public_api(module) -> bool:
 
 def test_discovery_finds_the_layers():
     for name in ("otgan.costs", "otgan.geometry", "otgan.lp.registry", "otgan.torch",
-                 "otgan.kernels.fused", "otgan.gan.trainer"):
+                 "otgan.kernels.fused", "otgan.gan.training.trainer"):
         assert name in MODULES
 
 

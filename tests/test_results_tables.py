@@ -62,7 +62,7 @@ def test_summaries_small_and_complete(rt):
         assert "compare" in s["command"] and f"--out {s['run_dir'].rsplit('/', 2)[0]}" in s[
             "command"]
         from otgan.gan.addons import method_spec
-        from otgan.gan.config import TrainConfig
+        from otgan.gan.training.config import TrainConfig
         cfg = TrainConfig.from_dict(s["config"])
         assert method_spec(cfg.method, cfg.addons) == s["method"] and cfg.seed == s["seed"]
         for row in s.get("track", []):
@@ -105,7 +105,7 @@ def test_demo_is_the_ring_seed0_row(rt):
     if not path.exists():
         pytest.skip("ring table not collected")
     from otgan.cli import DEMO_BATCH, DEMO_ITERS
-    from otgan.gan.config import RUNTIME_FIELDS, TrainConfig
+    from otgan.gan.training.config import RUNTIME_FIELDS, TrainConfig
 
     demo = TrainConfig(method="wgan-ts", data="ring", iters=DEMO_ITERS, batch=DEMO_BATCH,
                        seed=0, device="auto")

@@ -274,7 +274,7 @@ def test_cost_matrix_values_and_gradcheck(metric, p):
 
 @pytest.mark.parametrize("metric,p", METRICS)
 def test_cost_gradient_is_the_metric_autograd(metric, p):
-    from otgan.gan.adapter import cost_gradient
+    from otgan.gan import cost_gradient
     diff = torch.randn(5, 3, generator=_gen(20), dtype=F64)
     diff[0] = 0.0
     got = cost_gradient(diff, metric, p)
@@ -297,15 +297,14 @@ def test_cost_gradient_is_the_metric_autograd(metric, p):
 # ------------------------------------------------------------ targets, scaling, re-exports
 def test_targets_live_here_and_gan_reexports_them():
     import otgan.gan as gan
-    import otgan.gan.adapter as adapter
-    import otgan.gan.scaling as scaling
-    assert gan.ot_targets is ott.ot_targets is adapter.ot_targets
-    assert gan.OTTargets is ott.OTTargets is adapter.OTTargets
-    assert gan.scale_critic is ott.scale_critic is scaling.scale_critic
+    assert gan.ot_targets is ott.ot_targets
+    assert gan.OTTargets is ott.OTTargets
+    assert gan.scale_critic is ott.scale_critic
     assert gan.ScalingResult is ott.ScalingResult and gan.ScalingError is ott.ScalingError
     y, x = _points(21)
     x.requires_grad_(True)
-    w = adapter.WassersteinFunction.apply(y, x, "l2")
+    with pytest.warns(DeprecationWarning, match="otgan.torch.wasserstein"):
+        w = gan.WassersteinFunction.apply(y, x, "l2")
     assert w.item() == pytest.approx(ott.wasserstein(y, x, metric="l2").item(), rel=1e-15)
     assert gan.wasserstein_loss(y, x, "lp", 3.0).item() == pytest.approx(
         ott.wasserstein(y, x, metric="lp", p=3.0).item(), rel=1e-15)
@@ -492,7 +491,7 @@ def test_cuda_matches_cpu(metric, p):
 
 
 def test_scaling_modes_agree_with_the_command_line():
-    from otgan.gan.config import SCALING_MODES as CLI_MODES
+    from otgan.gan.training.config import SCALING_MODES as CLI_MODES
     import otgan.torch
     assert otgan.torch.SCALING_MODES == CLI_MODES
 

@@ -8,22 +8,24 @@
 """
 import importlib
 
-# Names are resolved on first access (PEP 562) so that ``otgan.gan.config``
-# (method names, defaults) loads without torch: the command line needs it for
-# ``--help`` and must not pay torch's import for ``otgan distance``.
+# Names are resolved on first access (PEP 562) so that
+# ``otgan.gan.training.config`` (method names, defaults) loads without torch:
+# the command line needs it for ``--help`` and must not pay torch's import for
+# ``otgan distance``.
 # The keys are modules relative to this package; ".torch" is ``otgan.torch``,
-# the home of the torch layer (``importlib`` resolves "..torch" from here).
+# the home of the torch layer, ".errors" ``otgan.errors``, the home of every
+# error (``importlib`` resolves "..torch" from here).
 _LAZY = {
     ".torch": ("OTTargets", "ot_targets", "ScalingResult", "scale_critic"),
-    "adapter": ("WassersteinFunction", "batch_cost", "cost_gradient", "wasserstein_loss"),
-    "config": ("METHODS", "TrainConfig"),
+    "training.config": ("METHODS", "TrainConfig"),
     "data": ("DATASETS", "Dataset", "load_dataset"),
     "methods": ("Method", "MethodDefaults", "StepContext", "register"),
     "losses": ("gan_discriminator_loss", "gan_generator_loss", "gradient_penalty",
                "nsgan_generator_loss", "ot_regularizer", "regression_loss",
-               "ts_generator_loss", "wgan_critic_loss", "wgan_generator_loss"),
-    "scaling": ("ScalingError",),
-    "trainer": ("CheckpointError", "Trainer"),
+               "ts_generator_loss", "wgan_critic_loss", "wgan_generator_loss",
+               "WassersteinFunction", "batch_cost", "cost_gradient", "wasserstein_loss"),
+    ".errors": ("ScalingError", "CheckpointError"),
+    "training.trainer": ("Trainer",),
 }
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 

@@ -20,7 +20,7 @@ resumable.
 
 Image data: a sample of shape ``(C, H, W)`` is an image
 (:func:`is_image_shape`, :attr:`Dataset.is_image`); that one rule picks the
-network sizes (:class:`otgan.gan.config.TrainConfig`), the networks
+network sizes (:class:`otgan.gan.training.config.TrainConfig`), the networks
 (:func:`otgan.gan.nets.build_nets`) and the plots. Image values are expected in
 ``[-1, 1]`` (the image generator ends in ``tanh``). :func:`data_shape` gives
 the per-sample shape of a data name without loading the data.

@@ -2,15 +2,36 @@ r"""Pure loss functions: tensors in, scalar tensor out; no optimiser, no state.
 
 Notation: ``d_real = D(y)`` on real points, ``d_fake = D(x)`` on generated
 points, both of shape ``(N,)``; GAN losses take raw logits.
+
+The pieces of the exact layer these losses are built from sit at the end, thin
+names over :mod:`otgan.torch` (the home of the torch layer):
+
+* :func:`cost_gradient` — :math:`\nabla_x c(y, x)`, the target of the OT
+  regulariser (:func:`ot_penalty`), read off torch's autograd of
+  :meth:`otgan.costs.Metric.torch_cost` (no hand-written gradient);
+* :func:`wasserstein_loss` — the differentiable exact batch W,
+  :func:`otgan.torch.wasserstein` with uniform weights and the positional
+  ``(y, x, metric, p, method)`` signature; its gradient is the plan-weighted
+  autograd of the metric,
+
+  .. math::
+      \frac{\partial W}{\partial x_j} = \sum_i P_{ij} \nabla_x c(y_i, x_j), \qquad
+      \frac{\partial W}{\partial y_i} = \sum_j P_{ij} \nabla_y c(y_i, x_j);
+
+* :func:`batch_cost` — the float64 host cost matrix the LP sees.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import warnings
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .adapter import cost_gradient
+from ..costs import Metric
+from ..torch import flatten_batches, host_costs, wasserstein
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -19,6 +40,7 @@ __all__ = ["regression_loss", "ts_generator_loss", "ot_regularizer", "ot_penalty
            "gan_discriminator_loss", "gan_generator_loss", "nsgan_generator_loss",
            "wgan_critic_loss", "wgan_generator_loss", "gradient_penalty"]
 __all__ += ["functional_step", "approximator_loss"]
+__all__ += ["cost_gradient", "wasserstein_loss", "batch_cost", "WassersteinFunction"]
 
 
 def _vec(t: torch.Tensor, name: str) -> torch.Tensor:
@@ -157,7 +179,7 @@ def functional_step(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Ten
     ``torch.no_grad()`` too (then without a graph), and it is differentiable
     in ``x`` — with autograd and inside ``torch.func`` transforms, so a
     composition of steps has an exact Jacobian
-    (:func:`otgan.gan.jacobian.generator_jacobian`). Detach ``x'`` to use it
+    (:func:`otgan.gan.addons.jacobian.generator_jacobian`). Detach ``x'`` to use it
     as a target.
 
     Examples
@@ -208,3 +230,109 @@ def approximator_loss(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"x and target must have the same shape, got {tuple(x.shape)} and "
                          f"{tuple(target.shape)}")
     return 0.5 * (x - target.detach()).reshape(x.shape[0], -1).pow(2).sum(dim=1).mean()
+
+
+# ------------------------------------------------ the exact layer, as the losses use it
+def cost_gradient(diff: torch.Tensor, metric: str | Metric = "l1",
+                  p: float | None = None) -> torch.Tensor:
+    r"""Gradient of :math:`c(y, x)` with respect to ``x`` given ``diff = x - y``.
+
+    Computed by torch's autograd of :meth:`otgan.costs.Metric.torch_cost` at
+    :math:`c(\text{diff}, 0)` (every metric here is a norm of ``x - y``):
+    ``l1`` gives :math:`\operatorname{sign}(x - y)`, ``l2`` :math:`(x-y)/\|x-y\|`
+    (0 at ``x = y``), ``sqeuclidean`` :math:`2(x-y)`, ``lp``
+    :math:`\operatorname{sign}(d)|d|^{p-1} / \|d\|_p^{p-1}`. The gradient with
+    respect to ``y`` is the negative. Not differentiable itself (a target).
+
+    Examples
+    --------
+    >>> import torch
+    >>> diff = torch.tensor([[3.0, -4.0], [0.0, 0.0]], dtype=torch.float64)
+    >>> cost_gradient(diff, "l1").tolist()
+    [[1.0, -1.0], [0.0, 0.0]]
+    >>> cost_gradient(diff, "l2").round(decimals=12).tolist()
+    [[0.6, -0.8], [0.0, 0.0]]
+    """
+    metric = Metric.parse(metric, p)
+    if not isinstance(diff, torch.Tensor):
+        raise TypeError(f"diff must be a torch.Tensor, got {type(diff).__name__}")
+    with torch.enable_grad():
+        d = diff.detach().reshape(diff.shape[0], -1).requires_grad_(True)
+        cost = metric.torch_cost(d, d.new_zeros(1, d.shape[1]))
+        (grad,) = torch.autograd.grad(cost.sum(), d)
+    return grad.reshape(diff.shape)
+
+
+def wasserstein_loss(y: torch.Tensor, x: torch.Tensor, metric: str | Metric = "l1",
+                     p: float | None = None, method: str = "auto") -> torch.Tensor:
+    r"""Differentiable exact batch Wasserstein cost :math:`W(y, x)` (uniform weights).
+
+    :func:`otgan.torch.wasserstein` ``(y, x, metric=metric, p=p, method=method)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> y = torch.tensor([[0.0], [1.0]]); x = torch.tensor([[0.5], [2.0]], requires_grad=True)
+    >>> w = wasserstein_loss(y, x); w.backward()
+    >>> w.item(), x.grad.flatten().tolist()
+    (0.75, [0.5, 0.5])
+    """
+    return wasserstein(y, x, metric=metric, p=p, method=method)
+
+
+def batch_cost(y: torch.Tensor, x: torch.Tensor, metric: str | Metric = "l1",
+               p: float | None = None) -> np.ndarray:
+    r"""The ground-cost matrix :math:`C_{ij} = c(y_i, x_j)` as a float64 host array.
+
+    The matrix the LP of :func:`otgan.torch.ot_targets` sees: CPU tensors go
+    through the numba kernels (:func:`otgan.kernels.cost_matrix`); tensors on
+    an accelerator through :meth:`otgan.costs.Metric.torch_cost` there, in
+    float64, so only the ``m x n`` matrix is copied to the host. For a
+    differentiable torch matrix use :func:`otgan.torch.cost_matrix`.
+
+    Parameters
+    ----------
+    y : (m, ...) torch.Tensor
+        Real batch (any per-sample shape; flattened).
+    x : (n, ...) torch.Tensor
+        Generated batch on the same device.
+    metric : {"l1", "l2", "sqeuclidean", "lp"} or Metric
+    p : float, optional
+        Exponent for ``metric="lp"``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> batch_cost(torch.zeros(2, 2), torch.tensor([[1.0, 2.0]])).tolist()
+    [[3.0], [3.0]]
+    """
+    metric = Metric.parse(metric, p)
+    y2, x2 = flatten_batches(y, x)
+    return host_costs(metric, y2, x2)[0]
+
+
+class WassersteinFunction:
+    """Deprecated: the former autograd function of the batch W.
+
+    ``WassersteinFunction.apply(y, x, metric, p, method)`` is
+    :func:`wasserstein_loss` (the gradient comes from
+    :func:`otgan.torch.wasserstein`) and warns with a ``DeprecationWarning``;
+    call :func:`otgan.torch.wasserstein` or :func:`wasserstein_loss` instead.
+
+    Examples
+    --------
+    >>> import torch, warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     w = WassersteinFunction.apply(torch.zeros(2, 1), torch.ones(2, 1))
+    >>> w.item(), caught[0].category.__name__
+    (1.0, 'DeprecationWarning')
+    """
+
+    @staticmethod
+    def apply(y: torch.Tensor, x: torch.Tensor, metric: str | Metric = "l1",
+              p: float | None = None, method: str = "auto") -> torch.Tensor:
+        warnings.warn("otgan.gan.WassersteinFunction is deprecated; use "
+                      "otgan.torch.wasserstein(y, x, metric=..., p=..., method=...) or "
+                      "otgan.gan.wasserstein_loss", DeprecationWarning, stacklevel=2)
+        return wasserstein_loss(y, x, metric, p, method)

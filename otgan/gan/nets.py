@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     import torch
 
-__all__ = ["MLPGenerator", "MLPCritic", "DigitsGenerator", "DigitsCritic", "build_nets"]
+__all__ = ["MLPGenerator", "MLPCritic", "DigitsGenerator", "DigitsCritic", "build_nets",
+           "conv_image_dims"]
 
 
 def _mlp(sizes, act):
@@ -63,7 +64,15 @@ class MLPCritic(nn.Module):
         return self.final(self.body(x.reshape(x.shape[0], -1))).squeeze(1)
 
 
-def _image_shape(shape) -> tuple[int, int, int]:
+def conv_image_dims(shape) -> tuple[int, int, int]:
+    """``(C, H, W)`` of an image shape the conv nets take (even height and width).
+
+    Shared with the RFGAN autoencoder (:mod:`otgan.gan.methods.autoencoder`),
+    whose convolutions follow the critic's.
+
+    >>> conv_image_dims((1, 8, 8))
+    (1, 8, 8)
+    """
     c, h, w = (int(k) for k in shape)
     if h % 2 or w % 2:
         raise ValueError(f"image data of per-sample shape {(c, h, w)} needs an even height "
@@ -78,7 +87,7 @@ class DigitsGenerator(nn.Module):
 
     def __init__(self, z_dim: int = 32, hidden: int = 128, shape=(1, 8, 8)):
         super().__init__()
-        c, h, w = _image_shape(shape)
+        c, h, w = conv_image_dims(shape)
         self.fc = nn.Sequential(nn.Linear(z_dim, hidden), nn.ReLU(),
                                 nn.Linear(hidden, 32 * (h // 2) * (w // 2)), nn.ReLU())
         self.deconv = nn.ConvTranspose2d(32, c, kernel_size=4, stride=2, padding=1)
@@ -96,7 +105,7 @@ class DigitsCritic(nn.Module):
 
     def __init__(self, hidden: int = 128, shape=(1, 8, 8)):
         super().__init__()
-        c, h, w = _image_shape(shape)
+        c, h, w = conv_image_dims(shape)
         self.in_shape = (c, h, w)
         self.body = nn.Sequential(
             nn.Conv2d(c, 32, 3, padding=1), nn.LeakyReLU(0.2),

@@ -26,11 +26,10 @@ from numpy.typing import ArrayLike
 
 from ..api import solve_samples
 from ..costs import Metric
-from ..gan.adapter import wasserstein_loss
 from ..gan.losses import ot_regularizer, regression_loss
 from ..gan.nets import MLPCritic
-from ..gan.scaling import scale_critic
 from ..result import OTResult
+from ..torch import scale_critic, wasserstein
 
 __all__ = ["regress_critic", "theorem3_cosine"]
 
@@ -61,7 +60,7 @@ def regress_critic(y: ArrayLike, x: ArrayLike, *, metric: str | Metric = "l1",
     seed : int
         Seeds the critic's initialisation.
     scale : bool
-        Apply :func:`otgan.gan.scaling.scale_critic` after the fit.
+        Apply :func:`otgan.torch.scale_critic` after the fit.
     result : OTResult, optional
         The exact solve, if already computed.
 
@@ -126,7 +125,7 @@ def theorem3_cosine(seed: int, *, m: int = 64, n: int = 64, dim: int = 2,
 
     * the exact gradient :math:`\nabla_\theta W` of the batch Wasserstein cost,
       back-propagated from :math:`\partial W/\partial x_j = \sum_i P_{ij}\nabla_x
-      c(y_i, x_j)` (:class:`otgan.gan.adapter.WassersteinFunction`), and
+      c(y_i, x_j)` (:func:`otgan.torch.wasserstein`), and
     * the WGAN-TS generator gradient :math:`\nabla_\theta\,[-\tfrac1n\sum_j
       D(G_\theta(z_j))]` through a critic :math:`D` regressed onto the
       potentials (:func:`regress_critic`),
@@ -171,7 +170,7 @@ def theorem3_cosine(seed: int, *, m: int = 64, n: int = 64, dim: int = 2,
     yt = torch.as_tensor(y)
 
     x = z @ A.T + c
-    w = wasserstein_loss(yt, x, cost.name, cost.p)
+    w = wasserstein(yt, x, metric=cost.name, p=cost.p)
     g_exact = torch.autograd.grad(w, (A, c))
     g_exact = torch.cat([g.reshape(-1) for g in g_exact])
 

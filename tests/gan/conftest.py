@@ -16,7 +16,7 @@ def interrupt_at(monkeypatch):
     """``interrupt_at(k, run)``: call ``run()`` with ``Trainer.step`` raising
     ``KeyboardInterrupt`` at iteration ``k`` (a crash after the last
     checkpoint), then restore the real step."""
-    from otgan.gan.trainer import Trainer
+    from otgan.gan.training.trainer import Trainer
 
     def interrupt(k, run):
         real_step = Trainer.step

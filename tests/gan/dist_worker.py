@@ -1,4 +1,4 @@
-"""One rank of the distributed tests (tests/gan/test_distributed.py), started
+"""One rank of the distributed tests (tests/gan/training/test_distributed.py), started
 by ``torchrun``; not collected by pytest (no ``test_`` prefix).
 
 Usage: ``torchrun --nproc-per-node 2 dist_worker.py TASK OUT``
@@ -22,7 +22,7 @@ torch.set_num_threads(1)
 
 from otgan.gan import TrainConfig, Trainer  # noqa: E402
 from otgan.gan.addons import parse_method_spec  # noqa: E402
-from otgan.gan.distributed import process_group  # noqa: E402
+from otgan.gan.training.distributed import process_group  # noqa: E402
 from otgan.torch import ot_targets  # noqa: E402
 
 #: the method specs trained by the ``train`` task, and their tiny configuration

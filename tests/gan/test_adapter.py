@@ -82,3 +82,22 @@ def test_wasserstein_loss_moves_points_towards_data():
         opt.step()
     assert w0 == pytest.approx(3.0)
     assert float(wasserstein_loss(y, x).detach()) < 0.1
+
+
+def test_torch_names_resolve_to_their_home():
+    # otgan.gan.adapter and otgan.gan.scaling, which re-exported otgan.torch,
+    # are gone (issue #23): the names resolve from otgan.gan to their homes
+    import importlib
+
+    import otgan.errors
+    import otgan.gan as gan
+    import otgan.gan.losses as losses
+    import otgan.torch as ott
+    for name in ("ot_targets", "OTTargets", "scale_critic", "ScalingResult"):
+        assert getattr(gan, name) is getattr(ott, name), name
+    for name in ("wasserstein_loss", "batch_cost", "cost_gradient", "WassersteinFunction"):
+        assert getattr(gan, name) is getattr(losses, name), name
+    assert gan.ScalingError is otgan.errors.ScalingError is ott.ScalingError
+    for old in ("otgan.gan.adapter", "otgan.gan.scaling"):
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(old)

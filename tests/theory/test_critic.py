@@ -54,7 +54,7 @@ def test_theorem3_untrained_critic_is_far_from_exact(one_thread):
 @pytest.mark.parametrize("metric", ["l1", "l2"])
 def test_weight_scaling_enforces_batch_constraint(metric, one_thread):
     torch = one_thread
-    scaling = pytest.importorskip("otgan.gan.scaling")
+    ot_torch = pytest.importorskip("otgan.torch")
     nets = pytest.importorskip("otgan.gan.nets")
     rng = np.random.default_rng(8)
     y = torch.tensor(rng.normal(size=(16, 2)))
@@ -67,7 +67,7 @@ def test_weight_scaling_enforces_batch_constraint(metric, one_thread):
     C = cost_matrix(y.numpy(), x.numpy(), metric)
     excess = (before_real[:, None] - before_fake[None, :]).numpy() - C
     assert excess.max() > 0                              # violated before
-    out = scaling.scale_critic(critic, y, x, metric)
+    out = ot_torch.scale_critic(critic, y, x, metric)
     assert out.beta > 1
     with torch.no_grad():
         after_real, after_fake = critic(y), critic(x)

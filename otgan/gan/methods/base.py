@@ -6,7 +6,7 @@ subclass of :class:`Method` that declares
 * ``name`` — what ``TrainConfig(method=...)`` and ``otgan train --method`` take;
 * ``summary`` — one line for ``otgan train --help``;
 * ``defaults`` — a :class:`MethodDefaults`: the optimiser and the values that
-  ``None`` fields of :class:`~otgan.gan.config.TrainConfig` resolve to;
+  ``None`` fields of :class:`~otgan.gan.training.config.TrainConfig` resolve to;
 * ``has_critic`` — whether the trainer runs ``n_critic`` critic steps per
   generator step (``False``: the networks are the generator alone);
 * ``family`` — ``"critic"`` (a real-valued critic), ``"logistic"`` (a
@@ -25,7 +25,7 @@ and :meth:`Method.option_defaults` (configuration fields only this method
 uses), :meth:`Method.build_critic` (its own critic, built from the default
 one) and :meth:`Method.pretrain` (work done once before training, outside the
 timed step, cached in the run directory). The trainer
-(:class:`otgan.gan.trainer.Trainer`)
+(:class:`otgan.gan.training.trainer.Trainer`)
 draws the batches, owns the optimisers, the schedule, the logs, the
 checkpoints and the evaluation, and knows no method by name; the losses are the
 pure functions of :mod:`otgan.gan.losses`.
@@ -65,10 +65,10 @@ import numbers
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..distributed import SINGLE_PROCESS, ShardGroup
+from ..training.distributed import SINGLE_PROCESS, ShardGroup
 
-# ``Trainer`` and ``TrainConfig`` in annotations are otgan.gan.trainer.Trainer and
-# otgan.gan.config.TrainConfig; not imported even for type checking, since both
+# ``Trainer`` and ``TrainConfig`` in annotations are otgan.gan.training.trainer.Trainer and
+# otgan.gan.training.config.TrainConfig; not imported even for type checking, since both
 # import this module (no import cycle, not even a typing-only one).
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -92,7 +92,7 @@ FAMILIES = ("critic", "logistic", None)
 class MethodDefaults:
     """A method's named defaults.
 
-    Every field but ``optimizer`` is a :class:`~otgan.gan.config.TrainConfig`
+    Every field but ``optimizer`` is a :class:`~otgan.gan.training.config.TrainConfig`
     field of the same name; a ``None`` there takes the value here when the
     configuration is built (so the saved ``config.json`` is explicit).
 
@@ -136,7 +136,7 @@ class MethodDefaults:
             raise ValueError(f"n_critic must be an integer >= 1, got {self.n_critic!r}")
 
     def config_fields(self) -> dict[str, Any]:
-        """The defaults of :class:`~otgan.gan.config.TrainConfig` fields (all but
+        """The defaults of :class:`~otgan.gan.training.config.TrainConfig` fields (all but
         ``optimizer``)."""
         d = asdict(self)
         del d["optimizer"]
@@ -176,7 +176,7 @@ class StepContext:
         The generator's optimiser: given only to :meth:`Method.run_iteration`
         (``None`` otherwise: the trainer steps ``G`` itself).
     group : ShardGroup
-        The training processes (:mod:`otgan.gan.distributed`): ``y, z, x`` are
+        The training processes (:mod:`otgan.gan.training.distributed`): ``y, z, x`` are
         this process's shard of the global batch; a method that needs the
         whole batch (the exact LP) collects it with ``group.gather``. In one
         process every group operation is the identity.
@@ -253,7 +253,7 @@ class Method(abc.ABC):
     family: ClassVar[str | None] = "critic"
     #: Whether the trainer calls :meth:`run_iteration` for a whole iteration.
     owns_iteration: ClassVar[bool] = False
-    #: :class:`~otgan.gan.config.TrainConfig` fields that only this method uses
+    #: :class:`~otgan.gan.training.config.TrainConfig` fields that only this method uses
     #: (e.g. RFGAN's ``ae_steps``, ``ae_code``): ``None`` (and left out of
     #: ``config.json``) for every other method, which refuses a value; ``None``
     #: here takes :meth:`option_defaults` when the configuration is built.
@@ -293,7 +293,7 @@ class Method(abc.ABC):
 
     def pretrain(self, trainer: Trainer, cache_dir: str | None) -> dict[str, Any]:
         """Work done once before the first training step (e.g. fitting an
-        autoencoder), called by :meth:`otgan.gan.trainer.Trainer.pretrain`,
+        autoencoder), called by :meth:`otgan.gan.training.trainer.Trainer.pretrain`,
         outside the timed step.
 
         ``cache_dir`` is the run directory (``None`` outside a run directory):
@@ -335,7 +335,7 @@ class Method(abc.ABC):
 
     def sampling_generator(self, trainer: Trainer) -> nn.Module | None:
         """The module mapping noise to samples for :meth:`Trainer.sample
-        <otgan.gan.trainer.Trainer.sample>`, the evaluation and the condition
+        <otgan.gan.training.trainer.Trainer.sample>`, the evaluation and the condition
         number; ``None`` (the default): ``trainer.G``."""
         return None
 

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from .base import Method, MethodDefaults
 
-# ``Trainer`` and ``TrainConfig`` in annotations are otgan.gan.trainer.Trainer and
-# otgan.gan.config.TrainConfig; not imported even for type checking, since both
+# ``Trainer`` and ``TrainConfig`` in annotations are otgan.gan.training.trainer.Trainer and
+# otgan.gan.training.config.TrainConfig; not imported even for type checking, since both
 # import this module (no import cycle, not even a typing-only one).
 if TYPE_CHECKING:  # pragma: no cover
     import torch

@@ -2,11 +2,11 @@ r"""RFGAN (Bang & Shim, ICML 2018; the seed memo, §3): a GAN whose
 discriminator also sees the features of an autoencoder trained on the real data.
 
 Before training, an autoencoder is fitted on the real training data
-(:func:`otgan.gan.autoencoder.pretrain_autoencoder`: an MLP for flat data, a
+(:func:`otgan.gan.methods.autoencoder.pretrain_autoencoder`: an MLP for flat data, a
 conv net for images; ``ae_steps`` Adam steps, code size ``ae_code``), outside
 the timed step, and cached in the run directory (``autoencoder.pt``; reused on
 resume). Its encoder :math:`E` is frozen. The discriminator
-(:class:`otgan.gan.autoencoder.FeatureDiscriminator`) concatenates its own last
+(:class:`otgan.gan.methods.autoencoder.FeatureDiscriminator`) concatenates its own last
 hidden features :math:`h_2(x)` with the standardised code
 :math:`h_1(x) = (E(x) - \mu) \oslash s` and classifies with one linear layer
 and the sigmoid,
@@ -23,7 +23,7 @@ generator :math:`-\mathbb E\log\sigma(D(G(z)))`, its gradient flowing through
 encoder feature relative to a discriminator feature,
 :math:`\overline{w_1^2} / (\overline{w_1^2} + \overline{w_2^2})` (0.5: the
 same per feature; :meth:`FeatureDiscriminator.feature_share
-<otgan.gan.autoencoder.FeatureDiscriminator.feature_share>`). The fit's
+<otgan.gan.methods.autoencoder.FeatureDiscriminator.feature_share>`). The fit's
 ``ae_rec_loss``, ``ae_rec_loss_init``, ``ae_data_var`` and ``ae_seconds`` go to
 ``metrics.jsonl`` (the ``"pretrain"`` line) and ``eval.json``.
 
@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from .gan import NSGAN
 
-# ``Trainer`` in annotations is otgan.gan.trainer.Trainer: not imported even for
+# ``Trainer`` in annotations is otgan.gan.training.trainer.Trainer: not imported even for
 # type checking (the trainer imports the registry; see base.py).
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -67,13 +67,13 @@ class RFGAN(NSGAN):
 
     @classmethod
     def option_defaults(cls, data: str) -> dict[str, Any]:
-        from ..autoencoder import ae_defaults
+        from .autoencoder import ae_defaults
         from ..data import data_shape
 
         return ae_defaults(data_shape(data))
 
     def build_critic(self, critic: nn.Module, shape: tuple[int, ...]) -> nn.Module:
-        from ..autoencoder import FeatureDiscriminator, build_encoder, hidden_features
+        from .autoencoder import FeatureDiscriminator, build_encoder, hidden_features
 
         features, width = hidden_features(critic)
         code = self.cfg.ae_code
@@ -81,7 +81,7 @@ class RFGAN(NSGAN):
         return FeatureDiscriminator(features, width, build_encoder(shape, code), code)
 
     def pretrain(self, trainer: Trainer, cache_dir: str | None) -> dict[str, Any]:
-        from ..autoencoder import CACHE_FILE, cached_autoencoder
+        from .autoencoder import CACHE_FILE, cached_autoencoder
 
         c = self.cfg
         path = None if cache_dir is None else os.path.join(cache_dir, CACHE_FILE)

@@ -1,0 +1,378 @@
+"""Validated, frozen training configuration (saved as JSON with every run).
+
+Examples
+--------
+>>> cfg = TrainConfig(method="wgan-ts", data="ring", iters=10)
+>>> cfg.method, cfg.batch > 0, cfg.n_critic >= 1
+('wgan-ts', True, True)
+"""
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING
+
+from ...costs import METRICS
+from ..addons import ADDONS
+from ..methods import GEN_NOISE, METHODS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Collection
+
+#: How the critic is rescaled after its regressions (:func:`otgan.torch.scale_critic`);
+#: defined here so that the command line can list it without importing torch.
+SCALING_MODES = ("final", "power", "none")
+
+__all__ = ["TrainConfig", "METHODS", "RUNTIME_FIELDS", "LEGACY_GEN_NOISE",
+           "OMITTED_AT_DEFAULT"]
+
+#: ``METHODS`` is the registry of :mod:`otgan.gan.methods` (name -> Method;
+#: iterating gives the names): every registered method is a valid ``method``.
+DEVICES = ("auto", "cpu", "cuda")
+LR_DECAYS = ("linear", "none")
+#: Fields that do not change the training trajectory: a resumed run may differ in them.
+#: (``iters`` may change on resume too, under its own rules: see ``Trainer.load_state_dict``.)
+RUNTIME_FIELDS = ("device", "log_every", "ckpt_every", "eval_n", "eval_every")
+
+#: Fields that :meth:`TrainConfig.to_dict` leaves out while they hold their
+#: default (a missing one reads as its default): the add-ons' fields and
+#: ``eval_every``, added after the configuration format was recorded, and the
+#: fields of one method only (``Method.options``: RFGAN's ``ae_steps``, ``ae_code``).
+OMITTED_AT_DEFAULT = ("jc", "jc_eps", "jc_min", "jc_max", "lens", "lens_k", "eval_every",
+                      "ae_steps", "ae_code")
+#: xICFG's own fields (``method="xicfg"``), ``None`` for every other method.
+OMITTED_AT_DEFAULT += ("xicfg_t", "xicfg_u", "xicfg_eta", "xicfg_pool", "xicfg_epochs")
+
+#: The value of ``gen_noise`` in a configuration saved before the field existed:
+#: every method then drew fresh noise for the generator step.
+LEGACY_GEN_NOISE = "fresh"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    r"""Everything that defines a training run.
+
+    ``None`` fields take the method's default (its
+    :class:`~otgan.gan.methods.MethodDefaults`) when the config is built (so
+    the saved JSON is always explicit).
+
+    Parameters
+    ----------
+    method : str
+        A registered method (:data:`otgan.gan.methods.METHODS`): ``"wgan-ts"``,
+        ``"wgan-gp"``, ``"wgan"``, ``"gan"``, ``"nsgan"``, ``"ot"``, ``"rfgan"``.
+    data : str
+        An embedded data set (:data:`otgan.gan.data.DATASETS`) or a ``.npy`` path.
+    iters : int
+        Generator iterations.
+    batch : int
+        Real and generated batch size ``m = n``.
+    seed : int
+        Seeds network initialisation, data sampling and noise.
+    device : {"auto", "cpu", "cuda"}
+    metric, p : ground cost of the LP (WGAN-TS) and of the exact-W metrics.
+    z_dim, hidden, depth : network sizes (``z_dim`` defaults to 2 for flat data,
+        32 for images; ``hidden`` to 256 resp. 128; image data is what
+        :attr:`otgan.gan.data.Dataset.is_image` says).
+    lr_g, lr_d, beta1, beta2 : optimiser settings (Adam; RMSProp for WGAN).
+    n_critic : int
+        WGAN-TS: LPs per generator step (:math:`n_c`); others: critic steps.
+    n_r : int
+        WGAN-TS regression steps per LP.
+    ot_reg : float
+        Weight :math:`\lambda` of the WGAN-TS OT regulariser (0 = off;
+        default 10 for WGAN-TS, as in the authors' code and as measured best
+        in ``docs/results.md``).
+    scaling : {"final", "power", "none"}
+        WGAN-TS weight scaling (see :func:`otgan.torch.scale_critic`).
+    lr_decay : {"linear", "none"}
+        ``"linear"``: both learning rates decay linearly from their initial
+        value towards 0 over ``iters`` (as in the WGAN-GP reference code), so
+        the generator settles on the modes at the end of the budget. When a
+        resume changes ``iters``, the decay is re-planned from its current
+        value to reach 0 at the new end (:func:`otgan.gan.training.schedule.replan`).
+    gp_lambda : float
+        WGAN-GP penalty weight.
+    clip : float
+        WGAN weight-clipping bound.
+    gen_noise : {"same", "fresh"}
+        Noise of the generator step: ``"same"`` reuses the :math:`z_j` of the
+        last critic batch, on which WGAN-TS has just enforced the batch
+        constraint (Algorithm 1, line 16; the default of ``wgan-ts``);
+        ``"fresh"`` draws a new batch (the default of the other methods, as in
+        their papers, and of every configuration saved before this field
+        existed). Methods without a critic take ``"fresh"`` only.
+    jc : bool
+        Jacobian Clamping add-on (:class:`otgan.gan.addons.JacobianClamping`),
+        for every method.
+    jc_eps, jc_min, jc_max : float
+        Its perturbation norm and band for :math:`Q`; ``None`` with ``jc`` takes
+        :meth:`otgan.gan.addons.jacobian.JCDefaults.for_shape` of the data (2-D: 0.1,
+        0.01, 10; images: 0.5, 0.3, 6). Refused without ``jc``.
+    lens : bool
+        Tempered-lens add-on (:class:`otgan.gan.addons.TemperedLens`), for the
+        methods with a critic.
+    lens_k : int
+        The iteration :math:`K` where the lens's weight :math:`\lambda(t)`
+        reaches 0; ``None`` with ``lens`` takes half the run,
+        :func:`otgan.gan.addons.lens.default_lens_k` (``iters // 2``). Refused
+        without ``lens``.
+    ae_steps : int
+        RFGAN (``method="rfgan"``): Adam steps of the autoencoder fitted on the
+        real training data before the GAN (:mod:`otgan.gan.methods.autoencoder`);
+        ``None`` takes 500 (flat data) or 1 000 (images). Refused for the
+        other methods.
+    ae_code : int
+        RFGAN: the width of the encoder's code :math:`h_1 = E(x)`, the
+        features the discriminator sees; ``None`` takes 8 (flat data) or 16
+        (images). Refused for the other methods.
+    xicfg_t, xicfg_u, xicfg_eta, xicfg_pool, xicfg_epochs : int, int, float, int, int
+        xICFG (``method="xicfg"``, :mod:`otgan.gan.methods.xicfg`): :math:`T`
+        functional steps (discriminator snapshots) per iteration, :math:`U`
+        discriminator steps per functional step, the step size :math:`\eta`,
+        the input pool in batches and the approximator's epochs over it per
+        iteration. ``None`` takes :func:`~otgan.gan.methods.xicfg.xicfg_defaults`
+        of the data: ``T`` 25 (flat data, MLP approximator) or 15 (images,
+        conv approximator), ``U`` 1, :math:`\eta` 0.05 (flat data; ``grid``
+        0.8) or 0.5 (images), 10 batches, 10 epochs. Refused for the other
+        methods.
+    log_every, ckpt_every, eval_n : logging period, checkpoint period and the
+        number of samples for the final exact-W1 evaluation.
+    eval_every : int
+        Every ``eval_every`` iterations the log line (written then whatever
+        ``log_every`` says) also holds the generator's log condition number
+        (200 fixed latent points; :meth:`otgan.gan.Trainer.condition_number`)
+        and the exact W1 of 1 000 generated samples over its noise floor
+        (:meth:`otgan.gan.Trainer.progress_metrics`).
+        Does not change the trajectory (a runtime field).
+    """
+
+    method: str = "wgan-ts"
+    data: str = "ring"
+    iters: int = 2000
+    batch: int = 64
+    seed: int = 0
+    device: str = "auto"
+    metric: str = "l1"
+    p: float | None = None
+    z_dim: int | None = None
+    hidden: int | None = None
+    depth: int = 3
+    lr_g: float | None = None
+    lr_d: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    n_critic: int | None = None
+    n_r: int = 5
+    ot_reg: float | None = None
+    scaling: str = "final"
+    lr_decay: str = "linear"
+    gp_lambda: float = 10.0
+    clip: float = 0.01
+    gen_noise: str | None = None
+    jc: bool = False
+    jc_eps: float | None = None
+    jc_min: float | None = None
+    jc_max: float | None = None
+    lens: bool = False
+    lens_k: int | None = None
+    ae_steps: int | None = None
+    ae_code: int | None = None
+    xicfg_t: int | None = None
+    xicfg_u: int | None = None
+    xicfg_eta: float | None = None
+    xicfg_pool: int | None = None
+    xicfg_epochs: int | None = None
+    log_every: int = 10
+    ckpt_every: int = 500
+    eval_n: int = 2500
+    eval_every: int = 100
+
+    def __post_init__(self):
+        def choice(name: str, options: tuple[str, ...]) -> None:
+            v = getattr(self, name)
+            if not isinstance(v, str) or v not in options:
+                raise ValueError(f"{name} must be one of {options}, got {v!r}")
+
+        def integer(name: str, lo: int, allow_none: bool = False) -> None:
+            v = getattr(self, name)
+            if v is None and allow_none:
+                return
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
+                raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+
+        def real(name: str, lo: float, hi: float = math.inf, lo_open: bool = True,
+                 allow_none: bool = False) -> None:
+            v = getattr(self, name)
+            if v is None and allow_none:
+                return
+            ok = (not isinstance(v, bool) and isinstance(v, numbers.Real) and math.isfinite(v)
+                  and (v > lo if lo_open else v >= lo) and v <= hi)
+            if not ok:
+                br = "(" if lo_open else "["
+                raise ValueError(f"{name} must be a finite number in {br}{lo}, {hi}], got {v!r}")
+
+        choice("method", tuple(METHODS))
+        if not isinstance(self.data, str) or not self.data:
+            raise ValueError(f"data must be a data-set name or .npy path, got {self.data!r}")
+        choice("device", DEVICES)
+        choice("metric", METRICS)
+        choice("scaling", SCALING_MODES)
+        choice("lr_decay", LR_DECAYS)
+        if self.metric == "lp":
+            real("p", 1.0, lo_open=False)
+        elif self.p is not None:
+            raise ValueError(f"p is only used with metric='lp', got p={self.p!r}")
+        integer("iters", 0)
+        integer("batch", 2)
+        integer("seed", 0)
+        integer("z_dim", 1, allow_none=True)
+        integer("hidden", 1, allow_none=True)
+        integer("depth", 1)
+        integer("n_critic", 1, allow_none=True)
+        integer("n_r", 1)
+        integer("log_every", 1)
+        integer("ckpt_every", 1)
+        integer("eval_n", 2)
+        integer("eval_every", 1)
+        integer("ae_steps", 1, allow_none=True)
+        integer("ae_code", 1, allow_none=True)
+        for name in ("xicfg_t", "xicfg_u", "xicfg_pool", "xicfg_epochs"):
+            integer(name, 1, allow_none=True)
+        real("xicfg_eta", 0.0, allow_none=True)
+        real("lr_g", 0.0, allow_none=True)
+        real("lr_d", 0.0, allow_none=True)
+        real("beta1", 0.0, 1.0, lo_open=False, allow_none=True)
+        real("beta2", 0.0, 1.0, lo_open=False, allow_none=True)
+        real("ot_reg", 0.0, lo_open=False, allow_none=True)
+        real("gp_lambda", 0.0, lo_open=False)
+        real("clip", 0.0)
+        if self.gen_noise is not None:
+            choice("gen_noise", GEN_NOISE)
+        spec = METHODS[self.method]
+        for name, default in spec.defaults.config_fields().items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
+        if not spec.has_critic and self.gen_noise != "fresh":
+            raise ValueError(f"gen_noise={self.gen_noise!r} needs a critic batch to reuse; "
+                             f"method {self.method!r} has no critic (use 'fresh')")
+        self._check_addons(spec, real, integer)
+        self._check_method_options(spec)
+        if self.z_dim is None or self.hidden is None:
+            from ..data import data_is_image  # the one image rule (imports torch)
+
+            image = data_is_image(self.data)
+            for name, default in (("z_dim", 32 if image else 2),
+                                  ("hidden", 128 if image else 256)):
+                if getattr(self, name) is None:
+                    object.__setattr__(self, name, default)
+        if self.p is not None:
+            object.__setattr__(self, "p", float(self.p))
+
+    def _check_addons(self, spec, real, integer) -> None:
+        for name, addon in ADDONS.items():
+            on = getattr(self, name)
+            if not isinstance(on, bool):
+                raise ValueError(f"{name} must be a bool, got {on!r}")
+            given = [o for o in addon.options if getattr(self, o) is not None]
+            if not on and given:
+                raise ValueError(f"{', '.join(given)} set but the {name!r} add-on is off "
+                                 f"(pass {name}=True / --{name})")
+            if on and addon.needs_critic and not spec.has_critic:
+                raise ValueError(f"the {name!r} add-on needs a critic; method "
+                                 f"{self.method!r} has none")
+            if on and spec.owns_iteration:
+                raise ValueError(f"the {name!r} add-on hooks into the generic iteration; "
+                                 f"method {self.method!r} runs its own")
+        if self.jc:
+            if None in (self.jc_eps, self.jc_min, self.jc_max):
+                from ..data import data_shape
+                from ..addons.jacobian import JCDefaults
+
+                d = JCDefaults.for_shape(data_shape(self.data))
+                for name, v in (("jc_eps", d.eps), ("jc_min", d.lam_min),
+                                ("jc_max", d.lam_max)):
+                    if getattr(self, name) is None:
+                        object.__setattr__(self, name, v)
+            real("jc_eps", 0.0)
+            real("jc_min", 0.0, lo_open=False)
+            real("jc_max", 0.0)
+            for name in ("jc_eps", "jc_min", "jc_max"):
+                object.__setattr__(self, name, float(getattr(self, name)))
+            if self.jc_min > self.jc_max:
+                raise ValueError(f"jc_min must be <= jc_max, got {self.jc_min} > {self.jc_max}")
+        if self.lens:
+            if self.lens_k is None:
+                object.__setattr__(self, "lens_k", self.iters // 2)  # default_lens_k
+            integer("lens_k", 0)
+
+    def _check_method_options(self, spec) -> None:
+        # a method's own fields (Method.options): refused for the other methods
+        for name in sorted({o for cls in METHODS.values() for o in cls.options}):
+            v = getattr(self, name)
+            if v is not None and name not in spec.options:
+                users = ", ".join(repr(n) for n, cls in METHODS.items() if name in cls.options)
+                raise ValueError(f"{name}={v!r} is only used by method {users}, not by "
+                                 f"method {self.method!r}")
+        if spec.options:
+            for name, v in spec.option_defaults(self.data).items():
+                if getattr(self, name) is None:
+                    object.__setattr__(self, name, v)
+
+    @property
+    def addons(self) -> tuple[str, ...]:
+        """The add-ons switched on, in :data:`otgan.gan.addons.ADDONS` order."""
+        return tuple(n for n in ADDONS if getattr(self, n))
+
+    @property
+    def optimizer(self) -> str:
+        """The method's optimiser (:attr:`MethodDefaults.optimizer
+        <otgan.gan.methods.MethodDefaults>`), ``"adam"`` or ``"rmsprop"``."""
+        return METHODS[self.method].defaults.optimizer
+
+    def to_dict(self, full: bool = False) -> dict:
+        """The fields as a dict (``config.json``, a checkpoint's ``"config"``).
+
+        The fields of :data:`OMITTED_AT_DEFAULT` — the add-ons', ``eval_every``
+        and the fields of one method only — are left out while they hold their
+        default (an add-on off, its options unset; another method), so the
+        saved configuration of a run without them is the one saved before they
+        existed; :meth:`from_dict` fills them in. ``full=True``: every field.
+        """
+        d = asdict(self)
+        if not full:
+            defaults = {f.name: f.default for f in fields(self)}
+            for k in OMITTED_AT_DEFAULT:
+                if d[k] == defaults[k]:
+                    del d[k]
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Read a saved configuration (``config.json``, a checkpoint's ``"config"``).
+
+        A dict without ``gen_noise`` was saved before that field existed, when
+        every method drew fresh noise for the generator step: it gets
+        ``gen_noise="fresh"`` (:data:`LEGACY_GEN_NOISE`), so an old run
+        resumes on its own trajectory.
+        """
+        if not isinstance(d, dict):
+            raise TypeError(f"config must be a dict, got {type(d).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
+        if "gen_noise" not in d:
+            d = dict(d, gen_noise=LEGACY_GEN_NOISE)
+        return cls(**d)
+
+    def differences(self, other: "TrainConfig",
+                    ignore: Collection[str] = RUNTIME_FIELDS) -> list[str]:
+        """``"field: self -> other"`` for every field (outside ``ignore``) that differs."""
+        a, b = self.to_dict(full=True), other.to_dict(full=True)
+        return [f"{k}: {a[k]!r} -> {b[k]!r}" for k in a if k not in ignore and a[k] != b[k]]

@@ -1,0 +1,158 @@
+"""What the method registry keeps from the trainer before it (commit 95534a0):
+the resolved defaults of every method, the trajectories (bit for bit, with
+``gen_noise="fresh"`` for WGAN-TS), a checkpoint written by that code and its
+run directory.
+
+``data/legacy_trajectories.json`` and ``data/legacy_ckpt_wgan-ts.pt`` were
+written by ``benchmarks/record_gan_legacy.py`` run on that commit. Trajectories are
+compared exactly on the machine and library versions that recorded them
+(``fingerprint``), elsewhere to a relative 1e-4 (float rounding may differ
+between CPUs and torch builds; a behavioural change moves them by far more).
+"""
+import hashlib
+import json
+import os
+import platform
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from otgan.cli import main
+from otgan.gan import CheckpointError, TrainConfig, Trainer
+from otgan.gan.methods import METHODS
+
+DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")  # tests/gan/data
+with open(os.path.join(DATA, "legacy_trajectories.json")) as _fh:
+    REC = json.load(_fh)
+OLD_METHODS = ("wgan-ts", "wgan-gp", "wgan", "gan", "nsgan")
+
+
+def _fingerprint():
+    fp = {"torch": torch.__version__, "numpy": np.__version__,
+          "machine": platform.machine(), "python": platform.python_version(),
+          # the same CPU name ("AMD EPYC") covers CPUs with and without
+          # AVX-512, whose kernels round differently in the last bits
+          "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            fp["cpu"] = [l.split(":", 1)[1].strip() for l in fh
+                         if l.startswith("model name")][0]
+    except (OSError, IndexError):
+        pass
+    return fp
+
+
+EXACT = _fingerprint() == REC["fingerprint"]
+
+
+def _digest(module):
+    h = hashlib.sha256()
+    for k, t in module.state_dict().items():
+        h.update(k.encode())
+        h.update(t.detach().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def _same(got: dict, recorded: dict, what):
+    assert set(got) == set(recorded), what
+    for k, v in recorded.items():
+        want = float.fromhex(v)
+        if EXACT:
+            assert float(got[k]) == want, (what, k, float(got[k]), want)
+        else:
+            assert float(got[k]) == pytest.approx(want, rel=1e-4, abs=1e-6), (what, k)
+
+
+def _entries(tr, n):
+    return [{k: v for k, v in tr.log_entry(tr.step()).items() if k != "seconds"}
+            for _ in range(n)]
+
+
+@pytest.mark.parametrize("method", OLD_METHODS)
+@pytest.mark.parametrize("data", ["ring", "digits"])
+def test_resolved_defaults_equal_the_old_table(method, data):
+    old = dict(REC["defaults"][f"{method}/{data}"])
+    cfg = TrainConfig(method=method, data=data)
+    assert cfg.optimizer == old.pop("optimizer")
+    new = cfg.to_dict()
+    assert new.pop("gen_noise") == ("same" if method == "wgan-ts" else "fresh")
+    assert new == old
+    # and the named defaults hold the old tuple's values
+    d = METHODS[method].defaults
+    assert (d.optimizer, d.lr_g, d.lr_d, d.beta1, d.beta2, d.n_critic) == (
+        cfg.optimizer, old["lr_g"], old["lr_d"], old["beta1"], old["beta2"], old["n_critic"])
+
+
+@pytest.mark.parametrize("case", sorted(REC["cases"]))
+def test_trajectories_are_unchanged(case):
+    rec = REC["cases"][case]
+    cfg = TrainConfig(device="cpu", iters=REC["iters"], gen_noise="fresh",
+                      **{**REC["tiny"], **rec["config"]})
+    tr = Trainer(cfg)
+    for i, (got, want) in enumerate(zip(_entries(tr, REC["iters"]), rec["entries"])):
+        _same(got, want, (case, i))
+    sample = tr.sample(4).reshape(-1)
+    np.testing.assert_allclose(sample, [float.fromhex(v) for v in rec["sample"]],
+                               rtol=0 if EXACT else 1e-4, atol=0 if EXACT else 1e-6)
+    if EXACT:
+        assert _digest(tr.G) == rec["G"] and _digest(tr.D) == rec["D"]
+
+
+def _old_checkpoint(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    shutil.copy(os.path.join(DATA, REC["checkpoint"]["file"]), path)
+    return str(path)
+
+
+def test_old_checkpoint_loads_and_continues_on_its_trajectory(tmp_path):
+    ck = REC["checkpoint"]
+    path = _old_checkpoint(tmp_path)
+    state = torch.load(path, weights_only=True)
+    assert "gen_noise" not in state["config"] and state["version"] == 2
+    cfg = TrainConfig.from_dict(state["config"])
+    assert cfg.gen_noise == "fresh"  # saved before the option: the old behaviour
+    tr = Trainer(cfg)
+    tr.load_checkpoint(path)  # the SHA-256 digest verifies
+    assert tr.iteration == 3
+    for i, (got, want) in enumerate(zip(_entries(tr, 3), ck["continuation"])):
+        _same(got, want, ("continuation", i))
+    if EXACT:
+        assert _digest(tr.G) == ck["G"] and _digest(tr.D) == ck["D"]
+    # the new default is a different trajectory: refused, naming the field
+    new_default = TrainConfig.from_dict({**state["config"], "gen_noise": "same"})
+    with pytest.raises(CheckpointError, match="gen_noise: 'fresh' -> 'same'"):
+        Trainer(new_default).load_checkpoint(path)
+
+
+def _old_run_dir(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    _old_checkpoint(out)
+    state = torch.load(out / "ckpt.pt", weights_only=True)
+    (out / "config.json").write_text(json.dumps(state["config"], indent=2, sort_keys=True))
+    (out / "metrics.jsonl").write_text("".join(json.dumps(e) + "\n" for e in state["history"]))
+    return out
+
+
+def _cli(out, *extra):
+    return main(["train", "--method", "wgan-ts", "--batch", "16", "--hidden", "16",
+                 "--depth", "1", "--eval-n", "200", "--log-every", "1", "--device", "cpu",
+                 "--quiet", "--out", str(out), "--resume", *extra])
+
+
+def test_old_run_directory_resumes_from_the_command_line(tmp_path, capsys):
+    out = _old_run_dir(tmp_path)
+    # asking for the new default explicitly is refused on one line, naming the field
+    assert _cli(out, "--gen-noise", "same") == 2
+    assert "gen_noise: 'fresh' -> 'same'" in capsys.readouterr().err
+    # omitted, --gen-noise is the run's own (fresh), like --iters
+    assert _cli(out) == 0
+    state = torch.load(out / "ckpt.pt", weights_only=True)
+    assert state["iteration"] == 6 and state["config"]["gen_noise"] == "fresh"
+    lines = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [l["iter"] for l in lines[:-1]] == list(range(1, 7))
+    for got, want in zip(lines[3:6], REC["checkpoint"]["continuation"]):
+        _same({k: v for k, v in got.items() if k != "seconds"}, want, "cli")
+    assert json.loads((out / "config.json").read_text())["gen_noise"] == "fresh"
