@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._validation import check_points, check_tol
-from .costs import Metric
+from .costs import Metric, as_metric
 from .geometry import Geometry, PointCost, as_geometry
 from .lp import DEFAULT_TOL, LinearProblem, canonical_method, solve_problem
 from .result import OTResult
@@ -118,7 +118,7 @@ def solve_samples(y: ArrayLike, x: ArrayLike, a: ArrayLike | None = None,
     >>> otgan.solve_samples(y, x, metric="l2").value
     2.0
     """
-    metric = Metric.parse(metric, p)
+    metric = as_metric(metric, p)  # parsed here once; every layer below takes the Metric
     y2, x2 = check_points(y, x)
     geom = PointCost(np.ascontiguousarray(y2, dtype=np.float64),
                      np.ascontiguousarray(x2, dtype=np.float64), metric)

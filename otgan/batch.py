@@ -62,7 +62,7 @@ import numpy as np
 
 from ._validation import (MAX_DENSE_ENTRIES, as_float_array, check_cost, check_marginals,
                           check_points, check_tol, check_weights, input_eps)
-from .costs import Metric
+from .costs import Metric, as_metric
 from .errors import OTSolverError
 from .geometry import DenseCost, Geometry, PointCost
 from .result import OTResult
@@ -506,7 +506,7 @@ def solve_samples_batch(Y: ArrayLike | Sequence[ArrayLike], X: ArrayLike | Seque
     """
     tol = check_tol(tol)
     method = canonical_method(method)
-    metric = Metric.parse(metric, p)
+    metric = as_metric(metric, p)  # parsed here once; the geometries take the Metric
     if _is_problem_list(Y) or _is_problem_list(X):
         Ys, Xs = _point_list(Y, "Y"), _point_list(X, "X")
         if len(Ys) != len(Xs):
