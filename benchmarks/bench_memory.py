@@ -1,6 +1,6 @@
 """Peak memory of POT's network simplex per cost-matrix entry.
 
-The number behind ``otgan.lp.memory.BYTES_PER_ENTRY["emd"]``: each size runs in
+The number behind ``otgan.lp.memory.BYTES_PER_ENTRY["network-simplex"]``: each size runs in
 a fresh process, which records its peak resident memory (``ru_maxrss``) before
 and after ``ot.emd`` on an ``n x n`` problem whose matrix already exists.
 ``python benchmarks/bench_memory.py`` writes ``benchmarks/results/memory.json``.

@@ -5,27 +5,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._validation import (check_marginals, check_points, check_tol, check_weights,
-                          input_eps)
-from .costs import Metric
+from ._validation import check_points, check_tol
+from .costs import Metric, as_metric
 from .geometry import Geometry, PointCost, as_geometry
+from .lp import DEFAULT_TOL, LinearProblem, canonical_method, solve_problem
 from .result import OTResult
-from .lp import DEFAULT_TOL, check_method, solve_certified
 
 if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import ArrayLike
 
 
 def _solve(geom: Geometry, a, b, method, tol, options) -> OTResult:
-    m, n = geom.shape
     tol = check_tol(tol)
-    method = check_method(method)
-    eps = max(input_eps(a), input_eps(b))  # float32/16 weights: their rounding is allowed
-    a = check_weights(a, m, "a", "the real batch (rows)")
-    b = check_weights(b, n, "b", "the generated batch (columns)")
-    b = check_marginals(a, b, rtol=tol, eps=eps)
-    raw, cert, seconds = solve_certified(geom, a, b, method, tol, **options)
-    return OTResult.from_solution(raw, cert, a, b, seconds)
+    method = canonical_method(method)
+    problem = LinearProblem.from_inputs(
+        geom, a, b, tol=tol, sides=("the real batch (rows)", "the generated batch (columns)"))
+    raw, cert, seconds = solve_problem(problem, method, tol, **options)
+    return OTResult.from_solution(raw, cert, problem.a, problem.b, seconds)
 
 
 def solve_ot(M: ArrayLike, a: ArrayLike | None = None, b: ArrayLike | None = None, *,
@@ -56,10 +52,14 @@ def solve_ot(M: ArrayLike, a: ArrayLike | None = None, b: ArrayLike | None = Non
         dtype, :func:`otgan._validation.rounding_rtol`, in which case ``b`` is
         rescaled to ``a``'s mass in float64 and the certificate and
         :attr:`OTResult.b` are for that rescaled ``b``). Zero weights are allowed.
-    method : {"auto", "emd", "lp", ...}
-        ``"emd"``: POT's network simplex; ``"lp"``: the literal WGAN-TS dual LP
-        in cvxpy (reference, ``m n <= otgan.lp.LP_MAX_ENTRIES``); ``"auto"``:
-        the fastest exact method for the problem.
+    method : str
+        ``"auto"``: the fastest exact method for the problem;
+        ``"network-simplex"`` (alias ``"emd"``): POT's network simplex;
+        ``"dual-lp"`` (alias ``"lp"``): the literal WGAN-TS dual LP in cvxpy
+        (reference, ``m n <= otgan.lp.LP_MAX_ENTRIES``);
+        ``"candidate-graph"`` (alias ``"fast"``), ``"sparse-assignment"``,
+        ``"sparse-transport"``: the certified candidate-graph solvers. Every
+        name and alias: :data:`otgan.lp.registry.METHOD_TABLE`.
     tol : float
         Certificate tolerance (default 1e-9), relative to the problem's own
         scale: the total mass for the marginals, :math:`\max |M_{ij}|` for the
@@ -68,7 +68,8 @@ def solve_ot(M: ArrayLike, a: ArrayLike | None = None, b: ArrayLike | None = Non
         positive factor changes neither the answer's relative accuracy nor the
         verdict.
     **options
-        Method options: ``max_iter`` for ``"emd"``, ``solver`` for ``"lp"``.
+        Method options: ``max_iter`` for ``"network-simplex"``, ``solver`` for
+        ``"dual-lp"``, ``k``, ``max_rounds``, ... for the candidate-graph solvers.
 
     Returns
     -------
@@ -117,7 +118,7 @@ def solve_samples(y: ArrayLike, x: ArrayLike, a: ArrayLike | None = None,
     >>> otgan.solve_samples(y, x, metric="l2").value
     2.0
     """
-    metric = Metric.parse(metric, p)
+    metric = as_metric(metric, p)  # parsed here once; every layer below takes the Metric
     y2, x2 = check_points(y, x)
     geom = PointCost(np.ascontiguousarray(y2, dtype=np.float64),
                      np.ascontiguousarray(x2, dtype=np.float64), metric)

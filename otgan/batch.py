@@ -22,22 +22,26 @@ Each problem goes the fastest exact way for it:
   parallel loop; problems without padding are certified by one parallel
   kernel (the quantities of :func:`otgan.lp.certify`), padded ones get
   their zero-weight points' potentials by the c-transform and the usual
-  certificate. This is ``method="auto"`` and ``"fast"``'s choice.
+  certificate. This is ``method="auto"``'s and ``"candidate-graph"``'s
+  (alias ``"fast"``) choice.
 * **small general problems** -- ``max(m, n) <=`` :data:`BATCH_TRANSPORT_N_MAX`
   (general weights, ``m != n``, zero weights) -- are grouped by shape and
   solved by the batched network simplex on all pairs
   (:func:`otgan.kernels.transport.transport_batch`, one problem per thread,
   zero-weight points included: its potentials are dual feasible for every
   pair) and certified by one parallel kernel
-  (:func:`otgan.kernels.transport.certify_plans`); ``"auto"`` and ``"fast"``
+  (:func:`otgan.kernels.transport.certify_plans`); ``"auto"`` and
+  ``"candidate-graph"``
   (on B = 256 weighted 64 x 48 problems it measured 1.25x a Python loop
   over POT, POT in a thread pool 0.76x; ``benchmarks/bench_transport.py``).
-* **everything else** goes to the solver the registry picks for the problem
-  alone (:func:`otgan.lp.registry.resolve`): the certified
-  transportation solver (:mod:`otgan.lp.transport`) for ``"fast"`` and
-  where ``"auto"`` picks it, solved one after another in this thread (its
-  numba kernels hold the GIL); POT's network simplex (``"emd"``) in a
-  thread pool, since it releases the GIL, on each problem's positive support.
+* **everything else** (and every problem under the other methods) goes to
+  the solver the registry picks for the problem alone
+  (:func:`otgan.lp.registry.select_solver`): the certified
+  transportation solver (:mod:`otgan.lp.transport`) for ``"candidate-graph"``
+  and where ``"auto"`` picks it, solved one after another in this thread (its
+  numba kernels hold the GIL); POT's network simplex (``"network-simplex"``,
+  alias ``"emd"``) in a thread pool, since it releases the GIL, on each
+  problem's positive support.
 
 Every problem is certified on its own against its own weights: primal
 feasibility, dual feasibility over all of its ``m_k n_k`` pairs and a zero
@@ -58,15 +62,16 @@ import numpy as np
 
 from ._validation import (MAX_DENSE_ENTRIES, as_float_array, check_cost, check_marginals,
                           check_points, check_tol, check_weights, input_eps)
-from .costs import Metric
+from .costs import Metric, as_metric
 from .errors import OTSolverError
 from .geometry import DenseCost, Geometry, PointCost
 from .result import OTResult
-from .lp import DEFAULT_TOL, RawSolution, certify, check_method, require_optimal
-from .lp.assignment import is_uniform
+from .lp import (DEFAULT_TOL, LinearProblem, RawSolution, canonical_method, certify,
+                 require_optimal)
 from .lp.certify import Certificate
+from .lp.problem import uniform_weights
 from .lp.raw import DUST
-from .lp.registry import extend_support, prepare_geometry, resolve, solve_raw
+from .lp.registry import extend_support, prepare_problem, select_solver, solve_support
 
 if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import ArrayLike
@@ -177,30 +182,29 @@ def _check_balance(A: list, Bw: list, tol: float, a=None, b=None) -> None:
                                 eps=max(ea[k], eb[k]))
 
 
-def _uniform_rows(w: np.ndarray) -> bool:
-    return bool(np.all(w.max(axis=1) - w.min(axis=1) <= 1e-12 * w.max(axis=1)))
-
-
 # --------------------------------------------------------------------------- solving
 
 def _solve_problems(geoms: list, A: list, Bw: list, method: str, tol: float,
                     stack: np.ndarray | None = None) -> list[OTResult]:
     B = len(geoms)
-    if stack is not None and method in ("auto", "fast"):
+    batched = method in ("auto", "candidate-graph")  # the methods the batched kernels serve
+    if stack is not None and batched:
         m, n = stack.shape[1:]
         A2, B2 = np.stack(A), np.stack(Bw)
+        # the stack's weights tested at once (LinearProblem.is_assignment's test)
         if (m == n <= BATCH_DENSE_N_MAX and A2.min() > 0 and B2.min() > 0
-                and _uniform_rows(A2) and _uniform_rows(B2)):
+                and uniform_weights(A2).all() and uniform_weights(B2).all()):
             # the whole stack is one batch of assignments: no copies
             return _assignments(stack, list(range(B)), geoms, A, Bw, tol, full=True)
     out: list[OTResult | None] = [None] * B
-    supports = [(np.flatnonzero(a > 0), np.flatnonzero(b > 0)) for a, b in zip(A, Bw)]
-    if method in ("auto", "fast"):
+    problems = [LinearProblem(g, a, b) for g, a, b in zip(geoms, A, Bw)]
+    supports = [p.support for p in problems]
+    if batched:
         groups: dict[int, list[int]] = {}
-        for k, (rows, cols) in enumerate(supports):
-            if (len(rows) == len(cols) <= BATCH_DENSE_N_MAX and is_uniform(A[k][rows])
-                    and is_uniform(Bw[k][cols])):
-                groups.setdefault(len(rows), []).append(k)
+        for k, problem in enumerate(problems):
+            n_k = problem.support_shape[0]
+            if problem.is_assignment and n_k <= BATCH_DENSE_N_MAX:
+                groups.setdefault(n_k, []).append(k)
         for n, members in groups.items():
             step = max(1, GROUP_ENTRIES // (n * n))
             for s in range(0, len(members), step):
@@ -213,7 +217,7 @@ def _solve_problems(geoms: list, A: list, Bw: list, method: str, tol: float,
         # faster than POT in a thread pool, bench_transport.py, batch)
         _small_transports(out, geoms, A, Bw, tol, stack)
     rest = [k for k in range(B) if out[k] is None]
-    for k, res in zip(rest, _registry(rest, geoms, A, Bw, supports, method, tol)):
+    for k, res in zip(rest, _registry(rest, problems, method, tol)):
         out[k] = res
     return out
 
@@ -319,49 +323,41 @@ def _assignments(C: np.ndarray, ks: list, geoms: list, A: list, Bw: list, tol: f
     return out
 
 
-def _registry(ks: list, geoms: list, A: list, Bw: list, supports: list, method: str,
-              tol: float) -> list[OTResult]:
+def _registry(ks: list, problems: list, method: str, tol: float) -> list[OTResult]:
     """Each problem as a single one would be solved (the registry's choice).
 
-    POT's network simplex releases the GIL, so ``emd`` problems are solved in
-    threads, each on its positive support; everything that may enter numba's
-    parallel kernels (the other solvers, the potentials of zero-weight points,
-    the certificate) runs in this thread, because those must not be entered
-    concurrently.
+    POT's network simplex releases the GIL, so ``network-simplex`` problems
+    are solved in threads, each on its positive support; everything that may
+    enter numba's parallel kernels (the other solvers, the potentials of
+    zero-weight points, the certificate) runs in this thread, because those
+    must not be entered concurrently.
     """
     if not ks:
         return []
     specs, prepared = {}, {}
     for k in ks:
-        specs[k] = resolve(geoms[k], A[k], Bw[k], method)
-        prepared[k] = prepare_geometry(geoms[k], specs[k], A[k], Bw[k])
-    threaded = [k for k in ks if specs[k].name == "emd"]
+        specs[k] = select_solver(problems[k], method)
+        prepared[k] = prepare_problem(problems[k], specs[k])
+    threaded = [k for k in ks if specs[k].name == "network-simplex"]
     if threaded:
         # POT is imported here, once, before any thread needs it: a thread
         # that finds it half-imported by another would fail
         importlib.import_module("ot")
-    jobs = {}
-    for k in threaded:
-        rows, cols = supports[k]
-        g = prepared[k]
-        if len(rows) != len(A[k]) or len(cols) != len(Bw[k]):
-            g = g.subset(rows, cols)
-        jobs[k] = (g, A[k][rows], Bw[k][cols])
+    jobs = {k: prepared[k].on_support() for k in threaded}
     out = []
     workers = max(1, min(len(threaded), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as ex:
-        futures = {k: ex.submit(solve_raw, *jobs[k], specs[k], {}) for k in threaded}
+        futures = {k: ex.submit(solve_support, jobs[k], specs[k], {}) for k in threaded}
         for k in ks:  # certify in order while the pool solves the rest
+            p = prepared[k]
             if k in futures:
                 sub, seconds = futures[k].result()
-                rows, cols = supports[k]
-                padded = len(rows) != len(A[k]) or len(cols) != len(Bw[k])
-                raw = extend_support(prepared[k], sub, rows, cols) if padded else sub
+                raw = sub if p.has_full_support else extend_support(p.geom, sub, *p.support)
             else:
-                raw, seconds = solve_raw(prepared[k], A[k], Bw[k], specs[k], {})
-            cert = require_optimal(certify(prepared[k], A[k], Bw[k], raw, tol),
+                raw, seconds = solve_support(p, specs[k], {})
+            cert = require_optimal(certify(p.geom, p.a, p.b, raw, tol),
                                    f"problem {k} of the batch")
-            out.append(OTResult.from_solution(raw, cert, A[k], Bw[k], seconds))
+            out.append(OTResult.from_solution(raw, cert, p.a, p.b, seconds))
     return out
 
 
@@ -393,13 +389,16 @@ def solve_ot_batch(M: ArrayLike | Sequence[ArrayLike], a=None, b=None, *,
         must agree to ``tol`` relative, or, for float32/float16/bfloat16
         weights, to their dtype's rounding (then ``b[k]`` is rescaled to
         ``a[k]``'s mass in float64, as in :func:`otgan.solve_ot`).
-    method : {"auto", "fast", "emd", "lp"}
+    method : str
+        A name or alias of :data:`otgan.lp.registry.METHOD_TABLE`.
         ``"auto"``: batched assignment solver for problems that are uniform
         ``n x n`` on their positive support (``n <= BATCH_DENSE_N_MAX``),
         otherwise ``auto``'s choice for the problem alone (POT for general
-        weights today). ``"fast"``: the same batched assignments, the certified
-        transportation solver for general weights and ``m != n``.
-        ``"emd"``/``"lp"``: that solver for every problem.
+        weights today). ``"candidate-graph"`` (alias ``"fast"``): the same
+        batched assignments, the certified transportation solver for general
+        weights and ``m != n``. Any other method (``"network-simplex"``/
+        ``"emd"``, ``"dual-lp"``/``"lp"``, ``"sparse-assignment"``,
+        ``"sparse-transport"``): that solver for every problem it supports.
     tol : float
         Certificate tolerance (default 1e-9), relative to each problem's mass
         and :math:`\max |M_{k,ij}|`.
@@ -437,7 +436,7 @@ def solve_ot_batch(M: ArrayLike | Sequence[ArrayLike], a=None, b=None, *,
     0.5
     """
     tol = check_tol(tol)
-    method = check_method(method)
+    method = canonical_method(method)
     if _is_problem_list(M):
         geoms = [DenseCost(Mk) for Mk in _check_cost_list(M)]
         stack = None
@@ -510,8 +509,8 @@ def solve_samples_batch(Y: ArrayLike | Sequence[ArrayLike], X: ArrayLike | Seque
     ([(2, 1), (3, 2)], [1.0, 2.0])
     """
     tol = check_tol(tol)
-    method = check_method(method)
-    metric = Metric.parse(metric, p)
+    method = canonical_method(method)
+    metric = as_metric(metric, p)  # parsed here once; the geometries take the Metric
     if _is_problem_list(Y) or _is_problem_list(X):
         Ys, Xs = _point_list(Y, "Y"), _point_list(X, "X")
         if len(Ys) != len(Xs):

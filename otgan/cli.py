@@ -117,8 +117,8 @@ def cmd_distance(args: argparse.Namespace) -> int:
     if method == "auto" and "ot" not in sys.modules and len(y) != len(x):
         # One-shot process: importing POT for the network simplex costs ~1 s,
         # far more than solving a small uniform m != n problem with the
-        # certified transportation solver (method="fast"); both are exact.
-        method = "fast"
+        # certified transportation solver; both are exact.
+        method = "sparse-transport"
     m, n = len(y), len(x)
     progress = _show_progress(args.progress, m * n)
     if progress:
@@ -801,7 +801,7 @@ def _add_config_options(p, *, iters_default, iters_help="generator iterations"):
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
-    from .lp import SOLVERS
+    from .lp.registry import METHOD_NAMES
 
     parser = argparse.ArgumentParser(prog="otgan", description=_DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -817,11 +817,13 @@ def build_parser() -> argparse.ArgumentParser:
                            "(with --p)")
     dist.add_argument("--p", type=float, default=None,
                       help="exponent P >= 1 (or inf) for --metric lp")
-    dist.add_argument("--method", default="auto", choices=("auto",) + tuple(SOLVERS),
+    dist.add_argument("--method", default="auto", choices=METHOD_NAMES,
                       help="exact solver: auto (default: the fastest for the problem), "
-                           "fast (otgan's certified transportation solver), emd (POT's "
-                           "network simplex), lp (the WGAN-TS dual LP in cvxpy; small "
-                           "problems only); every answer is certified")
+                           "candidate-graph (alias fast: otgan's certified candidate-graph "
+                           "solvers), sparse-assignment, sparse-transport (one of them), "
+                           "network-simplex (alias emd: POT's network simplex), dual-lp "
+                           "(alias lp: the WGAN-TS dual LP in cvxpy; small problems only); "
+                           "every answer is certified")
     dist.add_argument("--json", action="store_true",
                       help="machine-readable output on stdout; errors too, as a JSON "
                            "object {\"error\": ...} (exit code 2, or 1 for a solver error)")

@@ -95,6 +95,7 @@ import numpy as np
 from . import OTSolverError, solve_ot
 from .errors import OTGANError
 from .geometry import SparseCost
+from .lp import LinearProblem, canonical_method, choose_method
 from .lp.emd import InfeasibleError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -343,15 +344,6 @@ def _check_threads(numThreads) -> None:
         raise ValueError('numThreads should either be "max" or a strictly positive integer')
 
 
-def _uniform_square(a: np.ndarray, b: np.ndarray) -> bool:
-    """Uniform weights and ``m = n`` (zero weights aside): an assignment problem,
-    which ``method="auto"`` solves without the network simplex."""
-    ap, bp = a[a > 0], b[b > 0]
-    if ap.size != bp.size or ap.size < 2:
-        return False
-    return all(w.max() - w.min() <= 1e-12 * w.max() for w in (ap, bp))
-
-
 # --------------------------------------------------------------------------
 # the solve
 # --------------------------------------------------------------------------
@@ -414,10 +406,14 @@ def _solve_one(a, b, M, *, num_iter, center_dual, method, tol) -> _Solution:
         b = b * (sa / sb)  # as POT: solve for b rescaled to the mass of a
     options = {}
     if num_iter is not None:
-        name = str(method).lower()
-        if name == "emd" or isinstance(M, SparseCost) or (
-                name == "auto" and not _uniform_square(a, b)):
-            method, options = "emd", {"max_iter": num_iter}
+        # numItermax caps the network simplex: passed on wherever it runs,
+        # i.e. everywhere but the assignment problems that auto solves
+        # without it (the weights' test is the registry's own)
+        name = canonical_method(method)
+        if name == "network-simplex" or isinstance(M, SparseCost) or (
+                name == "auto"
+                and choose_method(LinearProblem(None, a, b)) != "sparse-assignment"):
+            method, options = "network-simplex", {"max_iter": num_iter}
     try:
         res = solve_ot(M, a, b, method=method, tol=tol, **options)
     except InfeasibleError:
@@ -474,7 +470,8 @@ def emd(a: ArrayLike | None, b: ArrayLike | None, M: ArrayLike,
         Also return a dict: ``cost`` (float), ``u``, ``v`` (potentials,
         ``u_i + v_j <= M_ij``), ``warning`` (``None``), ``result_code``
         (``1``) and, beyond POT, ``certificate`` (:class:`otgan.Certificate`)
-        and ``method`` (the exact method that solved it, e.g. ``"fast"``, ``"emd"``).
+        and ``method`` (the label of the exact method that solved it, e.g.
+        ``"fast"``, ``"emd"``; :attr:`otgan.OTResult.solver` names its solver).
     center_dual : bool
         Centre the potentials (:func:`center_ot_dual`) so that ``a.u = b.v``.
     numThreads : int or "max"
@@ -485,7 +482,8 @@ def emd(a: ArrayLike | None, b: ArrayLike | None, M: ArrayLike,
     potentials_init : tuple, optional
         POT's warm start; accepted and ignored (the answer is the optimum).
     method, tol : keyword-only
-        otgan's :func:`otgan.solve_ot` options (not in POT).
+        otgan's :func:`otgan.solve_ot` options (not in POT); ``method`` takes
+        every name and alias of :data:`otgan.lp.registry.METHOD_TABLE`.
 
     Returns
     -------
@@ -562,7 +560,8 @@ def emd2(a: ArrayLike | None, b: ArrayLike | None, M: ArrayLike, processes: int 
     return_matrix : bool
         Add the plan as ``log["G"]`` (and return the log, as POT does).
     method, tol : keyword-only
-        otgan's :func:`otgan.solve_ot` options (not in POT).
+        otgan's :func:`otgan.solve_ot` options (not in POT); ``method`` takes
+        every name and alias of :data:`otgan.lp.registry.METHOD_TABLE`.
 
     Returns
     -------

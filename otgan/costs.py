@@ -2,7 +2,11 @@ r"""Ground costs: the :class:`Metric` value object.
 
 A metric is parsed and validated once, from ``"l1" | "l2" | "sqeuclidean" |
 "lp"`` (with ``p``), a ``("lp", p)`` pair or another :class:`Metric`, and then
-travels through every layer as one immutable value. It knows
+travels through every layer as one immutable value: each public entry point
+takes a name or a :class:`Metric` and calls :func:`as_metric`, which parses a
+name (:meth:`Metric.parse`) and passes a :class:`Metric` through without
+parsing it again, so a call parses its metric once however many layers it
+crosses. It knows
 
 * its integer code and exponent for the numba kernels (:attr:`Metric.code`,
   :attr:`Metric.kernel_p`; the kernels in :mod:`otgan.kernels` compute the
@@ -232,4 +236,20 @@ class Metric:
         return self.name if self.p is None else f"lp(p={self.p:g})"
 
 
-__all__ = ["Metric", "METRICS"]
+def as_metric(metric: "str | tuple | Metric" = "l1", p: float | None = None) -> Metric:
+    """``metric`` as a :class:`Metric`: an already parsed one comes back as it
+    is (not parsed again), anything else goes through :meth:`Metric.parse`,
+    which validates it.
+
+    Examples
+    --------
+    >>> m = Metric.parse("lp", 3)
+    >>> as_metric(m) is m, as_metric("l2")
+    (True, Metric('l2'))
+    """
+    if isinstance(metric, Metric) and (p is None or p == metric.p):
+        return metric
+    return Metric.parse(metric, p)
+
+
+__all__ = ["Metric", "METRICS", "as_metric"]

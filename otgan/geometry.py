@@ -27,7 +27,7 @@ import numpy as np
 
 from . import kernels
 from ._validation import check_cost
-from .costs import Metric
+from .costs import Metric, as_metric
 
 if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import ArrayLike
@@ -106,7 +106,8 @@ class PointCost:
 
     ``y`` and ``x`` are float64 C-order ``(m, d)`` and ``(n, d)`` arrays (see
     :func:`otgan._validation.check_points`); ``metric`` is a
-    :class:`~otgan.costs.Metric` (or anything :meth:`Metric.parse` accepts).
+    :class:`~otgan.costs.Metric` (or anything :meth:`Metric.parse` accepts;
+    a :class:`~otgan.costs.Metric` is not parsed again).
     Costs that would overflow to inf from finite points are refused at
     construction with a ``ValueError``.
     """
@@ -118,7 +119,7 @@ class PointCost:
     def __post_init__(self):
         # l2 on coordinates whose squares under- or overflow: the scaled kernel
         object.__setattr__(self, "metric",
-                           Metric.parse(self.metric).for_coordinates(self.y, self.x))
+                           as_metric(self.metric).for_coordinates(self.y, self.x))
         # Finite points can still have costs that overflow to inf (e.g. 1e200
         # squared); solvers must never see them. The coordinate bound settles
         # almost every case in O((m + n) d); only when it overflows itself are

@@ -8,6 +8,7 @@ import numpy as np
 
 from .lp.certify import Certificate
 from .lp.raw import RawSolution
+from .lp.registry import solver_of
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,7 +33,10 @@ class OTResult:
         The non-zeros of the optimal plan (a basic solution has at most
         ``m + n - 1``; see :attr:`plan` for the dense ``m x n`` view).
     method : str
-        The exact method that produced the answer.
+        The label of the exact method that produced the answer, as its solver
+        has always written it (``"emd"``, ``"fast"``, ``"fast-transport"``,
+        ``"fast-fallback"``, ...; callers compare it and benchmark records
+        store it); :attr:`solver` is the solver's canonical name.
     n_iter : int or None
         Iterations, where the method reports them.
     certificate : Certificate
@@ -102,6 +106,21 @@ class OTResult:
     @property
     def shape(self) -> tuple[int, int]:
         return (self.u.shape[0], self.v.shape[0])
+
+    @property
+    def solver(self) -> str:
+        """The canonical name of the solver behind :attr:`method`
+        (:data:`otgan.lp.registry.METHOD_TABLE`; ``method="emd"`` and
+        ``"network-simplex"`` both give ``"network-simplex"``).
+
+        Examples
+        --------
+        >>> import numpy as np, otgan
+        >>> r = otgan.solve_ot(np.array([[0.0, 1.0], [1.0, 0.0]]), method="emd")
+        >>> r.method, r.solver
+        ('emd', 'network-simplex')
+        """
+        return solver_of(self.method)
 
     @cached_property
     def plan(self) -> np.ndarray:

@@ -78,7 +78,7 @@ from torch import nn
 
 from ._validation import as_float_array
 from .api import solve_ot
-from .costs import Metric
+from .costs import Metric, as_metric
 from .errors import ScalingError
 from .geometry import DenseCost
 from .kernels import cost_matrix as _kernel_cost_matrix
@@ -318,7 +318,7 @@ def cost_matrix(y: torch.Tensor, x: torch.Tensor, metric: str | Metric = "l1",
     >>> cost_matrix(torch.zeros(1, 2), torch.tensor([[3.0, 4.0]]), "l2")
     tensor([[5.]])
     """
-    metric = Metric.parse(metric, p)
+    metric = as_metric(metric, p)
     y2, x2 = flatten_batches(y, x)
     dt = torch.promote_types(y2.dtype, x2.dtype)
     if dt in _HALF_DTYPES:  # no cdist for them: float32, returned in their dtype
@@ -343,7 +343,7 @@ def host_costs(metric: Metric, y2: torch.Tensor,
         yn, xn = yh.numpy(), xh.numpy()
         kernel = metric.for_coordinates(yn.reshape(len(yn), -1), xn.reshape(len(xn), -1))
         with np.errstate(over="ignore"):  # costs that overflow are reported below
-            C = _kernel_cost_matrix(yn, xn, kernel.name, kernel.p, dtype=np.float64)
+            C = _kernel_cost_matrix(yn, xn, kernel, dtype=np.float64)
         Ct = torch.from_numpy(C)
     else:
         Ct = _device_costs(metric, y2, x2)
@@ -436,7 +436,7 @@ def wasserstein(y: torch.Tensor, x: torch.Tensor, a: torch.Tensor | None = None,
     >>> w.item(), x.grad.tolist()
     (4.0, [[0.0, 2.0], [0.0, 2.0]])
     """
-    metric = Metric.parse(metric, p)
+    metric = as_metric(metric, p)
     y2, x2 = flatten_batches(y, x)
     m, n = y2.shape[0], x2.shape[0]
     a = _check_weights(a, "a", m, y2.device, "y")
@@ -522,7 +522,7 @@ def ot_targets(y: torch.Tensor, x: torch.Tensor, metric: str | Metric = "l1",
     >>> round(t.value, 6), t.real.dtype, tuple(t.fake.shape)
     (2.0, torch.float32, (3,))
     """
-    metric = Metric.parse(metric, p)
+    metric = as_metric(metric, p)
     y2, x2 = flatten_batches(y, x)
     m, n = y2.shape[0], x2.shape[0]
     a = _check_weights(a, "a", m, y2.device, "y")
@@ -630,17 +630,16 @@ def scale_critic(critic: nn.Module, y: torch.Tensor, x: torch.Tensor,
     """
     if mode not in SCALING_MODES:
         raise ValueError(f"mode must be one of {SCALING_MODES}, got {mode!r}")
-    metric = Metric.parse(metric, p)
+    metric = as_metric(metric, p)
     y2, x2 = flatten_batches(y, x)
     with threads_for(y2.shape[0] * x2.shape[0]):
         return _scale(critic, y, x, metric, mode, rtol)
 
 
 def _scale(critic, y, x, metric: Metric, mode, rtol):
-    name, p = metric.name, metric.p
     yn, xn = _np(y), _np(x)
     d_real, d_fake = _outputs(critic, y, x)
-    ratio = weight_scaling_ratio(yn, xn, d_real, d_fake, name, p)
+    ratio = weight_scaling_ratio(yn, xn, d_real, d_fake, metric)
     beta = max(1.0, ratio)
     if mode != "none" and beta > 1.0:
         with torch.no_grad():
@@ -651,7 +650,7 @@ def _scale(critic, y, x, metric: Metric, mode, rtol):
                 for prm in critic.parameters():
                     prm.mul_(factor)
                 d_real, d_fake = _outputs(critic, y, x)
-                rest = weight_scaling_ratio(yn, xn, d_real, d_fake, name, p)
+                rest = weight_scaling_ratio(yn, xn, d_real, d_fake, metric)
                 if rest > 1.0:
                     layer = final_linear(critic)
                     layer.weight.div_(rest)
@@ -663,7 +662,7 @@ def _scale(critic, y, x, metric: Metric, mode, rtol):
                 if layer.bias is not None:
                     layer.bias.div_(beta)
         d_real, d_fake = _outputs(critic, y, x)
-    viol = dual_violation_points(yn, xn, d_real, -d_fake, name, p)
+    viol = dual_violation_points(yn, xn, d_real, -d_fake, metric)
     tol = rtol * max(1.0, float(np.abs(d_real).max()), float(np.abs(d_fake).max()))
     if mode != "none" and viol > tol:
         raise ScalingError(f"after weight scaling (mode={mode!r}, beta={beta:.6g}) the batch "

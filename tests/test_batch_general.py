@@ -248,15 +248,15 @@ def test_failures_name_the_original_problem(monkeypatch, rng):
     monkeypatch.setattr(ka, "lsa_batch", real)
     # an answer that fails its certificate names its problem
     import otgan.batch as batch
-    solve = batch.solve_raw
+    solve = batch.solve_support
 
-    def bad_duals(geom, a, b, spec, options):
-        raw, seconds = solve(geom, a, b, spec, options)
-        if geom.shape == (3, 70):
+    def bad_duals(problem, spec, options):
+        raw, seconds = solve(problem, spec, options)
+        if problem.shape == (3, 70):
             raw.u[:] += 1.0  # dual infeasible
         return raw, seconds
 
-    monkeypatch.setattr(batch, "solve_raw", bad_duals)
+    monkeypatch.setattr(batch, "solve_support", bad_duals)
     Ms[1] = rng.random((3, 70))  # too large for the batched simplex: the registry's path
     with pytest.raises(otgan.OTSolverError, match="problem 1 of the batch"):
         solve_ot_batch(Ms, [None, rng.dirichlet(np.ones(3)), None])

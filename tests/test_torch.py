@@ -594,7 +594,8 @@ def test_point_errors_name_the_points_not_a_cost_matrix(monkeypatch):
     # NaN points where the costs are not computed by the checking kernels (the
     # device path): named too
     monkeypatch.setattr(ott, "_kernel_cost_matrix",
-                        lambda yy, xx, name, p, dtype: Metric.parse(name, p).numpy_cost(yy, xx))
+                        lambda yy, xx, metric, p=None, dtype=None:
+                        Metric.parse(metric, p).numpy_cost(yy, xx))
     bad = x.clone()
     bad[2, 1] = float("nan")
     with pytest.raises(ValueError, match=r"x contains NaN or inf \(first at index \(2, 1\)"):

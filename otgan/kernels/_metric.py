@@ -11,7 +11,7 @@ from llvmlite import ir
 from numba.core import types
 from numba.core.extending import intrinsic
 
-from ..costs import L1, L2, LP, SQEUCLIDEAN, Metric  # noqa: F401 (re-exported codes)
+from ..costs import L1, L2, LP, SQEUCLIDEAN, Metric, as_metric  # noqa: F401 (re-exported codes)
 
 if TYPE_CHECKING:  # pragma: no cover
     from numba.core.base import BaseContext
@@ -21,8 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def metric_code(metric: str | tuple | Metric, p: float | None = None) -> tuple[int, float]:
     """The kernel code and exponent of ``metric`` (a :class:`~otgan.costs.Metric`
-    or anything :meth:`Metric.parse` accepts)."""
-    parsed = Metric.parse(metric, p)
+    or anything :meth:`Metric.parse` accepts; a :class:`Metric` is not parsed again)."""
+    parsed = as_metric(metric, p)
     return parsed.code, parsed.kernel_p
 
 
@@ -194,13 +194,13 @@ def tile_costs(y: np.ndarray, x: np.ndarray, i0: int, i1: int, j0: int, j1: int,
 def raise_cost_overflow(y: np.ndarray, x: np.ndarray, metric: str | Metric,
                         p: float | None = None) -> None:
     """:meth:`otgan.costs.Metric.raise_overflow` (the kernels' name for it)."""
-    Metric.parse(metric, p).raise_overflow(y, x)
+    as_metric(metric, p).raise_overflow(y, x)
 
 
 def cost_upper_bound(y: np.ndarray, x: np.ndarray, metric: str | Metric,
                      p: float | None = None) -> float:
     """:meth:`otgan.costs.Metric.cost_upper_bound` (the kernels' name for it)."""
-    return Metric.parse(metric, p).cost_upper_bound(y, x)
+    return as_metric(metric, p).cost_upper_bound(y, x)
 
 
 def tile_shape(d: int, itemsize: int) -> tuple[int, int]:

@@ -221,27 +221,29 @@ def separable_fit(C, alpha, beta, a, w, outlier_ratio):
     :math:`\tilde c \ge 0`, such as :func:`connected_frame`'s), the mask
     does not depend on the plan or the potentials, and a constant added to a
     row or a column moves the fit with it. Gauss-Seidel on the normal
-    equations from zero, 20 sweeps; ``(f, g)``, zeros when nothing is
-    positive.
+    equations from zero, 20 sweeps; ``(f, g, kept)``, ``kept`` the number of
+    pairs fitted (zeros and 0 when nothing is positive). A fit with few more
+    pairs than unknowns is exact on them and measures nothing.
 
     Examples
     --------
     >>> import numpy as np
     >>> C = np.add.outer([0.0, 5.0], [0.0, 7.0]) + np.array([[0.0, 1.0], [1.0, 0.0]])
-    >>> f, g = separable_fit(C, np.zeros(2), np.zeros(2), np.ones(2), np.ones(2), 1024.0)
+    >>> f, g, kept = separable_fit(C, np.zeros(2), np.zeros(2), np.ones(2), np.ones(2), 1024.0)
     >>> np.round(C - f[:, None] - g[None, :], 6).tolist()
     [[-0.5, 0.5], [0.5, -0.5]]
     """
     m, n = C.shape
     f = np.zeros(m)
     g = np.zeros(n)
+    kept = 0
     npos = 0
     for i in range(m):
         for j in range(n):
             if a[i] > 0.0 and w[j] > 0.0 and reduced_cost(C[i, j], alpha[i], beta[j])[0] > 0.0:
                 npos += 1
     if npos == 0:
-        return f, g
+        return f, g, kept
     positive = np.empty(npos)
     t = 0
     for i in range(m):
@@ -255,6 +257,11 @@ def separable_fit(C, alpha, beta, a, w, outlier_ratio):
     # the lower median: with few positive reduced costs (a small matrix, a
     # huge entry among them) the mean of the middle two is half a huge one
     cut = outlier_ratio * positive[(npos - 1) // 2]
+    for i in range(m):
+        for j in range(n):
+            if (a[i] > 0.0 and w[j] > 0.0
+                    and reduced_cost(C[i, j], alpha[i], beta[j])[0] <= cut):
+                kept += 1
     for _ in range(20):
         for i in range(m):
             if not a[i] > 0.0:
@@ -278,7 +285,7 @@ def separable_fit(C, alpha, beta, a, w, outlier_ratio):
                         s += r - f[i]
                         c += 1
             g[j] = s / c if c > 0 else 0.0
-    return f, g
+    return f, g, kept
 
 
 @nb.njit(parallel=True, cache=True)
@@ -368,7 +375,14 @@ def _certify_dense_batch_nb(Cs, P, U, V, A, Bw, tol, rounding, outlier_ratio):
             d, e = connected_frame(C, alpha, beta, a, w)
             alpha_c = feasible_rows(C, alpha + d, beta + e, a, w)
             beta_c = beta + e
-            f, g = separable_fit(C, alpha_c, beta_c, a, w, outlier_ratio)
+            f, g, kept = separable_fit(C, alpha_c, beta_c, a, w, outlier_ratio)
+            ms, ns = 0, 0
+            for i in range(m):
+                if a[i] > 0.0:
+                    ms += 1
+            for j in range(n):
+                if w[j] > 0.0:
+                    ns += 1
             cs, cc = 0.0, 0.0
             fit = 0.0
             frame_res = 0.0
@@ -380,7 +394,8 @@ def _certify_dense_batch_nb(Cs, P, U, V, A, Bw, tol, rounding, outlier_ratio):
                         fit += abs(Pk[i, j]) * abs(red - f[i] - g[j])
                         frame_res += abs(Pk[i, j]) * (abs(alpha_c[i]) + abs(beta_c[j]))
             connected = max(cs + cc, 0.0)
-            scale = min(free, fit)
+            if kept - (ms + ns - 1) >= 1:  # an overdetermined fit
+                scale = min(free, fit)
             if free > 1024.0 * connected and connected > 4.0 * EPS * frame_res:
                 # the minima's rounding floors are too coarse then: the full
                 # certificate (which the batched paths fall back to) takes

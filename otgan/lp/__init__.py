@@ -5,11 +5,20 @@ POT keeps its exact solver in ``ot.lp``; users coming from POT look here.
 Reads :mod:`otgan.geometry` and :mod:`otgan.kernels`; knows nothing of result
 objects, the public API or torch.
 
-* :mod:`~otgan.lp.emd` — POT's network simplex, on the normalised problem;
-* :mod:`~otgan.lp.dual_lp` — the literal WGAN-TS dual LP in cvxpy (reference);
-* :mod:`~otgan.lp.assignment` — the certified fast assignment solver;
-* :mod:`~otgan.lp.transport` — the certified transportation solver;
-* :mod:`~otgan.lp.registry` — :func:`solve_certified`, the one certified solve;
+* :mod:`~otgan.lp.problem` — :class:`LinearProblem` ``(geom, a, b)``, which
+  owns the weights' support and the uniform / assignment tests;
+* :mod:`~otgan.lp.emd` — POT's network simplex, on the normalised problem
+  (``method="network-simplex"``, alias ``"emd"``);
+* :mod:`~otgan.lp.dual_lp` — the literal WGAN-TS dual LP in cvxpy, the
+  reference (``"dual-lp"``, alias ``"lp"``);
+* :mod:`~otgan.lp.assignment` — the certified candidate-graph assignment
+  solver (``"sparse-assignment"``);
+* :mod:`~otgan.lp.transport` — the certified candidate-graph transportation
+  solver (``"sparse-transport"``); both candidate-graph solvers (``"fast"``,
+  now ``"candidate-graph"``) share :mod:`~otgan.lp.sparse_graph`;
+* :mod:`~otgan.lp.registry` — the method names and their aliases
+  (:data:`~otgan.lp.registry.METHOD_TABLE`), ``auto``'s choice and
+  :func:`solve_problem`, the one certified solve;
 * :mod:`~otgan.lp.certify` — :class:`Certificate`, :func:`certify`,
   :func:`check_optimality`;
 * :mod:`~otgan.lp.ctransform` — the c-transform and dual tightening;
@@ -28,10 +37,13 @@ from .certify import DEFAULT_TOL, Certificate, certify, check_optimality, requir
 from .ctransform import c_transform, tighten
 from .dual_lp import LP_MAX_ENTRIES, solve_lp
 from .emd import solve_emd
+from .problem import LinearProblem
 from .raw import RawSolution
-from .registry import SOLVERS, check_method, choose_method, solve_certified, solve_raw
+from .registry import (METHOD_TABLE, SOLVERS, canonical_method, check_method, choose_method,
+                       solve_certified, solve_problem, solve_raw)
 
 __all__ = ["Certificate", "DEFAULT_TOL", "certify", "check_optimality", "require_optimal",
            "c_transform", "tighten", "solve_emd", "solve_lp", "LP_MAX_ENTRIES",
            "RawSolution", "SOLVERS", "check_method", "choose_method", "solve_certified",
-           "solve_raw", "OTSolverError", "DenseCost", "PointCost", "as_geometry"]
+           "solve_raw", "OTSolverError", "DenseCost", "PointCost", "as_geometry",
+           "LinearProblem", "METHOD_TABLE", "canonical_method", "solve_problem"]

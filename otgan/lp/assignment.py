@@ -21,7 +21,9 @@ of :mod:`otgan.kernels.assignment`:
   doubles); if the check does not pass within ``max_rounds`` rounds, the dense
   solver takes over.
 
-Uniform ``m != n`` with a small :math:`N = \operatorname{lcm}(m, n)` is
+The registry runs it as ``method="sparse-assignment"`` (and as
+``"candidate-graph"``, alias ``"fast"``, on assignment problems). Uniform
+``m != n`` with a small :math:`N = \operatorname{lcm}(m, n)` is
 replicated to an ``N x N`` assignment (:func:`replication_size`).
 Whatever path produced it, :func:`otgan.lp.solve_certified` runs the full
 certificate afterwards, so an uncertified answer is never returned.
@@ -32,17 +34,19 @@ import math
 
 import numpy as np
 
-from .._validation import check_size
-from ..errors import OTSolverError
 from ..geometry import Geometry
+from .problem import LinearProblem, uniform_weights
 from .raw import RawSolution
+from .sparse_graph import (ASSIGNMENT_DENSE_N_MAX, ASSIGNMENT_MAX_ROUNDS, DEFAULT_K,
+                           candidate_graph, check_dense_fallback, check_positive_int,
+                           column_violators)
 
 #: at or below this ``n`` the dense solver is used directly
-DENSE_N_MAX = 192
-#: default candidate list length per row and per column
-DEFAULT_K = 8
-#: rounds of "solve sparse, check all pairs, add violated pairs" before falling back
-DEFAULT_MAX_ROUNDS = 6
+#: (:data:`otgan.lp.sparse_graph.ASSIGNMENT_DENSE_N_MAX`, where the reason is)
+DENSE_N_MAX = ASSIGNMENT_DENSE_N_MAX
+#: rounds of "solve sparse, check all pairs, add violated pairs" before falling
+#: back (:data:`otgan.lp.sparse_graph.ASSIGNMENT_MAX_ROUNDS`)
+DEFAULT_MAX_ROUNDS = ASSIGNMENT_MAX_ROUNDS
 #: a candidate graph without a perfect matching is widened (``k`` doubles) up
 #: to this ``k``; beyond it the dense solver is faster. On tight clusters
 #: (the 8-mode ring, std 0.01, n = 1 000) the lists had to grow to k = 256 and
@@ -52,57 +56,22 @@ WIDEN_K_MAX = 64
 
 
 def is_uniform(w: np.ndarray) -> bool:
-    """True when every weight is equal (to rounding)."""
-    return bool(w.max() - w.min() <= 1e-12 * w.max())
+    """True when every weight is equal (to rounding; zeros count:
+    :func:`otgan.lp.problem.uniform_weights`)."""
+    return uniform_weights(w)
 
 
 def is_uniform_square(a: np.ndarray, b: np.ndarray) -> bool:
-    """True when ``m = n`` and both marginals are uniform (to rounding)."""
-    return a.shape[0] == b.shape[0] and is_uniform(a) and is_uniform(b)
+    """True when ``m = n`` and both marginals are uniform (to rounding), on the
+    weights as given; :attr:`otgan.lp.LinearProblem.is_assignment` asks the
+    same of the points of positive weight."""
+    return a.shape[0] == b.shape[0] and uniform_weights(a) and uniform_weights(b)
 
 
-def _column_violators(geom: Geometry, u, v, cols, kmax: int, eps: float):
-    """Up to ``kmax`` most violated pairs (c_ij - u_i < v_j - eps) per column."""
-    red = geom.cols(cols) - u[:, None]
-    kk = min(kmax, red.shape[0])
-    part = np.argpartition(red, kk - 1, axis=0)[:kk] if kk < red.shape[0] \
-        else np.broadcast_to(np.arange(red.shape[0])[:, None], red.shape)
-    vals = np.take_along_axis(red, part, axis=0)
-    keep = vals < (v[cols] - eps)[None, :]
-    rr = part[keep]
-    cc = np.broadcast_to(cols[None, :], part.shape)[keep]
-    return rr.astype(np.int64), cc.astype(np.int64)
-
-
-def _candidate_graph(geom: Geometry, k: int):
-    """Each row's ``k`` cheapest columns and each column's ``k`` cheapest rows,
-    as edge lists ``(rows, cols, costs)``, and the column minima (a feasible
-    start for the column potentials)."""
-    n = geom.shape[0]
-    rv, ri, cv, ci = geom.topk(k, k)
-    kr, kc = ri.shape[1], ci.shape[1]
-    ar = np.arange(n, dtype=np.int64)
-    rows = np.concatenate([np.repeat(ar, kr), ci.ravel()])
-    cols = np.concatenate([ri.ravel(), np.repeat(ar, kc)])
-    costs = np.concatenate([rv.ravel(), cv.ravel()])
-    return rows, cols, costs, cv[:, 0].copy()
-
-
-def _dense_fallback(geom: Geometry, reason: str):
-    try:
-        check_size(*geom.shape)
-    except ValueError as exc:
-        raise OTSolverError(f"fast solver could not certify its candidate graph "
-                            f"({reason}) and the dense fallback does not fit: "
-                            f"{exc}") from None
+def _dense_assignment(geom: Geometry, reason: str):
+    check_dense_fallback(geom, "the sparse-assignment solver", reason)
     from ..kernels.assignment import lsa_dense  # numba: loaded on first use
     return lsa_dense(geom.dense())
-
-
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def solve_assignment(geom: Geometry, *, k: int | None = None, max_rounds: int | None = None,
@@ -119,15 +88,15 @@ def solve_assignment(geom: Geometry, *, k: int | None = None, max_rounds: int | 
     m, n = geom.shape
     if m != n:
         raise ValueError(f"assignment needs a square problem, got shape {(m, n)}")
-    k = _check_positive_int(DEFAULT_K if k is None else k, "k")
-    max_rounds = _check_positive_int(
+    k = check_positive_int(DEFAULT_K if k is None else k, "k")
+    max_rounds = check_positive_int(
         DEFAULT_MAX_ROUNDS if max_rounds is None else max_rounds, "max_rounds")
     dense_n_max = DENSE_N_MAX if dense_n_max is None else dense_n_max
     if n <= dense_n_max or k >= n:
-        col4row, u, v = _dense_fallback(geom, "small problem")
+        col4row, u, v = _dense_assignment(geom, "small problem")
         return col4row, u, v, 1, "dense"
 
-    rows, cols, costs, v = _candidate_graph(geom, k)
+    rows, cols, costs, v = candidate_graph(geom, k)
     # relative to the costs' own scale (no absolute floor: costs of 1e-12 are as
     # valid as costs of 1); far below the certificate's 1e-9, far above rounding
     scale = max(float(np.abs(costs).max()), float(np.abs(v).max()))
@@ -157,7 +126,7 @@ def solve_assignment(geom: Geometry, *, k: int | None = None, max_rounds: int | 
                 widened_out = True
                 break
             k = min(n, 2 * k)
-            rows, cols, costs, v = _candidate_graph(geom, k)
+            rows, cols, costs, v = candidate_graph(geom, k)
             col4row[:] = -1
             row4col[:] = -1
             fresh = True
@@ -182,13 +151,13 @@ def solve_assignment(geom: Geometry, *, k: int | None = None, max_rounds: int | 
             bad_cols = np.flatnonzero(vt < v - eps)
             if len(bad_cols) == 0:
                 return col4row, u, vt, rnd, "sparse"
-            new_r, new_c = _column_violators(geom, u, v, bad_cols, k2, eps)
+            new_r, new_c = column_violators(geom, u, v, bad_cols, k2, eps)
         rows = np.concatenate([rows, new_r])
         cols = np.concatenate([cols, new_c])
         costs = np.concatenate([costs, geom.pair_costs(new_r, new_c)])
     reason = (f"no perfect matching in the candidate graph at k = {k}" if widened_out
               else f"after {max_rounds} rounds")
-    col4row, u, v = _dense_fallback(geom, reason)
+    col4row, u, v = _dense_assignment(geom, reason)
     return col4row, u, v, max(rnd, 1), "fallback"
 
 
@@ -233,7 +202,9 @@ def _solve_replicated(geom, a, N, k, max_rounds, dense_n_max):
 
 def solve_fast(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | None = None,
                max_rounds: int | None = None, dense_n_max: int | None = None) -> RawSolution:
-    r"""The ``method="fast"`` solver: certified assignment for uniform weights.
+    r"""The ``method="sparse-assignment"`` solver: certified assignment for
+    uniform weights (what ``"fast"``, the ``"candidate-graph"`` method, runs
+    on an assignment problem).
 
     ``m = n``: the problem is an assignment. ``m != n``: replicated to an
     ``N x N`` assignment with ``N = lcm(m, n)`` (:func:`supports` says when).
@@ -274,8 +245,8 @@ def solve_fast(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | None = 
     """
     m, n = geom.shape
     if not supports(a, b):
-        raise ValueError("method='fast' needs uniform weights with m = n or a small "
-                         "lcm(m, n); use method='auto'")
+        raise ValueError("method='sparse-assignment' needs positive, uniform weights with "
+                         "m = n or a small lcm(m, n); use method='auto'")
     if m != n:
         rows, cols, vals, u, v, rounds = _solve_replicated(
             geom, a, replication_size(m, n), k, max_rounds, dense_n_max)
@@ -288,11 +259,31 @@ def solve_fast(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | None = 
                        name)
 
 
-def supports(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether :func:`solve_fast` solves a problem with these (positive) weights."""
-    if not (is_uniform(a) and is_uniform(b)):
+def supports(a: np.ndarray | LinearProblem, b: np.ndarray | None = None) -> bool:
+    """Whether :func:`solve_fast` solves a problem with these weights: positive,
+    uniform, and ``m = n`` or a small ``lcm(m, n)``.
+
+    ``a`` may be a :class:`~otgan.lp.LinearProblem` (``b`` then ``None``):
+    then its points of positive weight are read, the problem the registry
+    hands the solver (:func:`otgan.lp.registry.solve_support`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> supports(np.full(2, 1 / 2), np.full(3, 1 / 3)), supports(np.array([0.5, 0.0]),
+    ...                                                            np.full(2, 1 / 2))
+    (True, False)
+    """
+    if isinstance(a, LinearProblem):
+        problem = a
+    else:
+        problem = LinearProblem(None, a, b)
+        if not problem.has_full_support:  # the solver gives every row a partner
+            return False
+    if not problem.is_uniform:
         return False
-    return len(a) == len(b) or replication_size(len(a), len(b)) is not None
+    m, n = problem.support_shape
+    return m == n or replication_size(m, n) is not None
 
 
 __all__ = ["solve_assignment", "solve_fast", "supports", "is_uniform", "is_uniform_square",

@@ -422,12 +422,18 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
         # the shifted frame is a dual up to the rounding of the shifts;
         # lowered to an exact one, its rounding no longer blurs the answer
         alpha_c = feasible_rows(M, alpha + d, beta_c, a, b)
-        f, g = separable_fit(M, alpha_c, beta_c, a, b, FIT_OUTLIER_RATIO)
+        f, g, kept = separable_fit(M, alpha_c, beta_c, a, b, FIT_OUTLIER_RATIO)
         reduced_c = reduced_costs(costs, alpha_c[rows], beta_c[cols])[0]
         fit = _fsum(np.abs(vals) * np.abs(reduced_c - f[rows] - g[cols]))
+        m_s, n_s = int((a > 0).sum()), int((b > 0).sum())
+        if kept - (m_s + n_s - 1) < 1:
+            # a fit with few more pairs than unknowns is exact on them (a
+            # spanning tree: zero on the plan) and measures nothing
+            fit = np.inf
         # (in the connected frame itself the plan's value can vanish with a
         # frame that is an optimal dual: the fit alone measures the answer)
-        scale = min(scale, fit) if connect else min(fit, scale_cap)
+        scale = min(scale, fit) if connect else min(fit, scale_cap, offset_free
+                                                   if not np.isfinite(fit) else np.inf)
         connected = max(_fsum(vals * reduced_c), 0.0)
         # a value within a few ulps of the shifted frame is its rounding: the
         # frame is then an optimal dual, and the answer has no offset-free
@@ -482,6 +488,11 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
     if offsets is None:  # potentials in the caller's frame: their own rounding
         potential_rounding += 4 * _EPS * mass * (float(np.max(np.abs(u)))
                                                  + float(np.max(np.abs(v))))
+    elif not ((a > 0).all() and (b > 0).all()):
+        # a zero-weight point's potential is a c-transform taken in the
+        # caller's frame: its rounding is that of the offsets it carries
+        potential_rounding += 4 * _EPS * mass * (float(np.max(np.abs(u + alpha)))
+                                                 + float(np.max(np.abs(v + beta))))
     plan_mass = _fsum(vals)
     plan_violation = violation
     if not computed and not ((a > 0).all() and (b > 0).all()):

@@ -47,8 +47,9 @@ def solve_lp(M: np.ndarray, a: np.ndarray, b: np.ndarray, solver: str | None = N
     m, n = M.shape
     if m * n > LP_MAX_ENTRIES:
         raise ValueError(
-            f"method='lp' builds all m*n = {m * n} constraints literally; it is limited to "
-            f"LP_MAX_ENTRIES = {LP_MAX_ENTRIES}. Use method='emd' for this size.")
+            f"method='dual-lp' builds all m*n = {m * n} constraints literally; it is limited to "
+            f"LP_MAX_ENTRIES = {LP_MAX_ENTRIES}. Use method='network-simplex' (alias 'emd') "
+            f"for this size.")
     if solver is not None and not isinstance(solver, str):
         raise TypeError(f"solver must be the name of a cvxpy solver, got {solver!r}")
     norm = normalise(M, a, b)

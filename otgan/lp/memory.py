@@ -12,7 +12,9 @@ first.
 
 Examples
 --------
->>> required_memory("emd", 1000, 1000, densify=True) // 10**6  # MB: 41 + 8 bytes per entry
+>>> required_memory("network-simplex", 1000, 1000, densify=True) // 10**6  # MB: 41 + 8 a pair
+49
+>>> required_memory("emd", 1000, 1000, densify=True) // 10**6  # the same method's older name
 49
 >>> available_memory() is None or available_memory() > 0
 True
@@ -25,7 +27,10 @@ import resource
 from ..errors import InsufficientMemoryError
 
 #: bytes per cost-matrix entry that each method allocates beyond its input
-BYTES_PER_ENTRY = {"emd": 8 + 33, "lp": 0, "fast": 0}
+#: (canonical method names, :data:`otgan.lp.registry.METHOD_TABLE`; the
+#: candidate-graph solvers allocate ``O((m + n) k)``, nothing per entry)
+BYTES_PER_ENTRY = {"network-simplex": 8 + 33, "dual-lp": 0, "candidate-graph": 0,
+                   "sparse-assignment": 0, "sparse-transport": 0}
 #: bytes per entry of a cost matrix built from points
 DENSE_BYTES = 8
 #: needs below this are not checked: reading the system's memory state costs
@@ -58,8 +63,15 @@ def available_memory() -> int | None:
 
 
 def required_memory(method: str, m: int, n: int, *, densify: bool) -> int:
-    """Bytes that ``method`` allocates for an ``m x n`` problem (estimate)."""
-    per_entry = BYTES_PER_ENTRY.get(method, 0) + (DENSE_BYTES if densify else 0)
+    """Bytes that ``method`` (a name or an alias) allocates for an ``m x n``
+    problem (estimate)."""
+    # imported here: the registry imports this module
+    from .registry import canonical_method
+    name = canonical_method(method)
+    if name not in BYTES_PER_ENTRY:
+        raise ValueError(f"method must name a solver, got {method!r} (which picks one per "
+                         f"problem)")
+    per_entry = BYTES_PER_ENTRY[name] + (DENSE_BYTES if densify else 0)
     return per_entry * m * n
 
 
@@ -72,8 +84,8 @@ def check_memory(method: str, m: int, n: int, *, densify: bool,
     have = available_memory()
     if have is None or need <= have:
         return
-    hint = ("use method='fast' with points_in=True (solve_samples): it never forms "
-            "the m x n matrix" if uniform_square else
+    hint = ("use method='sparse-assignment' with points_in=True (solve_samples): it "
+            "never forms the m x n matrix" if uniform_square else
             "solve smaller batches, or free memory")
     raise InsufficientMemoryError(
         f"method={method!r} on a ({m}, {n}) problem needs about {need / 2**30:.1f} GiB "

@@ -1,9 +1,11 @@
-"""The registry of exact solvers, ``auto``'s choice, and the certified solve.
+"""The registry of exact solvers, the method names, ``auto``'s choice, and
+the certified solve.
 
-Each solver is a :class:`SolverSpec`: a function ``(geom, a, b, **options) ->
-RawSolution`` that only solves, the options it accepts, which problems it
-supports and whether it works from points without forming the ``m x n``
-matrix. :func:`solve_certified` is the one place that
+Each solver is a :class:`SolverSpec`: a function ``(problem, **options) ->
+RawSolution`` that only solves a :class:`~otgan.lp.LinearProblem`, the
+options it accepts, which problems it supports and whether it works from
+points without forming the ``m x n`` matrix. :func:`solve_problem` is the one
+place that
 
 1. picks the method (``auto``: :func:`choose_method`; an explicit method that
    does not support the problem is handed to the network simplex, which
@@ -13,61 +15,164 @@ matrix. :func:`solve_certified` is the one place that
    potentials by the c-transform (solvers' own duals for them are often loose),
 4. certifies the answer against the caller's weights (:func:`certify`).
 
+Method names
+------------
+:data:`METHOD_TABLE` is the one table of the names ``method=`` accepts, in
+:func:`otgan.solve_ot`, :func:`otgan.solve_samples`, the batch API, the POT
+drop-in, the torch layer and ``otgan distance --method``: each method's
+canonical name, which says what it is, and the older names that stay
+accepted as aliases, so that no caller breaks (``"lp"`` was also a metric and
+a package; ``"fast"`` two solvers). :func:`canonical_method` resolves a name.
+A result's ``method`` keeps the label its solver has always written
+(``"emd"``, ``"fast-transport"``, ...: compared by callers and stored in
+benchmark records); :func:`solver_of` maps a label to its solver's canonical
+name (``OTResult.solver``).
+
 Examples
 --------
 >>> import numpy as np
 >>> choose_method(np.full(4, 0.25), np.full(4, 0.25)), choose_method(np.full(4, 0.25), np.full(2, 0.5))
-('fast', 'emd')
+('sparse-assignment', 'network-simplex')
 >>> sorted(SOLVERS)
-['emd', 'fast', 'lp']
+['candidate-graph', 'dual-lp', 'network-simplex', 'sparse-assignment', 'sparse-transport']
+>>> canonical_method("emd"), SOLVERS["fast"].name
+('network-simplex', 'candidate-graph')
 """
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from .._validation import balanced, check_size
+from .._validation import check_size
 from ..geometry import DenseCost, Geometry, PointCost, SparseCost
 from . import assignment, transport
 from ._pot import import_pot
-from .certify import Certificate, certify, offset_frame, reduce_offsets, require_optimal
+from .certify import (DEFAULT_TOL, Certificate, certify, offset_frame, reduce_offsets,
+                      require_optimal)
 from .emd import solve_emd, solve_emd_sparse
 from .dual_lp import solve_lp
 from .memory import CHECK_ABOVE_BYTES, check_memory, required_memory
+from .problem import LinearProblem
 from .raw import RawSolution
 
+# ------------------------------------------------------------------ names
 
-def _run_emd(geom: Geometry, a, b, *, max_iter: int | None = None) -> RawSolution:
+#: Every method name: canonical name -> (aliases, what it is). The aliases
+#: are the names of earlier versions; every entry point accepts them.
+METHOD_TABLE: dict[str, tuple[tuple[str, ...], str]] = {
+    "auto": ((), "the fastest exact method for the problem, as measured "
+                 "(choose_method)"),
+    "network-simplex": (("emd",), "POT's network simplex on the normalised problem"),
+    "dual-lp": (("lp",), "the literal WGAN-TS dual LP in cvxpy (slow reference)"),
+    "candidate-graph": (("fast",), "the certified candidate-graph solvers: "
+                                   "sparse-assignment for uniform m = n, "
+                                   "sparse-transport for every other problem"),
+    "sparse-assignment": ((), "certified candidate-graph assignment solver (uniform "
+                              "weights, m = n or a small lcm(m, n))"),
+    "sparse-transport": ((), "certified candidate-graph transportation solver (any "
+                             "weights, any m, n)"),
+}
+#: alias -> canonical name
+ALIASES: dict[str, str] = {alias: name for name, (aliases, _) in METHOD_TABLE.items()
+                           for alias in aliases}
+#: every name ``method=`` accepts: the canonical names, then the aliases
+METHOD_NAMES: tuple[str, ...] = tuple(METHOD_TABLE) + tuple(ALIASES)
+
+#: a result's ``method`` label (what each solver writes into its
+#: :class:`RawSolution`) -> the canonical name of the solver that wrote it
+RESULT_LABELS: dict[str, str] = {
+    "emd": "network-simplex",
+    "lp": "dual-lp",
+    "fast": "sparse-assignment",
+    "fast-fallback": "sparse-assignment",        # the dense assignment solver took over
+    "fast-replicated": "sparse-assignment",      # uniform m != n as an lcm(m, n) assignment
+    "fast-transport": "sparse-transport",
+    "fast-transport-fallback": "sparse-transport",  # POT's network simplex took over
+}
+
+
+def canonical_method(method: str) -> str:
+    """The canonical name of ``method`` (a canonical name or an alias, any case).
+
+    Raises ``TypeError``/``ValueError`` naming the value and the accepted names.
+
+    Examples
+    --------
+    >>> canonical_method("FAST"), canonical_method("dual-lp")
+    ('candidate-graph', 'dual-lp')
+    """
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a string, got {method!r}")
+    name = method.lower()
+    name = ALIASES.get(name, name)
+    if name not in METHOD_TABLE:
+        raise ValueError(f"unknown method {method!r}; expected one of {METHOD_NAMES}")
+    return name
+
+
+def check_method(method: str) -> str:
+    """Validate a method name (``"auto"``, a solver, or an alias of either);
+    returns its canonical name (:func:`canonical_method`)."""
+    return canonical_method(method)
+
+
+def solver_of(label: str) -> str:
+    """The canonical name of the solver behind a result's ``method`` label.
+
+    Examples
+    --------
+    >>> solver_of("fast-transport-fallback"), solver_of("emd")
+    ('sparse-transport', 'network-simplex')
+    """
+    return RESULT_LABELS.get(label, label)
+
+
+# ------------------------------------------------------------------ solvers
+
+def _run_network_simplex(problem: LinearProblem, *, max_iter: int | None = None
+                         ) -> RawSolution:
+    geom = problem.geom
     if isinstance(geom, SparseCost):  # missing entries are forbidden edges
-        return solve_emd_sparse(geom, a, b, max_iter=max_iter)
-    plan, u, v = solve_emd(geom.dense(), a, b, max_iter=max_iter)
+        return solve_emd_sparse(geom, problem.a, problem.b, max_iter=max_iter)
+    plan, u, v = solve_emd(geom.dense(), problem.a, problem.b, max_iter=max_iter)
     return RawSolution.from_dense(plan, u, v, "emd")
 
 
-def _run_lp(geom: Geometry, a, b, *, solver: str | None = None) -> RawSolution:
-    plan, u, v = solve_lp(geom.dense(), a, b, solver=solver)
+def _run_dual_lp(problem: LinearProblem, *, solver: str | None = None) -> RawSolution:
+    plan, u, v = solve_lp(problem.geom.dense(), problem.a, problem.b, solver=solver)
     return RawSolution.from_dense(plan, u, v, "lp")
 
 
-def _every_problem(a, b) -> bool:
-    return True
+def _run_sparse_assignment(problem: LinearProblem, *, sparse_solver: str | None = None,
+                           fallback_fraction: float | None = None, **options) -> RawSolution:
+    # the candidate-graph solvers share one option set, so that a call's
+    # options do not depend on which of the two auto picks: the transport
+    # options are validated here and not used
+    if sparse_solver is not None:
+        transport.check_sparse_solver(sparse_solver)
+    return assignment.solve_fast(problem.geom, problem.a, problem.b, **options)
 
 
-def _run_fast(geom: Geometry, a, b, *, sparse_solver: str | None = None,
-              **options) -> RawSolution:
+def _run_sparse_transport(problem: LinearProblem, **options) -> RawSolution:
+    return transport.solve_transport(problem.geom, problem.a, problem.b, **options)
+
+
+def _run_candidate_graph(problem: LinearProblem, **options) -> RawSolution:
     # uniform m = n is an assignment; every other problem (uniform m != n
     # included: the transportation solver beat replication to an lcm(m, n)
     # assignment at every size measured, benchmarks/bench_transport.py) is a
     # transportation one
-    if assignment.is_uniform_square(a, b):
-        if sparse_solver is not None:
-            transport.check_sparse_solver(sparse_solver)  # validated, unused here
-        options.pop("fallback_fraction", None)
-        return assignment.solve_fast(geom, a, b, **options)
-    return transport.solve_transport(geom, a, b, sparse_solver=sparse_solver, **options)
+    if problem.is_assignment:
+        return _run_sparse_assignment(problem, **options)
+    return _run_sparse_transport(problem, **options)
+
+
+def _every_problem(problem: LinearProblem) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
@@ -77,13 +182,16 @@ class SolverSpec:
     Attributes
     ----------
     name : str
+        Its canonical name (:data:`METHOD_TABLE`).
     solve : callable
-        ``(geom, a, b, **options) -> RawSolution`` on strictly positive weights
+        ``(problem, **options) -> RawSolution`` on a
+        :class:`~otgan.lp.LinearProblem` with strictly positive weights
         (``b`` rescaled to ``sum(a)`` exactly).
     options : frozenset of str
         Keyword options ``solve`` accepts.
     supports : callable
-        ``(a, b) -> bool``: whether ``solve`` handles these weights.
+        ``(problem) -> bool``: whether ``solve`` handles the problem's
+        weights (read on its support).
     points_in : bool
         True if it works from a :class:`~otgan.geometry.PointCost` without
         forming the ``m x n`` matrix.
@@ -96,19 +204,60 @@ class SolverSpec:
     name: str
     solve: Callable[..., RawSolution]
     options: frozenset = field(default_factory=frozenset)
-    supports: Callable[[np.ndarray, np.ndarray], bool] = _every_problem
+    supports: Callable[[LinearProblem], bool] = _every_problem
     points_in: bool = False
     densify_below: int = -1
 
 
-SOLVERS: dict[str, SolverSpec] = {
-    "emd": SolverSpec("emd", _run_emd, frozenset({"max_iter"})),
-    "lp": SolverSpec("lp", _run_lp, frozenset({"solver"})),
-    "fast": SolverSpec("fast", _run_fast,
-                       frozenset({"k", "max_rounds", "dense_n_max", "sparse_solver",
-                                  "fallback_fraction"}),
-                       points_in=True, densify_below=2 ** 26),
-}
+class SolverRegistry(Mapping):
+    """The registered solvers by canonical name; looking one up by an alias
+    (``SOLVERS["emd"]``) finds it too, iterating gives the canonical names.
+
+    Examples
+    --------
+    >>> SOLVERS["lp"] is SOLVERS["dual-lp"], "emd" in SOLVERS, "auto" in SOLVERS
+    (True, True, False)
+    """
+
+    def __init__(self, specs: dict[str, SolverSpec]):
+        self._specs = dict(specs)
+
+    def __getitem__(self, name: str) -> SolverSpec:
+        try:
+            return self._specs[canonical_method(name)]
+        except (TypeError, ValueError):
+            raise KeyError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._specs)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def __repr__(self) -> str:
+        return f"SolverRegistry({sorted(self._specs)})"
+
+
+#: the options of the candidate-graph solvers (one set for the three names)
+CANDIDATE_OPTIONS = frozenset({"k", "max_rounds", "dense_n_max", "sparse_solver",
+                               "fallback_fraction"})
+#: the candidate-graph solvers build the matrix below this many entries
+#: unless ``points_in=True``: one cost pass instead of several
+CANDIDATE_DENSIFY_BELOW = 2 ** 26
+
+SOLVERS: SolverRegistry = SolverRegistry({
+    "network-simplex": SolverSpec("network-simplex", _run_network_simplex,
+                                  frozenset({"max_iter"})),
+    "dual-lp": SolverSpec("dual-lp", _run_dual_lp, frozenset({"solver"})),
+    "candidate-graph": SolverSpec("candidate-graph", _run_candidate_graph, CANDIDATE_OPTIONS,
+                                  points_in=True, densify_below=CANDIDATE_DENSIFY_BELOW),
+    "sparse-assignment": SolverSpec("sparse-assignment", _run_sparse_assignment,
+                                    CANDIDATE_OPTIONS, supports=assignment.supports,
+                                    points_in=True, densify_below=CANDIDATE_DENSIFY_BELOW),
+    "sparse-transport": SolverSpec("sparse-transport", _run_sparse_transport,
+                                   CANDIDATE_OPTIONS, points_in=True,
+                                   densify_below=CANDIDATE_DENSIFY_BELOW),
+})
 #: options every method accepts (handled here, not by the solver)
 COMMON_OPTIONS = frozenset({"points_in"})
 
@@ -138,54 +287,51 @@ AUTO_TRANSPORT_MAX_FLAT_DIM = 2
 AUTO_FALLBACK_FRACTION = 0.5
 
 
-def _is_assignment(a: np.ndarray, b: np.ndarray) -> bool:
-    """Uniform weights on ``n >= 2`` points a side once zero weights are dropped."""
-    a_pos, b_pos = a[a > 0], b[b > 0]
-    return len(a_pos) >= 2 and assignment.is_uniform_square(a_pos, b_pos)
+def choose_method(a: np.ndarray | LinearProblem, b: np.ndarray | None = None,
+                  geom: Geometry | None = None) -> str:
+    """The method ``"auto"`` uses for a problem: ``choose_method(problem)``, or
+    ``choose_method(a, b, geom=None)`` for weights (and a geometry).
 
-
-def choose_method(a: np.ndarray, b: np.ndarray, geom: Geometry | None = None) -> str:
-    """The method ``"auto"`` uses for these weights (and this geometry).
-
-    * Uniform ``m = n`` is an assignment problem: the certified fast solver
-      beats the network simplex at every size measured
-      (``benchmarks/bench_fast.py``).
-    * Everything else goes to the certified transportation solver
-      (``"fast"``, :mod:`otgan.lp.transport`), which beat POT's network
-      simplex on the weighted and ``m != n`` point clouds of
+    * Uniform ``m = n`` (zero weights aside) is an assignment problem: the
+      certified ``"sparse-assignment"`` solver beats the network simplex at
+      every size measured (``benchmarks/bench_fast.py``).
+    * Everything else goes to the certified ``"sparse-transport"`` solver
+      (:mod:`otgan.lp.transport`), which beat POT's network simplex on the
+      weighted and ``m != n`` point clouds of
       ``benchmarks/bench_transport.py`` -- except below
       :data:`AUTO_TRANSPORT_MIN` points and for points in at most
-      :data:`AUTO_TRANSPORT_MAX_FLAT_DIM` dimensions, which go to ``"emd"``.
-      For a cost matrix the dimension is unknown; ``auto`` then runs the
-      transportation solver with ``fallback_fraction =``
-      :data:`AUTO_FALLBACK_FRACTION`.
+      :data:`AUTO_TRANSPORT_MAX_FLAT_DIM` dimensions, which go to
+      ``"network-simplex"``. For a cost matrix the dimension is unknown;
+      ``auto`` then runs the transportation solver with
+      ``fallback_fraction =`` :data:`AUTO_FALLBACK_FRACTION`.
+
+    Returns a canonical name (:data:`METHOD_TABLE`).
 
     Examples
     --------
     >>> import numpy as np
     >>> choose_method(np.full(300, 1 / 300), np.full(200, 1 / 200))
-    'fast'
+    'sparse-transport'
     >>> choose_method(np.full(30, 1 / 30), np.full(20, 1 / 20))
-    'emd'
+    'network-simplex'
     """
-    if _is_assignment(a, b):
-        return "fast"
-    if max(np.count_nonzero(a), np.count_nonzero(b)) < AUTO_TRANSPORT_MIN:
-        return "emd"
-    if isinstance(geom, PointCost) and geom.y.shape[1] <= AUTO_TRANSPORT_MAX_FLAT_DIM:
-        return "emd"
-    return "fast"
-
-
-def check_method(method: str) -> str:
-    """Validate a method name (``"auto"`` or a registered solver)."""
-    if not isinstance(method, str):
-        raise TypeError(f"method must be a string, got {method!r}")
-    name = method.lower()
-    if name != "auto" and name not in SOLVERS:
-        raise ValueError(f"unknown method {method!r}; expected one of "
-                         f"{('auto',) + tuple(SOLVERS)}")
-    return name
+    if isinstance(a, LinearProblem):
+        if b is not None or geom is not None:
+            raise TypeError("choose_method(problem) takes no b or geom: the problem holds them")
+        problem = a
+    else:
+        problem = LinearProblem(geom, a, b)
+    rows, cols = problem.support_shape
+    # a single point a side is no problem to choose for: the network simplex,
+    # as it always was
+    if problem.is_assignment and rows >= 2:
+        return "sparse-assignment"
+    if max(rows, cols) < AUTO_TRANSPORT_MIN:
+        return "network-simplex"
+    if isinstance(problem.geom, PointCost) and \
+            problem.geom.y.shape[1] <= AUTO_TRANSPORT_MAX_FLAT_DIM:
+        return "network-simplex"
+    return "sparse-transport"
 
 
 def _check_options(spec: SolverSpec, options: dict) -> dict:
@@ -196,77 +342,119 @@ def _check_options(spec: SolverSpec, options: dict) -> dict:
     return {k: v for k, v in options.items() if k in spec.options}
 
 
-def resolve(geom: Geometry, a: np.ndarray, b: np.ndarray, method: str) -> SolverSpec:
-    """The solver that will run: ``auto``'s choice, or the named method if it
-    supports the problem, else the network simplex."""
-    name = check_method(method)
-    if isinstance(geom, SparseCost):  # only the network simplex solves on present edges
-        return SOLVERS["emd"]
+def _require_geometry(problem: LinearProblem) -> None:
+    if not isinstance(problem, LinearProblem):
+        raise TypeError(f"problem must be a LinearProblem, got {type(problem).__name__}")
+    if problem.geom is None:
+        raise ValueError("problem has no geometry (geom=None): a solver needs the costs")
+
+
+def select_solver(problem: LinearProblem, method: str = "auto") -> SolverSpec:
+    """The solver that will run on ``problem``: ``auto``'s choice, or the named
+    method (any alias) if it supports the problem, else the network simplex."""
+    _require_geometry(problem)
+    name = canonical_method(method)
+    if isinstance(problem.geom, SparseCost):  # only the network simplex solves on present edges
+        return SOLVERS["network-simplex"]
     if name == "auto":
-        return SOLVERS[choose_method(a, b, geom)]  # auto only picks what supports the problem
+        return SOLVERS[choose_method(problem)]  # auto only picks what supports the problem
     spec = SOLVERS[name]
-    if not spec.supports(a[a > 0], b[b > 0]):
-        spec = SOLVERS["emd"]
+    if not spec.supports(problem):
+        spec = SOLVERS["network-simplex"]
     return spec
 
 
-def solve_raw(geom: Geometry, a: np.ndarray, b: np.ndarray, spec: SolverSpec,
-              options: dict) -> tuple[RawSolution, float]:
+def resolve(geom: Geometry, a: np.ndarray, b: np.ndarray, method: str) -> SolverSpec:
+    """:func:`select_solver` for a geometry and its weights (the form earlier
+    versions took)."""
+    return select_solver(LinearProblem(geom, a, b), method)
+
+
+def solve_support(problem: LinearProblem, spec: SolverSpec,
+                  options: dict) -> tuple[RawSolution, float]:
     """Solve on the support of the weights and extend the potentials to the
     zero-weight points; ``(solution in full index space, solve seconds)``.
 
     ``b`` is rescaled to ``sum(a)`` for the solver (the caller's masses agree
     to the certificate's tolerance); the certificate uses the caller's ``b``.
     """
-    if spec.name == "emd":
+    _require_geometry(problem)
+    if spec.name == "network-simplex":
         import_pot()  # first use: import time is start-up, not solve time
     t0 = time.perf_counter()
-    b_solve = balanced(a, b)
-    rows_pos = np.flatnonzero(a > 0)
-    cols_pos = np.flatnonzero(b > 0)
-    if len(rows_pos) == len(a) and len(cols_pos) == len(b):
-        raw = spec.solve(geom, a, b_solve, **options)
+    solver_problem = problem.balanced()
+    if problem.has_full_support:
+        raw = spec.solve(solver_problem, **options)
     else:
-        sub = spec.solve(geom.subset(rows_pos, cols_pos), a[rows_pos], b_solve[cols_pos],
-                         **options)
-        raw = extend_support(geom, sub, rows_pos, cols_pos)
-    return raw.without_dust(float(a.sum())), time.perf_counter() - t0
+        rows_pos, cols_pos = problem.support
+        sub = spec.solve(solver_problem.on_support(), **options)
+        raw = extend_support(problem.geom, sub, rows_pos, cols_pos)
+    return raw.without_dust(float(problem.a.sum())), time.perf_counter() - t0
+
+
+def solve_raw(geom: Geometry, a: np.ndarray, b: np.ndarray, spec: SolverSpec,
+              options: dict) -> tuple[RawSolution, float]:
+    """:func:`solve_support` for a geometry and its weights (the form earlier
+    versions took)."""
+    return solve_support(LinearProblem(geom, a, b), spec, options)
+
+
+def prepare_problem(problem: LinearProblem, spec: SolverSpec,
+                    points_in: bool | None = None) -> LinearProblem:
+    """Check the memory the path needs; the problem on the dense matrix if the
+    path uses one (else ``problem`` itself)."""
+    _require_geometry(problem)
+    geom = problem.geom
+    if isinstance(geom, SparseCost):  # O(edges) memory, never densified
+        return problem
+    from_points = isinstance(geom, PointCost)
+    m, n = geom.shape
+    densify = from_points and (
+        not spec.points_in or (not points_in and m * n <= spec.densify_below))
+    if required_memory(spec.name, m, n, densify=densify) > CHECK_ABOVE_BYTES:
+        check_memory(spec.name, m, n, densify=densify,
+                     uniform_square=problem.is_assignment and problem.support_shape[0] >= 2)
+    if densify:
+        check_size(m, n)
+        return problem.with_geometry(geom.as_dense())  # dense solvers: build the matrix once
+    return problem
 
 
 def prepare_geometry(geom: Geometry, spec: SolverSpec, a: np.ndarray, b: np.ndarray,
                      points_in: bool | None = None) -> Geometry:
-    """Check the memory the path needs; build the dense matrix if it uses one."""
-    if isinstance(geom, SparseCost):  # O(edges) memory, never densified
-        return geom
-    from_points = isinstance(geom, PointCost)
-    densify = from_points and (
-        not spec.points_in
-        or (not points_in and geom.shape[0] * geom.shape[1] <= spec.densify_below))
-    if required_memory(spec.name, *geom.shape, densify=densify) > CHECK_ABOVE_BYTES:
-        check_memory(spec.name, *geom.shape, densify=densify,
-                     uniform_square=_is_assignment(a, b))
-    if densify:
-        check_size(*geom.shape)
-        return geom.as_dense()  # dense solvers: build the matrix once
-    return geom
+    """The geometry of :func:`prepare_problem` for a geometry and its weights
+    (the form earlier versions took)."""
+    return prepare_problem(LinearProblem(geom, a, b), spec, points_in).geom
 
 
-def solve_certified(geom: Geometry, a: np.ndarray, b: np.ndarray, method: str = "auto",
-                    tol: float = 1e-9, **options) -> tuple[RawSolution, Certificate, float]:
-    """Solve with ``method``, certify against the caller's ``a`` and ``b``.
+def solve_problem(problem: LinearProblem, method: str = "auto", tol: float = DEFAULT_TOL,
+                  **options) -> tuple[RawSolution, Certificate, float]:
+    """Solve ``problem`` with ``method`` (a name or an alias), certify against
+    its own ``a`` and ``b``.
 
-    ``a`` and ``b`` must have been validated (equal masses to ``tol``
-    relative, :func:`otgan._validation.check_marginals`). Returns
+    The weights must have equal masses to ``tol`` relative
+    (:meth:`~otgan.lp.LinearProblem.from_inputs` checks that). Returns
     ``(RawSolution, Certificate, solve seconds)``. Raises
     :class:`~otgan.errors.OTSolverError` if the answer does not pass the
     certificate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from otgan.geometry import DenseCost
+    >>> raw, cert, _ = solve_problem(LinearProblem(DenseCost(np.array([[0.0, 1.0],
+    ...                                                                 [1.0, 0.0]]))), "emd")
+    >>> raw.method, cert.is_optimal, cert.primal_value
+    ('emd', True, 0.0)
     """
-    spec = resolve(geom, a, b, method)
+    name = canonical_method(method)
+    spec = select_solver(problem, name)
     solver_options = _check_options(spec, options)
-    if method.lower() == "auto" and spec.name == "fast":
+    if name == "auto" and spec.name == "sparse-transport":
         solver_options.setdefault("fallback_fraction", AUTO_FALLBACK_FRACTION)
-    given_matrix = isinstance(geom, DenseCost)
-    geom = prepare_geometry(geom, spec, a, b, options.get("points_in"))
+    given_matrix = isinstance(problem.geom, DenseCost)
+    problem = prepare_problem(problem, spec, options.get("points_in"))
+    geom, a, b = problem.geom, problem.a, problem.b
     # every solver sees a given matrix without its row/column offsets (an
     # exact reformulation): a constant in M must not cost the solver or the
     # certificate any precision. Costs computed from points carry no such
@@ -276,14 +464,16 @@ def solve_certified(geom: Geometry, a: np.ndarray, b: np.ndarray, method: str = 
     frame = offset_frame(geom, a, b) if given_matrix else None
     reduced, offsets = reduce_offsets(geom, a, b, frame) if given_matrix else (geom, None)
     frame = None if offsets is not None else frame
-    raw, seconds = solve_raw(reduced, a, b, spec, solver_options)
+    reduced_problem = problem.with_geometry(reduced)
+    raw, seconds = solve_support(reduced_problem, spec, solver_options)
     cert = certify(geom, a, b, raw, tol, offsets, frame)  # against the caller's costs
-    if not cert.is_optimal and method.lower() == "auto":
+    if not cert.is_optimal and name == "auto":
         # auto promises an exact answer, not a solver: when float64 defeats
         # one (costs over many orders of magnitude), the other one may
         # still prove its answer
-        other = SOLVERS["emd" if spec.name != "emd" else "fast"]
-        raw2, seconds2 = solve_raw(prepare_geometry(reduced, other, a, b), a, b, other, {})
+        other = SOLVERS["network-simplex" if spec.name != "network-simplex"
+                        else "candidate-graph"]
+        raw2, seconds2 = solve_support(prepare_problem(reduced_problem, other), other, {})
         cert2 = certify(geom, a, b, raw2, tol, offsets, frame)
         if cert2.is_optimal:
             return raw2.shifted(offsets), cert2, seconds + seconds2
@@ -294,8 +484,9 @@ def solve_certified(geom: Geometry, a: np.ndarray, b: np.ndarray, method: str = 
             full_frame = frame if frame is not None else offset_frame(geom, a, b)
             reduced3, offsets3 = reduce_offsets(geom, a, b, full_frame, connected=True)
             reduced3 = _clip_unusable(reduced3, raw, a, b)
-            emd = SOLVERS["emd"]
-            raw3, seconds3 = solve_raw(prepare_geometry(reduced3, emd, a, b), a, b, emd, {})
+            simplex = SOLVERS["network-simplex"]
+            raw3, seconds3 = solve_support(
+                prepare_problem(problem.with_geometry(reduced3), simplex), simplex, {})
             cert3 = certify(geom, a, b, raw3, tol, offsets3)
             if cert3.is_optimal:
                 return raw3.shifted(offsets3), cert3, seconds + seconds2 + seconds3
@@ -327,6 +518,19 @@ def _clip_unusable(reduced: DenseCost, feasible: RawSolution, a: np.ndarray,
     return DenseCost(np.minimum(M, cap), reduced.rounding)
 
 
+def solve_certified(geom: Geometry, a: np.ndarray, b: np.ndarray, method: str = "auto",
+                    tol: float = DEFAULT_TOL,
+                    **options) -> tuple[RawSolution, Certificate, float]:
+    """:func:`solve_problem` for a geometry and its weights (the form earlier
+    versions took).
+
+    ``a`` and ``b`` must have been validated (equal masses to ``tol``
+    relative, :func:`otgan._validation.check_marginals`). Returns
+    ``(RawSolution, Certificate, solve seconds)``.
+    """
+    return solve_problem(LinearProblem(geom, a, b), method, tol, **options)
+
+
 def extend_support(geom: Geometry, sub: RawSolution, rows_pos: np.ndarray,
                    cols_pos: np.ndarray) -> RawSolution:
     """A solution on the positive support ``rows_pos x cols_pos`` of ``geom``
@@ -348,7 +552,9 @@ def extend_support(geom: Geometry, sub: RawSolution, rows_pos: np.ndarray,
                        sub.n_iter, sub.method)
 
 
-__all__ = ["extend_support", "SolverSpec", "SOLVERS", "choose_method", "check_method",
-           "AUTO_TRANSPORT_MIN", "AUTO_TRANSPORT_MAX_FLAT_DIM", "AUTO_FALLBACK_FRACTION",
-           "resolve",
-           "solve_raw", "prepare_geometry", "solve_certified"]
+__all__ = ["METHOD_TABLE", "ALIASES", "METHOD_NAMES", "RESULT_LABELS", "canonical_method",
+           "check_method", "solver_of", "SolverSpec", "SolverRegistry", "SOLVERS",
+           "CANDIDATE_OPTIONS", "COMMON_OPTIONS", "choose_method", "AUTO_TRANSPORT_MIN",
+           "AUTO_TRANSPORT_MAX_FLAT_DIM", "AUTO_FALLBACK_FRACTION", "select_solver", "resolve",
+           "solve_support", "solve_raw", "prepare_problem", "prepare_geometry",
+           "solve_problem", "solve_certified", "extend_support"]

@@ -63,22 +63,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_size
 from ..errors import OTSolverError
 from ..geometry import Geometry, PointCost
 from .emd import solve_emd
 from .memory import check_memory
 from .raw import RawSolution
+from .sparse_graph import (DEFAULT_K, TRANSPORT_DENSE_N_MAX, TRANSPORT_MAX_ROUNDS,
+                           candidate_graph, check_dense_fallback, check_positive_int,
+                           column_violators)
 
 #: at or below this ``max(m, n)`` the sparse solver runs on all ``m n`` pairs
-#: (no candidate rounds): in ``benchmarks/bench_transport.py``, cut-off, the
-#: complete graph is level with the candidate graph up to n = 64 and falls
-#: behind from n = 128
-DENSE_N_MAX = 64
-#: default candidate list length per row and per column
-DEFAULT_K = 8
-#: solves (rounds of "solve, check all pairs, add violated pairs") before the fallback
-DEFAULT_MAX_ROUNDS = 8
+#: (no candidate rounds; :data:`otgan.lp.sparse_graph.TRANSPORT_DENSE_N_MAX`,
+#: where the measurement is)
+DENSE_N_MAX = TRANSPORT_DENSE_N_MAX
+#: solves (rounds of "solve, check all pairs, add violated pairs") before the
+#: fallback (:data:`otgan.lp.sparse_graph.TRANSPORT_MAX_ROUNDS`)
+DEFAULT_MAX_ROUNDS = TRANSPORT_MAX_ROUNDS
 #: fall back when neither the number of violated columns nor the duality gap
 #: of ``(u, v')`` has shrunk for this many rounds
 STALL_ROUNDS = 2
@@ -105,15 +105,6 @@ COST_EPS = 1e-12
 LEFTOVER_BLOCK_MAX = 1 << 22
 #: levels of candidate lists on the left-over block before the north-west corner rule
 LEFTOVER_LEVELS = 4
-#: the violated-pair search reads at most this many costs at once (points-in
-#: mode must stay in O((m + n) k) memory, so columns are read in chunks)
-CHUNK_ENTRIES = 1 << 21
-
-
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def check_sparse_solver(name) -> str:
@@ -129,42 +120,6 @@ def check_sparse_solver(name) -> str:
     if not isinstance(name, str) or name.lower() not in SPARSE_SOLVERS:
         raise ValueError(f"sparse_solver must be one of {SPARSE_SOLVERS}, got {name!r}")
     return name.lower()
-
-
-def column_violators(geom: Geometry, u: np.ndarray, v: np.ndarray, cols: np.ndarray,
-                     kmax: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    r"""Up to ``kmax`` most violated pairs of each given column.
-
-    The pairs :math:`(i, j)` with :math:`c_{ij} - u_i < v_j - \varepsilon`,
-    the smallest first; columns are read in chunks of at most
-    :data:`CHUNK_ENTRIES` costs.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from otgan.geometry import DenseCost
-    >>> g = DenseCost(np.array([[0.0, 1.0], [2.0, -1.0]]))
-    >>> r, c = column_violators(g, np.zeros(2), np.zeros(2), np.array([0, 1]), 2, 0.0)
-    >>> r.tolist(), c.tolist()
-    ([1], [1])
-    """
-    m = geom.shape[0]
-    chunk = max(1, CHUNK_ENTRIES // m)
-    kk = min(kmax, m)
-    out_r, out_c = [], []
-    for s in range(0, len(cols), chunk):
-        cc = cols[s:s + chunk]
-        red = geom.cols(cc) - u[:, None]
-        part = (np.argpartition(red, kk - 1, axis=0)[:kk] if kk < m
-                else np.broadcast_to(np.arange(m)[:, None], red.shape))
-        vals = np.take_along_axis(red, part, axis=0)
-        keep = vals < (v[cc] - eps)[None, :]
-        out_r.append(part[keep])
-        out_c.append(np.broadcast_to(cc[None, :], part.shape)[keep])
-    if not out_r:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return (np.concatenate(out_r).astype(np.int64),
-            np.concatenate(out_c).astype(np.int64))
 
 
 def start_plan(geom: Geometry, a: np.ndarray, b: np.ndarray, rows: np.ndarray,
@@ -348,19 +303,6 @@ class _Simplex:
         return self.erow[nz], self.ecol[nz], self.flow[nz]
 
 
-def _candidate_graph(geom: Geometry, k: int):
-    """Each row's ``k`` cheapest columns and each column's ``k`` cheapest rows
-    as edge lists ``(rows, cols, costs)``, and the column minima over all
-    rows (dual feasible column potentials for every pair)."""
-    m, n = geom.shape
-    rv, ri, cv, ci = geom.topk(min(k, n), min(k, m))
-    kr, kc = ri.shape[1], ci.shape[1]
-    rows = np.concatenate([np.repeat(np.arange(m, dtype=np.int64), kr), ci.ravel()])
-    cols = np.concatenate([ri.ravel(), np.repeat(np.arange(n, dtype=np.int64), kc)])
-    costs = np.concatenate([rv.ravel(), cv.ravel()])
-    return rows, cols, costs, cv[:, 0].copy()
-
-
 def _complete_graph(geom: Geometry):
     m, n = geom.shape
     M = np.ascontiguousarray(geom.dense(), dtype=np.float64)
@@ -369,15 +311,10 @@ def _complete_graph(geom: Geometry):
     return rows, cols, M.ravel().copy(), M.min(axis=0)
 
 
-def _dense_fallback(geom: Geometry, a, b, reason: str, rounds: int) -> RawSolution:
+def _dense_transport(geom: Geometry, a, b, reason: str, rounds: int) -> RawSolution:
     m, n = geom.shape
-    try:
-        check_size(m, n)
-    except ValueError as exc:
-        raise OTSolverError(f"fast transport solver could not certify its candidate "
-                            f"graph ({reason}) and the dense fallback does not fit: "
-                            f"{exc}") from None
-    check_memory("emd", m, n, densify=isinstance(geom, PointCost))
+    check_dense_fallback(geom, "the sparse-transport solver", reason)
+    check_memory("network-simplex", m, n, densify=isinstance(geom, PointCost))
     plan, u, v = solve_emd(geom.dense(), a, b)  # iteration cap raised (default_max_iter)
     return RawSolution.from_dense(plan, u, v, "fast-transport-fallback", max(rounds, 1))
 
@@ -431,8 +368,8 @@ def solve_transport(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | No
     0.25
     """
     m, n = geom.shape
-    k = _check_positive_int(DEFAULT_K if k is None else k, "k")
-    max_rounds = _check_positive_int(
+    k = check_positive_int(DEFAULT_K if k is None else k, "k")
+    max_rounds = check_positive_int(
         DEFAULT_MAX_ROUNDS if max_rounds is None else max_rounds, "max_rounds")
     dense_n_max = DENSE_N_MAX if dense_n_max is None else dense_n_max
     if isinstance(dense_n_max, bool) or not isinstance(dense_n_max, (int, np.integer)) \
@@ -454,7 +391,7 @@ def solve_transport(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | No
     if complete:
         rows, cols, costs, v0 = _complete_graph(geom)
     else:
-        rows, cols, costs, v0 = _candidate_graph(geom, k)
+        rows, cols, costs, v0 = candidate_graph(geom, k)
     # relative to the costs' own scale (no absolute floor: costs of 1e-12 are as
     # valid as costs of 1); the candidate costs include every column minimum
     scale = max(float(np.abs(costs).max()), float(np.abs(v0).max()))
@@ -479,7 +416,7 @@ def solve_transport(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | No
     while True:
         failure = state.solve()
         if failure:
-            return _dense_fallback(geom, a, b, failure, rnd)
+            return _dense_transport(geom, a, b, failure, rnd)
         rnd += 1
         u, v = state.potentials()
         if not checked:
@@ -492,7 +429,7 @@ def solve_transport(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | No
             vt = cv[:, 0].copy()
             bad = np.flatnonzero(vt < v - eps)
             if fallback_fraction is not None and len(bad) > fallback_fraction * n:
-                return _dense_fallback(geom, a, b, f"{len(bad)} of {n} columns violated "
+                return _dense_transport(geom, a, b, f"{len(bad)} of {n} columns violated "
                                        f"after the first round", rnd)
             if len(bad):
                 new_r = np.concatenate([np.repeat(ar_m, ri.shape[1]), ci[bad].ravel()])
@@ -512,7 +449,7 @@ def solve_transport(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | No
             return RawSolution(r_.astype(np.int64), c_.astype(np.int64), x_, u.copy(), vt,
                                rnd, "fast-transport")
         if rnd >= max_rounds:
-            return _dense_fallback(geom, a, b, f"{len(bad)} violated columns after "
+            return _dense_transport(geom, a, b, f"{len(bad)} violated columns after "
                                    f"{rnd} rounds", rnd)
         # progress: fewer violated columns, or a smaller duality gap of the
         # feasible pair (u, v'), which is sum_j b_j (v_j - v'_j)
@@ -520,7 +457,7 @@ def solve_transport(geom: Geometry, a: np.ndarray, b: np.ndarray, *, k: int | No
         shrinking = prev_bad is None or len(bad) < prev_bad or gap < prev_gap
         stall = 0 if shrinking else stall + 1
         if stall >= STALL_ROUNDS:
-            return _dense_fallback(geom, a, b, f"rounds stopped shrinking ({len(bad)} "
+            return _dense_transport(geom, a, b, f"rounds stopped shrinking ({len(bad)} "
                                    f"violated columns after {rnd} rounds)", rnd)
         prev_bad, prev_gap = len(bad), gap
         state.repair(bad, vt)

@@ -154,9 +154,9 @@ def test_zero_weights_and_auto_choice(rng):
     assert abs(res.value - ref.value) < 1e-12
     geom = DenseCost(M)
     u = np.full(12, 1 / 12)
-    assert choose_method(u, u) == "fast"
+    assert choose_method(u, u) == "sparse-assignment"
     w = rng.random(12)
-    assert choose_method(w / w.sum(), u) == "emd"
+    assert choose_method(w / w.sum(), u) == "network-simplex"
 
 
 def test_general_weights_go_to_the_transport_solver(rng):

@@ -70,14 +70,16 @@ class WGANTS(Method):
         import torch
 
         from ... import torch as ot_torch
+        from ...costs import as_metric
         from .. import losses as L
 
         c, D, group = self.cfg, ctx.D, ctx.group
+        metric = as_metric(c.metric, c.p)  # parsed once: the LP, the penalty, the scaling
         y, x = ctx.y, ctx.x
         # the LP over the global batch (the shards themselves in one process):
         # every rank solves the same problem and keeps its points' targets
         y_all, x_all = group.gather(y), group.gather(x)
-        tg = ot_torch.ot_targets(y_all, x_all, c.metric, c.p)         # lines 8-9
+        tg = ot_torch.ot_targets(y_all, x_all, metric)                # lines 8-9
         t_real, t_fake = group.shard(tg.real), group.shard(tg.fake)
         reg = c.ot_reg > 0
         y_match = y_all[group.shard(tg.sigma)] if reg else None
@@ -90,10 +92,10 @@ class WGANTS(Method):
             loss = L.regression_loss(d_real, d_fake, t_real, t_fake)
             if reg:
                 (grad,) = torch.autograd.grad(d_fake.sum(), x, create_graph=True)
-                loss = loss + c.ot_reg * L.ot_penalty(grad, x, y_match, c.metric, c.p)
+                loss = loss + c.ot_reg * L.ot_penalty(grad, x, y_match, metric)
             descend(ctx.opt_d, loss)
         # the constraint of the global batch: the same scaling on every rank
-        sc = ot_torch.scale_critic(D, y_all, x_all, c.metric, c.p, mode=c.scaling)  # line 14
+        sc = ot_torch.scale_critic(D, y_all, x_all, metric, mode=c.scaling)  # line 14
         with torch.no_grad():
             est = D(y_all).mean() - D(x_all).mean()
         return {"batch_w": tg.value, "critic": est, "loss_d": loss.detach(), "beta": sc.beta}
