@@ -92,11 +92,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import OTSolverError, solve_ot
-from .errors import OTGANError
+from . import solve_ot
+from .errors import InfeasibleError, MismatchError, OTSolverError
 from .geometry import SparseCost
 from .lp import LinearProblem, canonical_method, choose_method
-from .lp.emd import InfeasibleError
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -104,7 +103,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["emd", "emd2", "center_ot_dual", "MismatchError", "InfeasibleError"]
 
-# InfeasibleError (otgan.lp.emd) is re-exported here: ``except
+# InfeasibleError and MismatchError (otgan.errors) are re-exported here: ``except
 # compat.InfeasibleError`` next to ``except compat.MismatchError``.
 
 #: POT's mass check: ``np.testing.assert_almost_equal(sum(a), sum(b), decimal=6)``
@@ -113,16 +112,6 @@ MASS_ATOL = 1.5e-6
 
 #: Largest iteration budget the network simplex takes (a C ``int``).
 _MAX_ITER_CAP = 2 ** 31 - 1
-
-
-class MismatchError(OTGANError, ValueError, AssertionError):
-    """Dimension or mass mismatch between ``a``, ``b`` and ``M``.
-
-    Both a :class:`ValueError` (otgan's convention for bad input) and an
-    :class:`AssertionError` (what POT raises), so ``except ValueError`` and
-    ``except AssertionError`` both catch it, and so do tests written for POT
-    (``np.testing.assert_raises(AssertionError, ...)``).
-    """
 
 
 # --------------------------------------------------------------------------

@@ -32,6 +32,27 @@ class OTSolverError(OTGANError, RuntimeError):
     """
 
 
+class InfeasibleError(OTSolverError, ValueError):
+    """No transport plan meets the marginals on the allowed pairs.
+
+    Raised for a sparse cost (:class:`otgan.geometry.SparseCost`) whose present
+    edges cannot carry ``a`` to ``b``: a row or column of positive weight
+    without an edge, or any other cut the network simplex proves infeasible.
+    An :class:`OTSolverError` and a ``ValueError`` (the input has no answer).
+    """
+
+
+class MismatchError(OTGANError, ValueError, AssertionError):
+    """Dimension or mass mismatch between ``a``, ``b`` and ``M`` in the POT
+    drop-in (:mod:`otgan.compat`).
+
+    Both a :class:`ValueError` (otgan's convention for bad input) and an
+    :class:`AssertionError` (what POT raises), so ``except ValueError`` and
+    ``except AssertionError`` both catch it, and so do tests written for POT
+    (``np.testing.assert_raises(AssertionError, ...)``).
+    """
+
+
 class InsufficientMemoryError(OTGANError, MemoryError):
     """A solve was refused before allocating because it would not fit in the
     memory this process can get (instead of aborting the interpreter)."""
@@ -69,6 +90,6 @@ class AutoencoderCacheWarning(OTGANWarning):
     """The RFGAN autoencoder cache was unreadable or corrupted and the fit was repeated."""
 
 
-__all__ = ["OTGANError", "OTSolverError", "InsufficientMemoryError", "ScalingError",
+__all__ = ["OTGANError", "OTSolverError", "InfeasibleError", "MismatchError", "InsufficientMemoryError", "ScalingError",
            "CheckpointError", "RunError", "DistributedError", "CLIError", "OTGANWarning",
            "CheckpointWarning", "AutoencoderCacheWarning"]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import kernels
-from ..errors import OTSolverError
+from ..errors import InfeasibleError, OTSolverError
 from .normalise import CAPS, normalise, uses_capped
 from .raw import RawSolution
 
@@ -28,17 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _STATUS = {0: "infeasible", 1: "optimal", 2: "unbounded", 3: "max iterations reached"}
 _EPS = float(np.finfo(np.float64).eps)
-
-
-class InfeasibleError(OTSolverError, ValueError):
-    """No transport plan meets the marginals on the allowed pairs.
-
-    Raised for a sparse cost (:class:`otgan.geometry.SparseCost`) whose present
-    edges cannot carry ``a`` to ``b``: a row or column of positive weight
-    without an edge, or any other cut the network simplex proves infeasible.
-    An :class:`otgan.OTSolverError` and a ``ValueError`` (the input has no
-    answer).
-    """
 
 
 def default_max_iter(m: int, n: int) -> int:
