@@ -88,7 +88,7 @@ RESULT_LABELS: dict[str, str] = {
     "emd": "network-simplex",
     "lp": "dual-lp",
     "fast": "sparse-assignment",
-    "fast-fallback": "sparse-assignment",        # the dense assignment solver took over
+    "fast-fallback": "sparse-assignment",        # the network simplex took over
     "fast-replicated": "sparse-assignment",      # uniform m != n as an lcm(m, n) assignment
     "fast-transport": "sparse-transport",
     "fast-transport-fallback": "sparse-transport",  # POT's network simplex took over

@@ -243,3 +243,26 @@ def test_tight_clusters_go_dense_instead_of_widening_far():
     _, _, _, _, path = solve_assignment(DenseCost(np.abs(y[:, None] - x[None]).sum(-1)),
                                         k=WIDEN_K_MAX, dense_n_max=0)
     assert path == "fallback"
+
+
+def test_fallback_is_the_network_simplex_not_the_dense_assignment(monkeypatch):
+    # the dense O(n^3) assignment solver lost to the network simplex on low-
+    # dimensional points; after failed rounds only the network simplex runs,
+    # through POT's compiled function (a patched ot.emd cannot reach it)
+    import ot
+
+    import otgan.kernels.assignment as ka
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("the fallback must not call this")
+
+    rng = np.random.default_rng(3)
+    y, x = rng.random((300, 2)), rng.random((300, 2)) + [0.5, 0.0]
+    expected = otgan.solve_samples(y, x, method="emd").value
+    monkeypatch.setattr(ka, "lsa_dense", refuse)
+    monkeypatch.setattr(ot, "emd", refuse)
+    monkeypatch.setattr(ot, "emd2", refuse)
+    res = otgan.solve_samples(y, x, method="fast", max_rounds=1)
+    assert res.method == "fast-fallback" and res.certificate.is_optimal
+    assert abs(res.value - expected) <= 1e-12 * expected
+    assert sorted(res.matching().tolist()) == list(range(300))
