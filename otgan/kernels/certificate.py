@@ -236,14 +236,67 @@ def separable_fit(C, alpha, beta, a, w, outlier_ratio):
     m, n = C.shape
     f = np.zeros(m)
     g = np.zeros(n)
-    kept = 0
+    # the reduced costs once (NaN off the weights' support): every pass below
+    # reads them instead of redoing the TwoSum subtractions
+    R = np.empty((m, n))
     npos = 0
     for i in range(m):
         for j in range(n):
-            if a[i] > 0.0 and w[j] > 0.0 and reduced_cost(C[i, j], alpha[i], beta[j])[0] > 0.0:
-                npos += 1
+            if a[i] > 0.0 and w[j] > 0.0:
+                r = reduced_cost(C[i, j], alpha[i], beta[j])[0]
+                R[i, j] = r
+                if r > 0.0:
+                    npos += 1
+            else:
+                R[i, j] = np.nan
     if npos == 0:
-        return f, g, kept
+        return f, g, 0
+    positive = np.empty(npos)
+    t = 0
+    for i in range(m):
+        for j in range(n):
+            if R[i, j] > 0.0:  # False for NaN
+                positive[t] = R[i, j]
+                t += 1
+    # the lower median: with few positive reduced costs (a small matrix, a
+    # huge entry among them) the mean of the middle two is half a huge one
+    k = (npos - 1) // 2
+    cut = outlier_ratio * np.partition(positive, k)[k]
+    # pairs outside the mask become NaN too; the counts are fixed
+    kept = 0
+    row_count = np.zeros(m, dtype=np.int64)
+    col_count = np.zeros(n, dtype=np.int64)
+    for i in range(m):
+        for j in range(n):
+            if R[i, j] <= cut:
+                kept += 1
+                row_count[i] += 1
+                col_count[j] += 1
+            else:
+                R[i, j] = np.nan
+    col_sum = np.zeros(n)
+    for _ in range(20):
+        for i in range(m):
+            if row_count[i] == 0:
+                continue
+            s = 0.0
+            for j in range(n):
+                r = R[i, j]
+                if r == r:
+                    s += r - g[j]
+            f[i] = s / row_count[i]
+        # the column sums row by row (the order of each sum is unchanged)
+        col_sum[:] = 0.0
+        for i in range(m):
+            fi = f[i]
+            for j in range(n):
+                r = R[i, j]
+                if r == r:
+                    col_sum[j] += r - fi
+        for j in range(n):
+            if col_count[j] > 0:
+                g[j] = col_sum[j] / col_count[j]
+    return f, g, kept
     positive = np.empty(npos)
     t = 0
     for i in range(m):
