@@ -406,7 +406,10 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
     offset_free = _fsum(vals * reduced)
     scale = min(offset_free, scale_cap)
     m_n = m * n
-    if (isinstance(geom, DenseCost) and offset_free > 0.0 and m_n <= FIT_MAX_ENTRIES
+    # (costs computed from points, densified or not, carry no constants
+    # beyond the row minima's frame: one pass measured them above)
+    if (isinstance(geom, DenseCost) and not computed and offset_free > 0.0
+            and m_n <= FIT_MAX_ENTRIES
             and (not connect or np.ptp(alpha) + np.ptp(beta) > FIT_TRIGGER * offset_free / mass)):
         # constants can hide in the minima's value: the minima leave one zero
         # per row and column, but their tight pairs can fall apart into
