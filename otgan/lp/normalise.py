@@ -45,6 +45,11 @@ class Normalised:
     mass: float
     cap: float = np.inf
 
+    def restore_potentials(self, u: ArrayLike, v: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """The solver's potentials in the caller's cost units."""
+        return (np.asarray(u, dtype=np.float64) * self.cost_scale + self.shift,
+                np.asarray(v, dtype=np.float64) * self.cost_scale)
+
     def restore(self, plan: np.ndarray, u: ArrayLike,
                 v: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return (plan * self.mass,
@@ -87,11 +92,11 @@ def normalise(M: np.ndarray, a: np.ndarray, b: np.ndarray,
     offsets, :func:`otgan.lp.certify.reduce_offsets`)."""
     lo = float(M.min())
     shift = min(0.0, lo)
-    Mn = M - shift if shift < 0 else np.array(M, dtype=np.float64, copy=True)
-    scale = typical_cost(Mn)
+    scale = typical_cost(M - shift if shift < 0 else M)
     if not scale > 0:  # every cost equal to the (non-positive) shift
         scale = 1.0
-    Mn /= scale
+    # one pass builds the solver's matrix (the same values as shift, then divide)
+    Mn = (M - shift) / scale if shift < 0 else np.divide(M, scale, dtype=np.float64)
     if cap < np.inf:
         np.minimum(Mn, cap, out=Mn)
     mass = float(a.sum())

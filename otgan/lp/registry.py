@@ -53,7 +53,7 @@ from . import assignment, transport
 from ._pot import import_pot
 from .certify import (DEFAULT_TOL, Certificate, certify, offset_frame, reduce_offsets,
                       require_optimal)
-from .emd import solve_emd, solve_emd_sparse
+from .emd import solve_emd, solve_emd_sparse, solve_emd_support
 from .dual_lp import solve_lp
 from .memory import CHECK_ABOVE_BYTES, check_memory, required_memory
 from .problem import LinearProblem
@@ -138,8 +138,7 @@ def _run_network_simplex(problem: LinearProblem, *, max_iter: int | None = None
     geom = problem.geom
     if isinstance(geom, SparseCost):  # missing entries are forbidden edges
         return solve_emd_sparse(geom, problem.a, problem.b, max_iter=max_iter)
-    plan, u, v = solve_emd(geom.dense(), problem.a, problem.b, max_iter=max_iter)
-    return RawSolution.from_dense(plan, u, v, "emd")
+    return solve_emd_support(geom.dense(), problem.a, problem.b, max_iter=max_iter)
 
 
 def _run_dual_lp(problem: LinearProblem, *, solver: str | None = None) -> RawSolution:
