@@ -264,7 +264,13 @@ class Method(abc.ABC):
     distributed: ClassVar[bool] = True
 
     def __init__(self, cfg: TrainConfig):
+        from ...costs import as_metric
+
         self.cfg = cfg
+        #: ``cfg.metric`` (and ``cfg.p``) parsed once, when the trainer builds
+        #: the method: every step passes this :class:`~otgan.costs.Metric`
+        #: down (LP, penalty, scaling), and no layer below parses it again.
+        self.metric = as_metric(cfg.metric, cfg.p)
 
     def prepare(self, trainer: Trainer) -> None:
         """Called once when the trainer is built (e.g. to load JIT kernels, so
