@@ -31,6 +31,7 @@ import json
 import math
 import numbers
 from dataclasses import asdict, dataclass, field, fields
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from ...costs import METRICS
@@ -51,9 +52,10 @@ __all__ = ["TrainConfig", "METHODS", "RUNTIME_FIELDS", "LEGACY_GEN_NOISE", "SECT
 #: iterating gives the names): every registered method is a valid ``method``.
 DEVICES = ("auto", "cpu", "cuda")
 LR_DECAYS = ("linear", "none")
+
 #: The sections of a configuration, in the order of ``config.json``: name -> what
-#: it holds. Every field belongs to one (:meth:`TrainConfig.section_of`).
-SECTIONS = {
+#: it holds (read-only). Every field belongs to one (:meth:`TrainConfig.section_of`).
+SECTIONS = MappingProxyType({
     "run": "what is trained, on what, for how long",
     "cost": "the ground cost of the LP and of the exact-W metrics",
     "networks": "the sizes of the generator and the critic",
@@ -62,7 +64,7 @@ SECTIONS = {
     "method_options": "the fields of the chosen method only (Method.options)",
     "addons": "the add-ons' switches and their own fields (AddOn.options)",
     "runtime": "what does not change the trajectory",
-}
+})
 
 
 def _field(default, section: str, *, added_later: bool = False):
