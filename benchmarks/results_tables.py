@@ -183,10 +183,13 @@ def collect(table: str, command: str, run_root: str, code: str, results: Path = 
     for (method, seed), cfg in expected.items():
         run_dir = os.path.join(run_root, method, f"seed{seed}")
         with open(os.path.join(run_dir, "config.json")) as fh:
-            config = json.load(fh)
+            saved = TrainConfig.from_dict(json.load(fh))  # either layout of config.json
+        # the summary keeps the flat record (TrainConfig.to_dict), whatever the
+        # layout of the run's config.json, so that every summary reads alike
+        config = saved.to_dict()
         with open(os.path.join(run_dir, "eval.json")) as fh:
             ev = json.load(fh)
-        diff = TrainConfig.from_dict(config).differences(cfg)
+        diff = saved.differences(cfg)
         if diff:
             raise SystemExit(f"{run_dir}: config differs from the command: {'; '.join(diff)}")
         walls = [r["wall_s"] for r in compare.get(method, []) if r.get("w1") == ev["w1"]

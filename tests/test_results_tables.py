@@ -210,3 +210,23 @@ def test_systems_claims_and_targets_on_made_up_summaries(rt):
     over = rt.block_overview({"ring": ring, "digits": digits})
     assert len([l for l in over.splitlines() if l.startswith("| ring")]) == 8
     assert "| digits | rfgan | 3 | 300 | score 9.20, FD 2.75× floor, 10.0 cl." in over
+
+
+def test_a_collected_summary_keeps_the_flat_config(rt, tmp_path):
+    # config.json is written in sections; the summaries (and the tables read
+    # from them: s["config"]["data"], ["iters"]) keep the flat record
+    import shlex
+
+    from otgan.cli import main
+    from otgan.gan.training.config import TrainConfig
+
+    out = tmp_path / "runs"
+    cmd = (f"otgan compare --methods gan --data ring --iters 2 --seeds 0 --batch 16 "
+           f"--hidden 16 --depth 1 --eval-n 100 --device cpu --quiet --out {out}")
+    assert main(shlex.split(cmd)[1:]) == 0
+    written = rt.collect("ring", cmd, str(out), "test", results=tmp_path / "res",
+                         figures=tmp_path / "fig")
+    summary = json.loads(written[0].read_text())
+    saved = json.loads((out / "gan" / "seed0" / "config.json").read_text())
+    assert "run" in saved and summary["config"]["data"] == "ring"
+    assert summary["config"] == TrainConfig.from_dict(saved).to_dict()

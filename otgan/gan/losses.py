@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..costs import Metric
+from ..costs import Metric, as_metric
 from ..torch import flatten_batches, host_costs, wasserstein
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -253,7 +253,7 @@ def cost_gradient(diff: torch.Tensor, metric: str | Metric = "l1",
     >>> cost_gradient(diff, "l2").round(decimals=12).tolist()
     [[0.6, -0.8], [0.0, 0.0]]
     """
-    metric = Metric.parse(metric, p)
+    metric = as_metric(metric, p)  # a parsed Metric is passed down as it is
     if not isinstance(diff, torch.Tensor):
         raise TypeError(f"diff must be a torch.Tensor, got {type(diff).__name__}")
     with torch.enable_grad():
@@ -306,7 +306,7 @@ def batch_cost(y: torch.Tensor, x: torch.Tensor, metric: str | Metric = "l1",
     >>> batch_cost(torch.zeros(2, 2), torch.tensor([[1.0, 2.0]])).tolist()
     [[3.0], [3.0]]
     """
-    metric = Metric.parse(metric, p)
+    metric = as_metric(metric, p)
     y2, x2 = flatten_batches(y, x)
     return host_costs(metric, y2, x2)[0]
 

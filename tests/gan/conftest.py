@@ -33,3 +33,16 @@ def interrupt_at(monkeypatch):
 
 
 TINY = dict(hidden=16, depth=1, batch=16, eval_n=200, log_every=1)
+
+
+def config_json(path) -> dict:
+    """A run's ``config.json`` as a flat ``{field: value}`` dict, after checking
+    that the file is written in sections (``TrainConfig.to_json``)."""
+    import json
+    import pathlib
+
+    from otgan.gan.training.config import SECTIONS
+
+    d = json.loads(pathlib.Path(path).read_text())
+    assert d and set(d) <= set(SECTIONS), sorted(d)
+    return {k: v for part in d.values() for k, v in part.items()}

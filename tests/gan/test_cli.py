@@ -5,6 +5,8 @@ import pytest
 
 from otgan.cli import main
 
+from .conftest import config_json
+
 
 def _args(out, *extra):
     return ["train", "--iters", "4", "--batch", "16", "--hidden", "16", "--depth", "1",
@@ -20,7 +22,7 @@ def test_cli_train_end_to_end_and_resume(tmp_path, capsys):
     for f in ("config.json", "metrics.jsonl", "ckpt.pt", "eval.json", "samples.png",
               "w_curve.png", "report.md"):
         assert (out / f).stat().st_size > 0, f
-    cfg = json.loads((out / "config.json").read_text())
+    cfg = config_json(out / "config.json")
     assert cfg["method"] == "wgan-ts" and cfg["batch"] == 16
     lines = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
     assert [l["iter"] for l in lines[:-1]] == [2, 4] and lines[-1]["event"] == "eval"

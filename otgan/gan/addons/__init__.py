@@ -165,7 +165,7 @@ class TemperedLens(AddOn):
             self.lens = build_lens(trainer.data.shape).to(trainer.device)
         self.opt = torch.optim.Adam(self.lens.parameters(), lr=LENS_LR, betas=LENS_BETAS)
         if trainer.group.distributed:  # the lens is replicated like the networks
-            from ..training.distributed import AveragingOptimizer
+            from ..parallel import AveragingOptimizer
 
             self.opt = AveragingOptimizer(self.opt, trainer.group)
         self.loss_fn = lens_discriminator_loss(trainer.D, trainer.method.family)

@@ -63,7 +63,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..training.digest import state_digest
+from ..files import state_digest
 
 if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import ArrayLike
@@ -74,7 +74,7 @@ __all__ = ["ClassifierSettings", "DigitsCNN", "DigitsClassifier", "cache_dir",
 
 #: Bumped whenever the network, the training procedure or the file format
 #: changes: an older cache file is then retrained, not trusted.
-CLASSIFIER_VERSION = 2  # 2: the digest of otgan.gan.training.digest
+CLASSIFIER_VERSION = 2  # 2: the digest of otgan.gan.files.state_digest
 #: Width of the penultimate layer (the Fréchet-distance features).
 FEATURE_DIM = 64
 N_CLASSES = 10
@@ -355,7 +355,7 @@ def _read_cache(path: Path, settings: ClassifierSettings) -> DigitsClassifier:
 def _write_cache(path: Path, clf: DigitsClassifier) -> None:
     import io
 
-    from ..training.rundir import write_bytes_atomic
+    from ..files import write_bytes_atomic
 
     state = {k: v.detach().cpu().clone() for k, v in clf.net.state_dict().items()}
     blob = {"format": _FORMAT, "version": CLASSIFIER_VERSION,

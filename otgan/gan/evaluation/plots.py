@@ -13,14 +13,30 @@ True
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..training.trainer import Trainer
+    from ..data import Dataset
 
-__all__ = ["image_grid", "plot_samples", "plot_w_curve", "plot_run"]
+__all__ = ["image_grid", "plot_samples", "plot_w_curve", "plot_run", "PlottedRun"]
+
+
+class PlottedRun(Protocol):
+    """What the plots read of a run: an :class:`otgan.gan.Trainer` has it.
+
+    Declared here rather than imported, so that evaluation does not import
+    training, the room above it (docs/architecture.md).
+    """
+
+    cfg: Any            #: the TrainConfig (``method``, ``data``, ``metric``)
+    data: Dataset       #: the data set (shape, held-out points)
+    iteration: int      #: generator iterations done
+    history: list       #: the logged entries (``iter``, ``batch_w``, ``critic``)
+
+    def sample(self, n: int) -> np.ndarray:
+        """``n`` generated samples."""
 
 
 def _plt():
@@ -76,7 +92,7 @@ def image_grid(images: np.ndarray, k: int, gap: int = 1,
     return grid
 
 
-def plot_samples(trainer: Trainer, path: str, n: int = 1000) -> None:
+def plot_samples(trainer: PlottedRun, path: str, n: int = 1000) -> None:
     """Generated samples over held-out data (flat data: the first two
     coordinates) or, for images (:attr:`Dataset.is_image
     <otgan.gan.data.Dataset.is_image>`), two 8x8 grids side by side:
@@ -112,7 +128,7 @@ def plot_samples(trainer: Trainer, path: str, n: int = 1000) -> None:
     plt.close(fig)
 
 
-def plot_w_curve(trainer: Trainer, path: str) -> None:
+def plot_w_curve(trainer: PlottedRun, path: str) -> None:
     """Exact batch W (LP) and, for a method with a critic, the critic's estimate
     mean D(y) - mean D(x) per logged iteration."""
     plt = _plt()
@@ -133,6 +149,6 @@ def plot_w_curve(trainer: Trainer, path: str) -> None:
     plt.close(fig)
 
 
-def plot_run(trainer: Trainer, out: str) -> None:
+def plot_run(trainer: PlottedRun, out: str) -> None:
     plot_samples(trainer, os.path.join(out, "samples.png"))
     plot_w_curve(trainer, os.path.join(out, "w_curve.png"))

@@ -67,7 +67,7 @@ from torch import nn
 
 from ...errors import AutoencoderCacheWarning
 from ..data import is_image_shape
-from ..training.rundir import write_bytes_atomic
+from ..files import write_bytes_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable, Sequence
@@ -375,7 +375,7 @@ def _cache_key(data: Dataset, code: int, steps: int, seed: int) -> dict[str, Any
 
 def _save(path: str, key: dict, ae: Autoencoder, mean: torch.Tensor, std: torch.Tensor,
           logs: dict) -> None:
-    from ..training.digest import state_digest
+    from ..files import state_digest
 
     state = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "key": key,
              "autoencoder": {k: v.detach().cpu() for k, v in ae.state_dict().items()},
@@ -390,7 +390,7 @@ def _save(path: str, key: dict, ae: Autoencoder, mean: torch.Tensor, std: torch.
 def _load(path: str, key: dict, ae: Autoencoder):
     # (mean, std, logs) with the weights loaded into ae, or None: missing, another
     # configuration's cache (refit silently) or a damaged file (refit with a warning)
-    from ..training.digest import state_digest
+    from ..files import state_digest
 
     if not os.path.isfile(path):
         return None
@@ -426,7 +426,7 @@ def cached_autoencoder(path: str | None, data: Dataset, *, code: int, steps: int
     sizes, ``steps``, ``seed`` and the fit's constants — matches is loaded
     (its weights, code statistics and the logs of the fit that made it);
     otherwise the autoencoder is fitted and the cache (re)written atomically
-    with its SHA-256 digest (:func:`otgan.gan.training.digest.state_digest`) inside.
+    with its SHA-256 digest (:func:`otgan.gan.files.state_digest`) inside.
     A damaged cache (unreadable, wrong digest) is refitted with an
     :class:`AutoencoderCacheWarning`; one of another configuration silently.
 

@@ -65,7 +65,7 @@ import numbers
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..training.distributed import SINGLE_PROCESS, ShardGroup
+from ..parallel import SINGLE_PROCESS, ShardGroup
 
 # ``Trainer`` and ``TrainConfig`` in annotations are otgan.gan.training.trainer.Trainer and
 # otgan.gan.training.config.TrainConfig; not imported even for type checking, since both
@@ -176,7 +176,7 @@ class StepContext:
         The generator's optimiser: given only to :meth:`Method.run_iteration`
         (``None`` otherwise: the trainer steps ``G`` itself).
     group : ShardGroup
-        The training processes (:mod:`otgan.gan.training.distributed`): ``y, z, x`` are
+        The training processes (:mod:`otgan.gan.parallel`): ``y, z, x`` are
         this process's shard of the global batch; a method that needs the
         whole batch (the exact LP) collects it with ``group.gather``. In one
         process every group operation is the identity.
@@ -264,7 +264,13 @@ class Method(abc.ABC):
     distributed: ClassVar[bool] = True
 
     def __init__(self, cfg: TrainConfig):
+        from ...costs import as_metric
+
         self.cfg = cfg
+        #: ``cfg.metric`` (and ``cfg.p``) parsed once, when the trainer builds
+        #: the method: every step passes this :class:`~otgan.costs.Metric`
+        #: down (LP, penalty, scaling), and no layer below parses it again.
+        self.metric = as_metric(cfg.metric, cfg.p)
 
     def prepare(self, trainer: Trainer) -> None:
         """Called once when the trainer is built (e.g. to load JIT kernels, so

@@ -63,7 +63,7 @@ class ExactOT(Method):
         shape = trainer.data.shape
         x = torch.ones(2, *shape, dtype=torch.float64, requires_grad=True)
         wasserstein(torch.zeros(2, *shape, dtype=torch.float64), x,
-                    metric=self.cfg.metric, p=self.cfg.p).backward()
+                    metric=self.metric).backward()
 
     def generator_loss(self, ctx: StepContext) -> torch.Tensor:
         from ... import torch as ot_torch
@@ -73,8 +73,7 @@ class ExactOT(Method):
         # gradient to this rank's points (one process: the batch itself)
         y_all, x_all = ctx.group.gather(y), ctx.group.gather(ctx.x_gen)
         # float64: the logged value is the exact LP value, not its float32 rounding
-        return ot_torch.wasserstein(y_all.double(), x_all.double(), metric=self.cfg.metric,
-                                    p=self.cfg.p)
+        return ot_torch.wasserstein(y_all.double(), x_all.double(), metric=self.metric)
 
     def generator_logs(self, ctx: StepContext, loss_g: float) -> dict[str, Any]:
         return {"batch_w": loss_g}

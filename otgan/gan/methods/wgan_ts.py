@@ -59,22 +59,21 @@ class WGANTS(Method):
         from ...kernels import dual_violation_points, weight_scaling_ratio
         from ...torch import ot_targets
 
-        c, shape = self.cfg, trainer.data.shape
+        shape = trainer.data.shape
         y, x = torch.zeros(2, *shape), torch.ones(2, *shape)
-        ot_targets(y, x, c.metric, c.p)
+        ot_targets(y, x, self.metric)
         yn, xn = y.reshape(2, -1).double().numpy(), x.reshape(2, -1).double().numpy()
-        weight_scaling_ratio(yn, xn, np.zeros(2), np.zeros(2), c.metric, c.p)
-        dual_violation_points(yn, xn, np.zeros(2), np.zeros(2), c.metric, c.p)
+        weight_scaling_ratio(yn, xn, np.zeros(2), np.zeros(2), self.metric)
+        dual_violation_points(yn, xn, np.zeros(2), np.zeros(2), self.metric)
 
     def critic_step(self, ctx: StepContext) -> dict[str, Any]:
         import torch
 
         from ... import torch as ot_torch
-        from ...costs import as_metric
         from .. import losses as L
 
         c, D, group = self.cfg, ctx.D, ctx.group
-        metric = as_metric(c.metric, c.p)  # parsed once: the LP, the penalty, the scaling
+        metric = self.metric  # parsed when the method was built: the LP, penalty, scaling
         y, x = ctx.y, ctx.x
         # the LP over the global batch (the shards themselves in one process):
         # every rank solves the same problem and keeps its points' targets

@@ -49,7 +49,6 @@ import copy
 import io
 import os
 import warnings
-from typing import TYPE_CHECKING
 
 import torch
 
@@ -59,8 +58,9 @@ from .digest import DIGEST_KEY, state_digest
 from .rundir import write_bytes_atomic
 from .schedule import replan
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .trainer import Trainer
+# ``Trainer`` in annotations is otgan.gan.training.trainer.Trainer; not imported
+# even for type checking, since the trainer imports this module (no import
+# cycle between the modules, not even a typing-only one).
 
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "trainer_state", "check_state",
            "restore_state", "write_checkpoint", "read_checkpoint"]

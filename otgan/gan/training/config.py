@@ -1,17 +1,37 @@
 """Validated, frozen training configuration (saved as JSON with every run).
 
+The fields come in named sections (:data:`SECTIONS`): ``run`` (what is
+trained, on what, for how long), ``cost``, ``networks``, ``optimiser``,
+``steps`` (the knobs the methods share), ``method_options`` (the fields of one
+method only, which each method declares in :attr:`Method.options
+<otgan.gan.methods.Method.options>`), ``addons`` (each add-on's switch and the
+fields it declares in :attr:`AddOn.options <otgan.gan.addons.AddOn.options>`)
+and ``runtime`` (what does not change the trajectory). The constructor and
+the attributes stay flat (``TrainConfig(method=..., lr_g=...)``,
+``cfg.lr_g``); :meth:`TrainConfig.section` gives one section, and
+``config.json`` is written in sections (:meth:`TrainConfig.to_dict` with
+``sectioned=True``). :meth:`TrainConfig.from_dict` reads both layouts, so
+the flat ``config.json`` of older runs still loads.
+
 Examples
 --------
 >>> cfg = TrainConfig(method="wgan-ts", data="ring", iters=10)
 >>> cfg.method, cfg.batch > 0, cfg.n_critic >= 1
 ('wgan-ts', True, True)
+>>> cfg.section("optimiser")
+{'lr_g': 0.001, 'lr_d': 0.001, 'beta1': 0.5, 'beta2': 0.999, 'lr_decay': 'linear'}
+>>> list(cfg.to_dict(sectioned=True))
+['run', 'cost', 'networks', 'optimiser', 'steps', 'addons', 'runtime']
+>>> TrainConfig.from_dict(cfg.to_dict(sectioned=True)) == cfg
+True
 """
 from __future__ import annotations
 
 import json
 import math
 import numbers
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from ...costs import METRICS
@@ -25,25 +45,62 @@ if TYPE_CHECKING:  # pragma: no cover
 #: defined here so that the command line can list it without importing torch.
 SCALING_MODES = ("final", "power", "none")
 
-__all__ = ["TrainConfig", "METHODS", "RUNTIME_FIELDS", "LEGACY_GEN_NOISE",
-           "OMITTED_AT_DEFAULT"]
+__all__ = ["TrainConfig", "METHODS", "RUNTIME_FIELDS", "LEGACY_GEN_NOISE", "SECTIONS",
+           "omitted_at_default"]
 
 #: ``METHODS`` is the registry of :mod:`otgan.gan.methods` (name -> Method;
 #: iterating gives the names): every registered method is a valid ``method``.
 DEVICES = ("auto", "cpu", "cuda")
 LR_DECAYS = ("linear", "none")
-#: Fields that do not change the training trajectory: a resumed run may differ in them.
-#: (``iters`` may change on resume too, under its own rules: see ``Trainer.load_state_dict``.)
-RUNTIME_FIELDS = ("device", "log_every", "ckpt_every", "eval_n", "eval_every")
 
-#: Fields that :meth:`TrainConfig.to_dict` leaves out while they hold their
-#: default (a missing one reads as its default): the add-ons' fields and
-#: ``eval_every``, added after the configuration format was recorded, and the
-#: fields of one method only (``Method.options``: RFGAN's ``ae_steps``, ``ae_code``).
-OMITTED_AT_DEFAULT = ("jc", "jc_eps", "jc_min", "jc_max", "lens", "lens_k", "eval_every",
-                      "ae_steps", "ae_code")
-#: xICFG's own fields (``method="xicfg"``), ``None`` for every other method.
-OMITTED_AT_DEFAULT += ("xicfg_t", "xicfg_u", "xicfg_eta", "xicfg_pool", "xicfg_epochs")
+#: The sections of a configuration, in the order of ``config.json``: name -> what
+#: it holds (read-only). Every field belongs to one (:meth:`TrainConfig.section_of`).
+SECTIONS = MappingProxyType({
+    "run": "what is trained, on what, for how long",
+    "cost": "the ground cost of the LP and of the exact-W metrics",
+    "networks": "the sizes of the generator and the critic",
+    "optimiser": "the optimisers' settings and the learning-rate plan",
+    "steps": "the knobs that the methods share: critic steps, regressions, penalties",
+    "method_options": "the fields of the chosen method only (Method.options)",
+    "addons": "the add-ons' switches and their own fields (AddOn.options)",
+    "runtime": "what does not change the trajectory",
+})
+
+
+def _field(default, section: str, *, added_later: bool = False):
+    """A :class:`TrainConfig` field of ``section``.
+
+    ``added_later``: the field was added after the configuration format was
+    recorded, so :meth:`TrainConfig.to_dict` leaves it out while it holds its
+    default (the saved configuration of a run that does not use it is the
+    one saved before it existed, and a missing one reads as its default).
+    """
+    return field(default=default, metadata={"section": section, "added_later": added_later})
+
+
+def omitted_at_default() -> frozenset[str]:
+    """The fields that :meth:`TrainConfig.to_dict` leaves out while they hold
+    their default (a missing one reads as its default).
+
+    Derived, not kept by hand: the fields declared ``added_later``
+    (``eval_every``), every method's own fields (:attr:`Method.options
+    <otgan.gan.methods.Method.options>`: RFGAN's ``ae_steps``, ...), every
+    add-on's switch and its fields (:data:`otgan.gan.addons.ADDONS`:
+    ``jc``, ``jc_eps``, ...). So a method or an add-on added later is left out
+    of the configurations of the runs that do not use it.
+
+    Examples
+    --------
+    >>> sorted(omitted_at_default())[:4]
+    ['ae_code', 'ae_steps', 'eval_every', 'jc']
+    """
+    names = {f.name for f in fields(TrainConfig) if f.metadata["added_later"]}
+    names.update(o for cls in METHODS.values() for o in cls.options)
+    for name, addon in ADDONS.items():
+        names.add(name)
+        names.update(addon.options)
+    return frozenset(names)
+
 
 #: The value of ``gen_noise`` in a configuration saved before the field existed:
 #: every method then drew fresh noise for the generator step.
@@ -56,7 +113,13 @@ class TrainConfig:
 
     ``None`` fields take the method's default (its
     :class:`~otgan.gan.methods.MethodDefaults`) when the config is built (so
-    the saved JSON is always explicit).
+    the saved JSON is always explicit). The fields are listed by section
+    (:data:`SECTIONS`, :meth:`section`): ``run`` (``method`` ... ``seed``),
+    ``cost`` (``metric``, ``p``), ``networks`` (``z_dim``, ``hidden``,
+    ``depth``), ``optimiser`` (``lr_g`` ... ``lr_decay``), ``steps``
+    (``n_critic`` ... ``gen_noise``), ``method_options`` (``ae_*``,
+    ``xicfg_*``), ``addons`` (``jc`` ... ``lens_k``) and ``runtime``
+    (``device`` ... ``eval_every``).
 
     Parameters
     ----------
@@ -71,7 +134,6 @@ class TrainConfig:
         Real and generated batch size ``m = n``.
     seed : int
         Seeds network initialisation, data sampling and noise.
-    device : {"auto", "cpu", "cuda"}
     metric, p : ground cost of the LP (WGAN-TS) and of the exact-W metrics.
     z_dim, hidden, depth : network sizes (``z_dim`` defaults to 2 for flat data,
         32 for images; ``hidden`` to 256 resp. 128; image data is what
@@ -138,6 +200,8 @@ class TrainConfig:
         conv approximator), ``U`` 1, :math:`\eta` 0.05 (flat data; ``grid``
         0.8) or 0.5 (images), 10 batches, 10 epochs. Refused for the other
         methods.
+    device : {"auto", "cpu", "cuda"}
+        Where to train (``"auto"``: CUDA when available).
     log_every, ckpt_every, eval_n : logging period, checkpoint period and the
         number of samples for the final exact-W1 evaluation.
     eval_every : int
@@ -149,46 +213,54 @@ class TrainConfig:
         Does not change the trajectory (a runtime field).
     """
 
-    method: str = "wgan-ts"
-    data: str = "ring"
-    iters: int = 2000
-    batch: int = 64
-    seed: int = 0
-    device: str = "auto"
-    metric: str = "l1"
-    p: float | None = None
-    z_dim: int | None = None
-    hidden: int | None = None
-    depth: int = 3
-    lr_g: float | None = None
-    lr_d: float | None = None
-    beta1: float | None = None
-    beta2: float | None = None
-    n_critic: int | None = None
-    n_r: int = 5
-    ot_reg: float | None = None
-    scaling: str = "final"
-    lr_decay: str = "linear"
-    gp_lambda: float = 10.0
-    clip: float = 0.01
-    gen_noise: str | None = None
-    jc: bool = False
-    jc_eps: float | None = None
-    jc_min: float | None = None
-    jc_max: float | None = None
-    lens: bool = False
-    lens_k: int | None = None
-    ae_steps: int | None = None
-    ae_code: int | None = None
-    xicfg_t: int | None = None
-    xicfg_u: int | None = None
-    xicfg_eta: float | None = None
-    xicfg_pool: int | None = None
-    xicfg_epochs: int | None = None
-    log_every: int = 10
-    ckpt_every: int = 500
-    eval_n: int = 2500
-    eval_every: int = 100
+    # run: what is trained, on what, for how long
+    method: str = _field("wgan-ts", "run")
+    data: str = _field("ring", "run")
+    iters: int = _field(2000, "run")
+    batch: int = _field(64, "run")
+    seed: int = _field(0, "run")
+    # cost: the ground cost
+    metric: str = _field("l1", "cost")
+    p: float | None = _field(None, "cost")
+    # networks
+    z_dim: int | None = _field(None, "networks")
+    hidden: int | None = _field(None, "networks")
+    depth: int = _field(3, "networks")
+    # optimiser
+    lr_g: float | None = _field(None, "optimiser")
+    lr_d: float | None = _field(None, "optimiser")
+    beta1: float | None = _field(None, "optimiser")
+    beta2: float | None = _field(None, "optimiser")
+    lr_decay: str = _field("linear", "optimiser")
+    # steps: the knobs the methods share (each reads those it uses)
+    n_critic: int | None = _field(None, "steps")
+    n_r: int = _field(5, "steps")
+    ot_reg: float | None = _field(None, "steps")
+    scaling: str = _field("final", "steps")
+    gp_lambda: float = _field(10.0, "steps")
+    clip: float = _field(0.01, "steps")
+    gen_noise: str | None = _field(None, "steps")
+    # method_options: the fields that one method declares (Method.options)
+    ae_steps: int | None = _field(None, "method_options")
+    ae_code: int | None = _field(None, "method_options")
+    xicfg_t: int | None = _field(None, "method_options")
+    xicfg_u: int | None = _field(None, "method_options")
+    xicfg_eta: float | None = _field(None, "method_options")
+    xicfg_pool: int | None = _field(None, "method_options")
+    xicfg_epochs: int | None = _field(None, "method_options")
+    # addons: each add-on's switch and the fields it declares (AddOn.options)
+    jc: bool = _field(False, "addons")
+    jc_eps: float | None = _field(None, "addons")
+    jc_min: float | None = _field(None, "addons")
+    jc_max: float | None = _field(None, "addons")
+    lens: bool = _field(False, "addons")
+    lens_k: int | None = _field(None, "addons")
+    # runtime: does not change the trajectory (RUNTIME_FIELDS)
+    device: str = _field("auto", "runtime")
+    log_every: int = _field(10, "runtime")
+    ckpt_every: int = _field(500, "runtime")
+    eval_n: int = _field(2500, "runtime")
+    eval_every: int = _field(100, "runtime", added_later=True)
 
     def __post_init__(self):
         def choice(name: str, options: tuple[str, ...]) -> None:
@@ -271,7 +343,19 @@ class TrainConfig:
         if self.p is not None:
             object.__setattr__(self, "p", float(self.p))
 
+    @classmethod
+    def _check_declared(cls, declared: set[str], section: str, where: str) -> None:
+        # the registries declare the fields; the dataclass must hold each of
+        # them, in the section that says who uses it
+        wrong = sorted(n for n in declared if n not in cls.__dataclass_fields__
+                       or cls.section_of(n) != section)
+        if wrong:
+            raise TypeError(f"{where} declares {', '.join(wrong)}, which is no TrainConfig "
+                            f"field of section {section!r}")
+
     def _check_addons(self, spec, real, integer) -> None:
+        self._check_declared({o for n, a in ADDONS.items() for o in (n, *a.options)},
+                             "addons", "ADDONS")
         for name, addon in ADDONS.items():
             on = getattr(self, name)
             if not isinstance(on, bool):
@@ -310,7 +394,9 @@ class TrainConfig:
 
     def _check_method_options(self, spec) -> None:
         # a method's own fields (Method.options): refused for the other methods
-        for name in sorted({o for cls in METHODS.values() for o in cls.options}):
+        declared = {o for cls in METHODS.values() for o in cls.options}
+        self._check_declared(declared, "method_options", "Method.options")
+        for name in sorted(declared):
             v = getattr(self, name)
             if v is not None and name not in spec.options:
                 users = ", ".join(repr(n) for n, cls in METHODS.items() if name in cls.options)
@@ -332,47 +418,148 @@ class TrainConfig:
         <otgan.gan.methods.MethodDefaults>`), ``"adam"`` or ``"rmsprop"``."""
         return METHODS[self.method].defaults.optimizer
 
-    def to_dict(self, full: bool = False) -> dict:
-        """The fields as a dict (``config.json``, a checkpoint's ``"config"``).
+    @classmethod
+    def section_of(cls, name: str) -> str:
+        """The section (:data:`SECTIONS`) of field ``name``.
 
-        The fields of :data:`OMITTED_AT_DEFAULT` — the add-ons', ``eval_every``
-        and the fields of one method only — are left out while they hold their
-        default (an add-on off, its options unset; another method), so the
-        saved configuration of a run without them is the one saved before they
-        existed; :meth:`from_dict` fills them in. ``full=True``: every field.
+        Examples
+        --------
+        >>> TrainConfig.section_of("lr_decay"), TrainConfig.section_of("jc_eps")
+        ('optimiser', 'addons')
+        """
+        f = cls.__dataclass_fields__.get(name)
+        if f is None:
+            raise ValueError(f"unknown config field {name!r}")
+        return f.metadata["section"]
+
+    @classmethod
+    def section_fields(cls, section: str) -> tuple[str, ...]:
+        """The fields of ``section``, in declaration order.
+
+        Examples
+        --------
+        >>> TrainConfig.section_fields("run")
+        ('method', 'data', 'iters', 'batch', 'seed')
+        """
+        if section not in SECTIONS:
+            raise ValueError(f"section must be one of {tuple(SECTIONS)}, got {section!r}")
+        return tuple(f.name for f in fields(cls) if f.metadata["section"] == section)
+
+    def section(self, name: str) -> dict:
+        """One section as a dict, every field of it (``None``: does not apply).
+
+        Examples
+        --------
+        >>> TrainConfig(method="gan", iters=5).section("run")
+        {'method': 'gan', 'data': 'ring', 'iters': 5, 'batch': 64, 'seed': 0}
+        """
+        return {k: getattr(self, k) for k in self.section_fields(name)}
+
+    def to_dict(self, full: bool = False, sectioned: bool = False) -> dict:
+        """The fields as a dict.
+
+        Flat (the default; a checkpoint's ``"config"``, the start event of
+        ``config_history.jsonl``, ``compare``'s records): ``{field: value}``.
+        The fields of :func:`omitted_at_default` — the add-ons', the fields of
+        one method only and those declared ``added_later`` (``eval_every``) —
+        are left out while they hold their default (an add-on off, its options
+        unset; another method), so the saved configuration of a run without
+        them is the one saved before they existed; :meth:`from_dict` fills
+        them in.
+
+        ``sectioned=True`` (``config.json``): ``{section: {field: value}}`` in
+        the order of :data:`SECTIONS`, leaving out the fields that do not apply
+        to this run (``None`` once the configuration is built: ``p`` for
+        another metric, another method's options, the options of an add-on
+        that is off) and the sections left empty.
+
+        ``full=True``: every field, in either layout.
         """
         d = asdict(self)
+        if sectioned:
+            out: dict = {}
+            for section in SECTIONS:
+                part = {k: d[k] for k in self.section_fields(section)
+                        if full or d[k] is not None}
+                if part or full:
+                    out[section] = part
+            return out
         if not full:
             defaults = {f.name: f.default for f in fields(self)}
-            for k in OMITTED_AT_DEFAULT:
+            for k in omitted_at_default():
                 if d[k] == defaults[k]:
                     del d[k]
         return d
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        """``config.json``: :meth:`to_dict` in sections, indented."""
+        return json.dumps(self.to_dict(sectioned=True), indent=2)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        """Read a saved configuration (``config.json``, a checkpoint's ``"config"``).
+        """Read a saved configuration (``config.json``, a checkpoint's ``"config"``),
+        in either layout of :meth:`to_dict`.
 
-        A dict without ``gen_noise`` was saved before that field existed, when
-        every method drew fresh noise for the generator step: it gets
+        Flat (``{field: value}``; every ``config.json`` written before the
+        sections, and every checkpoint): a missing field takes its default.
+        A flat dict without ``gen_noise`` was saved before that field existed,
+        when every method drew fresh noise for the generator step: it gets
         ``gen_noise="fresh"`` (:data:`LEGACY_GEN_NOISE`), so an old run
         resumes on its own trajectory.
+
+        Sectioned (``{section: {field: value}}``): each field must be in its
+        own section (:meth:`section_of`); a missing one takes its default
+        (``gen_noise`` the method's: the sectioned layout is newer than it).
+
+        Examples
+        --------
+        >>> old = {"method": "wgan", "data": "ring", "iters": 10}  # flat, no gen_noise
+        >>> TrainConfig.from_dict(old).gen_noise
+        'fresh'
+        >>> TrainConfig.from_dict({"run": {"method": "wgan", "iters": 10},
+        ...                        "steps": {"clip": 0.02}}).clip
+        0.02
         """
         if not isinstance(d, dict):
             raise TypeError(f"config must be a dict, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
+        if d and all(k in SECTIONS for k in d):
+            flat: dict = {}
+            for section, part in d.items():
+                if not isinstance(part, dict):
+                    raise TypeError(f"config section {section!r} must be a dict, got "
+                                    f"{type(part).__name__}")
+                unknown = sorted(set(part) - known)
+                if unknown:
+                    raise ValueError(f"unknown config field(s) in section {section!r}: "
+                                     f"{', '.join(unknown)}")
+                misplaced = [f"{k} (section {cls.section_of(k)!r})" for k in part
+                             if cls.section_of(k) != section]
+                if misplaced:
+                    raise ValueError(f"config section {section!r} holds field(s) of "
+                                     f"another section: {', '.join(misplaced)}")
+                flat.update(part)
+            return cls(**flat)
         unknown = sorted(set(d) - known)
         if unknown:
-            raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
+            sections = sorted(set(unknown) & set(SECTIONS))
+            hint = (f" (section(s) {', '.join(sections)} mixed with flat fields: a saved "
+                    f"config is either flat or in sections)" if sections else "")
+            raise ValueError(f"unknown config field(s): {', '.join(unknown)}{hint}")
         if "gen_noise" not in d:
             d = dict(d, gen_noise=LEGACY_GEN_NOISE)
         return cls(**d)
 
     def differences(self, other: "TrainConfig",
-                    ignore: Collection[str] = RUNTIME_FIELDS) -> list[str]:
-        """``"field: self -> other"`` for every field (outside ``ignore``) that differs."""
+                    ignore: Collection[str] | None = None) -> list[str]:
+        """``"field: self -> other"`` for every field (outside ``ignore``,
+        default :data:`RUNTIME_FIELDS`) that differs."""
+        ignore = RUNTIME_FIELDS if ignore is None else ignore
         a, b = self.to_dict(full=True), other.to_dict(full=True)
         return [f"{k}: {a[k]!r} -> {b[k]!r}" for k in a if k not in ignore and a[k] != b[k]]
+
+
+#: Fields that do not change the training trajectory (the ``runtime`` section):
+#: a resumed run may differ in them. (``iters`` may change on resume too, under
+#: its own rules: see ``Trainer.load_state_dict``.)
+RUNTIME_FIELDS = TrainConfig.section_fields("runtime")

@@ -3,7 +3,8 @@ plots and report (used by ``otgan train``, ``otgan compare`` and ``otgan demo``)
 
 Layout of ``out/``::
 
-    config.json           the full TrainConfig (of the latest start or resume)
+    config.json           the full TrainConfig (of the latest start or resume), in
+                          sections (TrainConfig.to_json)
     config_history.jsonl  one JSON line per start / resume: the configuration, and
                           what a resume changed (e.g. {"iters": [400, 450]})
     metrics.jsonl         one JSON line per log step (every log_every iterations, and

@@ -8,8 +8,9 @@ Used by :mod:`otgan.gan.training.run`; kept apart so that the rules are in one p
 * **one run per directory** — :class:`RunLock` holds ``fcntl.flock`` on
   ``<dir>/.otgan.lock``; the kernel drops the lock when the process exits,
   however it exits, so there are no stale locks to clean up;
-* **no half-written files** — :func:`write_text_atomic` writes a temporary
-  file beside the target, fsyncs it and ``os.replace``-s it over the target.
+* **no half-written files** — :func:`write_text_atomic`
+  (:mod:`otgan.gan.files`) writes a temporary file beside the target, fsyncs
+  it and ``os.replace``-s it over the target.
 
 Examples
 --------
@@ -34,6 +35,9 @@ except ImportError:  # pragma: no cover - Windows
     import msvcrt
 
 from ...errors import RunError
+# the atomic writes live one room down (otgan.gan.files), where the methods'
+# and the evaluation's caches use them too; re-exported here, their home before
+from ..files import replace_atomic, temp_path, write_bytes_atomic, write_text_atomic
 
 __all__ = ["LOCK_NAME", "check_out_dir", "make_out_dir", "RunLock",
            "write_text_atomic", "write_bytes_atomic", "replace_atomic", "temp_path"]
@@ -159,44 +163,3 @@ def _unlock(fh) -> None:
     else:  # pragma: no cover
         fh.seek(0)
         msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
-
-
-def temp_path(path: str, suffix: str = "") -> str:
-    """A temporary name beside ``path`` for an atomic write (``suffix`` keeps an
-    extension that a writer such as ``savefig`` reads the format from)."""
-    head, tail = os.path.split(path)
-    return os.path.join(head, f".{tail}.tmp.{os.getpid()}{suffix}")
-
-
-def replace_atomic(tmp: str, path: str) -> None:
-    """fsync ``tmp`` and move it over ``path`` (``os.replace`` is atomic)."""
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
-def write_bytes_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: readers see the old or the new file."""
-    tmp = temp_path(path)
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        replace_atomic(tmp, path)
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
-
-
-def write_text_atomic(path: str, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
-    write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass

@@ -312,7 +312,7 @@ class Trainer:
         if "batch_w" not in stats and self.last_batch is not None:
             # the global batch's W: a collective, so every rank calls log_entry
             y, x = (self.group.gather(t) for t in self.last_batch)
-            stats = dict(stats, batch_w=ot_targets(y, x, self.cfg.metric, self.cfg.p).value)
+            stats = dict(stats, batch_w=ot_targets(y, x, self.method.metric).value)
         entry.update({k: float(v) for k, v in stats.items()})
         return entry
 

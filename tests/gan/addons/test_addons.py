@@ -13,7 +13,7 @@ from otgan.gan.addons.lens import lens_lambda
 from otgan.gan.methods import METHODS
 from otgan.gan.training.run import train_run
 
-from ..conftest import TINY
+from ..conftest import TINY, config_json
 
 COND = ("log_condition_number_mean", "log_condition_number_std")
 
@@ -48,11 +48,11 @@ def test_config_defaults_and_refusals():
 
 
 def test_old_config_dicts_load_with_the_addons_off():
-    from otgan.gan.training.config import OMITTED_AT_DEFAULT
+    from otgan.gan.training.config import omitted_at_default
 
     d = _cfg("gan").to_dict(full=True)
     # the add-ons' fields, eval_every and the methods' own fields (Method.options)
-    for k in OMITTED_AT_DEFAULT:
+    for k in omitted_at_default():
         del d[k]
     assert _cfg("gan", eval_every=100).to_dict() == d  # left out while at the default
     assert _cfg("gan", eval_every=5).to_dict()["eval_every"] == 5
@@ -281,11 +281,11 @@ def test_cli_train_with_addons_and_resume(tmp_path, capsys):
             "--eval-n", "200", "--device", "cpu", "--quiet", "--out", str(out)]
     assert main(args + ["--iters", "4", "--jc", "--lens", "--jc-eps", "0.2"]) == 0
     assert "gan+jc+lens on ring" in capsys.readouterr().out
-    cfg = json.loads((out / "config.json").read_text())
+    cfg = config_json(out / "config.json")
     assert cfg["jc"] and cfg["lens"] and cfg["jc_eps"] == 0.2 and cfg["lens_k"] == 2
     # resume with a larger budget, add-ons omitted: the run's own (lens_k stays 2)
     assert main(args + ["--iters", "6", "--resume", "--jc-eps", "0.2"]) == 0
-    cfg = json.loads((out / "config.json").read_text())
+    cfg = config_json(out / "config.json")
     assert cfg["iters"] == 6 and cfg["lens_k"] == 2 and cfg["jc"] and cfg["lens"]
     assert torch.load(out / "ckpt.pt", weights_only=True)["iteration"] == 6
 
@@ -302,9 +302,10 @@ def test_compare_with_method_specs(tmp_path, capsys):
         assert f"| {spec} | 1 |" in table
         assert (out / spec / "seed0" / "eval.json").exists()
     assert "log cond. G" in table
-    assert json.loads((out / "gan+jc" / "seed0" / "config.json").read_text())["jc"]
-    lens_cfg = json.loads((out / "wgan-gp+lens" / "seed0" / "config.json").read_text())
-    assert lens_cfg["lens"] and lens_cfg["lens_k"] == 1 and "jc" not in lens_cfg
+    assert config_json(out / "gan+jc" / "seed0" / "config.json")["jc"]
+    lens_cfg = config_json(out / "wgan-gp+lens" / "seed0" / "config.json")
+    assert lens_cfg["lens"] and lens_cfg["lens_k"] == 1 and lens_cfg["jc"] is False
+    assert "jc_eps" not in lens_cfg  # an add-on that is off: its switch only
     assert set(json.loads((out / "compare.json").read_text())) == {"gan+jc", "wgan-gp+lens",
                                                                      "ot"}
     # an add-on option no run uses is refused

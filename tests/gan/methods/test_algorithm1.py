@@ -134,3 +134,29 @@ def test_baselines_default_to_fresh_noise_and_accept_same(method):
     tr.G.register_forward_hook(lambda m, inp, out: seen.append(inp[0]))
     tr.step()
     assert len(seen) == 3 and seen[2] is seen[1]
+
+
+@pytest.mark.parametrize("metric, p", [("l1", None), ("lp", 3.0)])
+def test_metric_is_parsed_once_when_the_method_is_built(monkeypatch, metric, p):
+    # issue #23: the critic step's way down (LP, n_r OT penalties, scaling)
+    # used to parse the metric again at every layer; now the method parses
+    # cfg.metric once, when the trainer builds it, and passes the Metric down.
+    from otgan.costs import Metric
+
+    calls = []
+    parse = Metric.parse.__func__
+
+    def counting(cls, *a, **k):
+        calls.append(a)
+        return parse(cls, *a, **k)
+
+    monkeypatch.setattr(Metric, "parse", classmethod(counting))
+    tr = Trainer(TrainConfig(method="wgan-ts", data="ring", iters=2, seed=0, n_r=3,
+                             ot_reg=10.0, metric=metric, p=p, **TINY))
+    assert len(calls) >= 1  # the counter sees the parse at construction
+    assert tr.method.metric == Metric.parse(metric, p)
+    calls.clear()
+    rec = Recorder(tr, monkeypatch)
+    tr.step()  # one iteration: n_critic = 1 critic step (LP, 3 regressions, scaling)
+    assert rec.events.count("LP") == 1 and rec.events.count("regression") == 3
+    assert calls == []

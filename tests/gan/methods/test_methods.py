@@ -21,7 +21,7 @@ from otgan.gan.methods import METHODS, Method, MethodDefaults, descend, register
 from otgan.gan.methods.wgan_gp import WGANGP
 from otgan.gan.nets import build_nets
 
-from ..conftest import TINY
+from ..conftest import TINY, config_json
 
 
 # ---------------------------------------------------------------- the registry
@@ -129,7 +129,7 @@ def test_a_registered_method_trains_through_config_trainer_and_cli(mean_matching
     assert main(["train", "--method", "mean-matching", "--iters", "2", "--batch", "16",
                  "--hidden", "16", "--depth", "1", "--eval-n", "100", "--device", "cpu",
                  "--quiet", "--out", str(out)]) == 0
-    assert json.loads((out / "config.json").read_text())["method"] == "mean-matching"
+    assert config_json(out / "config.json")["method"] == "mean-matching"
     capsys.readouterr()
     with pytest.raises(SystemExit):
         main(["train", "--help"])

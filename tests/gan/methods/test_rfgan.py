@@ -19,7 +19,7 @@ from otgan.gan.methods import StepContext
 from otgan.gan.training.run import train_run
 from otgan.gan.training.digest import state_digest
 
-from ..conftest import TINY
+from ..conftest import TINY, config_json
 
 AE_LOGS = {"ae_rec_loss", "ae_rec_loss_init", "ae_data_var", "ae_seconds"}
 
@@ -231,7 +231,7 @@ def test_cli_train_2d(data, tmp_path, capsys):
     out = tmp_path / data
     assert main(_args(out, data, "--ae-steps", "60")) == 0
     assert "rfgan on " + data in capsys.readouterr().out
-    cfg = json.loads((out / "config.json").read_text())
+    cfg = config_json(out / "config.json")
     assert (cfg["method"], cfg["ae_steps"], cfg["ae_code"]) == ("rfgan", 60, 8)
     ev = json.loads((out / "eval.json").read_text())
     assert ev["iter"] == 4 and ev["w1_certified"] and "modes" in ev
@@ -243,7 +243,7 @@ def test_cli_train_2d(data, tmp_path, capsys):
     assert (out / A.CACHE_FILE).is_file() and (out / "report.md").is_file()
     # resume without --ae-steps: the run's own; extends the run
     assert main(_args(out, data, "--iters", "6", "--resume")) == 0
-    cfg = json.loads((out / "config.json").read_text())
+    cfg = config_json(out / "config.json")
     assert cfg["ae_steps"] == 60 and cfg["iters"] == 6
 
 
@@ -251,7 +251,7 @@ def test_cli_train_digits(tmp_path, capsys):
     out = tmp_path / "digits"
     assert main(_args(out, "digits", "--iters", "2", "--ae-steps", "100",
                       "--ae-code", "12")) == 0
-    cfg = json.loads((out / "config.json").read_text())
+    cfg = config_json(out / "config.json")
     assert (cfg["ae_steps"], cfg["ae_code"], cfg["z_dim"]) == (100, 12, 32)
     ev = json.loads((out / "eval.json").read_text())
     assert AE_LOGS <= set(ev) and "classes_covered" in ev and ev["iter"] == 2
@@ -282,10 +282,9 @@ def test_cli_refusals_create_nothing(tmp_path, capsys):
                "--seeds", "0", "--batch", "16", "--hidden", "16", "--depth", "1",
                "--eval-n", "100", "--device", "cpu", "--quiet", "--out", str(tmp_path / "e")])
     assert rc == 0
-    assert json.loads((tmp_path / "e" / "rfgan" / "seed0" / "config.json").read_text()
-                      )["ae_steps"] == 30
-    assert "ae_steps" not in json.loads((tmp_path / "e" / "gan" / "seed0" /
-                                         "config.json").read_text())
+    assert config_json(tmp_path / "e" / "rfgan" / "seed0" / "config.json")["ae_steps"] == 30
+    assert "ae_steps" not in config_json(tmp_path / "e" / "gan" / "seed0" /
+                                         "config.json")
     capsys.readouterr()
     with pytest.raises(SystemExit):
         main(["train", "--help"])

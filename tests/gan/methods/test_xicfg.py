@@ -16,7 +16,7 @@ from otgan.gan.methods.xicfg import XICFG, xicfg_defaults
 from otgan.gan.nets import build_nets
 from otgan.gan.training.run import train_run
 
-from ..conftest import TINY
+from ..conftest import TINY, config_json
 
 #: A tiny xICFG: 3 steps, a pool of 2 batches, 2 fit epochs.
 SMALL = dict(TINY, xicfg_t=3, xicfg_pool=2, xicfg_epochs=2)
@@ -214,7 +214,7 @@ def test_cli_ring_logs_and_evaluates(tmp_path, capsys):
     assert main(_args(out, "--data", "ring", "--iters", "4", "--eval-every", "2",
                       "--xicfg-eta", "0.1", "--xicfg-u", "2")) == 0
     assert "report:" in capsys.readouterr().out
-    cfg = json.loads((out / "config.json").read_text())
+    cfg = config_json(out / "config.json")
     assert (cfg["method"], cfg["xicfg_t"], cfg["xicfg_u"], cfg["xicfg_eta"],
             cfg["xicfg_pool"], cfg["xicfg_epochs"]) == ("xicfg", 3, 2, 0.1, 2, 2)
     lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
@@ -247,7 +247,7 @@ def test_cli_digits_and_grid(tmp_path, capsys):
     assert result["iter"] == 2 and np.isfinite(result["w1"])
     assert "classes_covered" in result and 0 <= result["log_condition_number_mean"] < 40
     assert (out / "samples.png").stat().st_size > 0
-    cfg = json.loads((out / "config.json").read_text())
+    cfg = config_json(out / "config.json")
     assert cfg["xicfg_eta"] == 0.5  # the image default
     tr = Trainer(TrainConfig.from_dict(cfg))
     tr.load_checkpoint(str(out / "ckpt.pt"))
@@ -297,6 +297,6 @@ def test_compare_routes_the_xicfg_options_to_its_runs(tmp_path, capsys):
                  "--eval-n", "100", "--device", "cpu", "--quiet", "--out", str(out)]) == 0
     table = (out / "compare.md").read_text()
     assert "| gan | 1 |" in table and "| xicfg | 1 |" in table
-    assert json.loads((out / "xicfg" / "seed0" / "config.json").read_text())["xicfg_t"] == 2
-    assert "xicfg_t" not in json.loads((out / "gan" / "seed0" / "config.json").read_text())
+    assert config_json(out / "xicfg" / "seed0" / "config.json")["xicfg_t"] == 2
+    assert "xicfg_t" not in config_json(out / "gan" / "seed0" / "config.json")
     capsys.readouterr()

@@ -23,6 +23,8 @@ from otgan.cli import main
 from otgan.gan import CheckpointError, TrainConfig, Trainer
 from otgan.gan.methods import METHODS
 
+from ..conftest import config_json
+
 DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")  # tests/gan/data
 with open(os.path.join(DATA, "legacy_trajectories.json")) as _fh:
     REC = json.load(_fh)
@@ -155,4 +157,4 @@ def test_old_run_directory_resumes_from_the_command_line(tmp_path, capsys):
     assert [l["iter"] for l in lines[:-1]] == list(range(1, 7))
     for got, want in zip(lines[3:6], REC["checkpoint"]["continuation"]):
         _same({k: v for k, v in got.items() if k != "seconds"}, want, "cli")
-    assert json.loads((out / "config.json").read_text())["gen_noise"] == "fresh"
+    assert config_json(out / "config.json")["gen_noise"] == "fresh"

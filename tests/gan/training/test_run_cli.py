@@ -13,6 +13,8 @@ from otgan.gan.training.run import read_run_config
 from otgan.gan.training.trainer import Trainer
 from tests.helpers import one_line_error
 
+from ..conftest import config_json
+
 
 def _train(out, *extra):
     # gan: the cheapest method (no LP)
@@ -22,7 +24,7 @@ def _train(out, *extra):
 
 
 def _config(out):
-    return json.loads((out / "config.json").read_text())
+    return config_json(out / "config.json")
 
 
 def _logged(out):

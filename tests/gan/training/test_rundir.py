@@ -13,6 +13,8 @@ from otgan.cli import main
 from otgan.gan.training import rundir
 from tests.helpers import one_line_error
 
+from ..conftest import config_json
+
 LOCK = rundir.LOCK_NAME
 
 
@@ -188,7 +190,7 @@ def test_resume_with_more_iters_extends_the_run(tmp_path, capsys):
     assert "6 iterations" in capsys.readouterr().out
     iters = [json.loads(l).get("iter") for l in (out / "metrics.jsonl").read_text().splitlines()]
     assert iters == [1, 2, 3, 4, 5, 6, 6]  # six log lines and the final eval line
-    assert json.loads((out / "config.json").read_text())["iters"] == 6
+    assert config_json(out / "config.json")["iters"] == 6
     hist = [json.loads(l) for l in (out / "config_history.jsonl").read_text().splitlines()]
     assert [h["event"] for h in hist] == ["start", "resume"]
     assert hist[0]["config"]["iters"] == 4
@@ -210,4 +212,4 @@ def test_resume_refuses_fewer_iters_than_done_and_other_changes(tmp_path, capsys
     one_line_error(capsys, "iters", "3", "4 generator iterations already done")
     assert _train(out, "--resume", "--batch", "8", "--lr-g", "0.01", iters="6") == 2
     one_line_error(capsys, "batch: 16 -> 8", "lr_g: 0.0002 -> 0.01")
-    assert json.loads((out / "config.json").read_text())["iters"] == 4  # nothing changed
+    assert config_json(out / "config.json")["iters"] == 4  # nothing changed
