@@ -317,8 +317,18 @@ FIT_TRIGGER = 0.5
 CONNECTED_RATIO = 2.0 ** 10
 
 
+#: sums of at least this many terms are reduced to Shewchuk's partials in
+#: numba before ``math.fsum`` (the same correctly rounded sum, without a
+#: Python list of the terms: 10x faster on a million)
+FSUM_KERNEL_MIN = 2048
+
+
 def _fsum(x: np.ndarray) -> float:
-    return math.fsum(x.tolist()) if len(x) else 0.0
+    if len(x) < FSUM_KERNEL_MIN:
+        return math.fsum(x.tolist()) if len(x) else 0.0
+    from ..kernels import exact_partials  # numba: on first use
+    partials, ok = exact_partials(np.ascontiguousarray(x, dtype=np.float64))
+    return math.fsum(partials.tolist() if ok else x.tolist())
 
 
 def _two_diff(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
