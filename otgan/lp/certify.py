@@ -319,8 +319,9 @@ CONNECTED_RATIO = 2.0 ** 10
 
 #: sums of at least this many terms are reduced to Shewchuk's partials in
 #: numba before ``math.fsum`` (the same correctly rounded sum, without a
-#: Python list of the terms: 10x faster on a million)
-FSUM_KERNEL_MIN = 2048
+#: Python list of the terms: 2x faster at 500 terms, 5-10x at a million; a
+#: numba call costs about what ``math.fsum`` of 30 terms does)
+FSUM_KERNEL_MIN = 64
 
 
 def _fsum(x: np.ndarray) -> float:
