@@ -28,6 +28,7 @@ _WHERE = {
     "feasible_rows": "certificate", "separable_fit": "certificate",
     "staircase": "onedim", "monge_dual_check": "onedim", "sorted_batch_values": "onedim",
     "cost_rounding_1d": "onedim", "exact_partials": "rounding",
+    "reduced_cost_array": "rounding",
 }
 
 
@@ -96,5 +97,5 @@ __all__ = [
     "dual_check_sparse", "certificate_check_sparse", "c_transform_rows_sparse", "c_transform_cols_sparse",
     "pair_costs_sparse", "support_potentials", "connected_frame", "feasible_rows", "separable_fit",
     "staircase", "monge_dual_check", "sorted_batch_values", "cost_rounding_1d",
-    "exact_partials",
+    "exact_partials", "reduced_cost_array",
 ]

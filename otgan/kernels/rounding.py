@@ -53,11 +53,33 @@ def violation_bound(c, ra, cb, u, v):
 
 
 @nb.njit(cache=True)
+def reduced_cost_array(c, alpha, beta):
+    """:func:`reduced_cost` of each entry, ``(reduced, rounding)`` arrays
+    (the certificate's reduced costs on a plan's support in one pass).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r, e = reduced_cost_array(np.array([1.0, 3.0]), np.array([0.5, 1e20]), np.zeros(2))
+    >>> r.tolist(), e.tolist()
+    ([0.5, -1e+20], [0.0, 3.0])
+    """
+    n = c.shape[0]
+    red = np.empty(n)
+    err = np.empty(n)
+    for k in range(n):
+        red[k], err[k] = reduced_cost(c[k], alpha[k], beta[k])
+    return red, err
+
+
+@nb.njit(cache=True)
 def _shewchuk(x, out, count):
     # Shewchuk's non-overlapping partials of sum(x), appended to out[:count]
     # (which must already be non-overlapping); (count, ok)
     for k in range(x.shape[0]):
         v = x[k]
+        if v == 0.0:  # adds nothing (the remainders of the extraction are mostly 0)
+            continue
         i = 0
         for t in range(count):
             w = out[t]
@@ -157,4 +179,5 @@ def exact_partials(x):
     return out[:count].copy(), True
 
 
-__all__ = ["two_diff", "reduced_cost", "violation_bound", "exact_partials", "EPS"]
+__all__ = ["two_diff", "reduced_cost", "violation_bound", "reduced_cost_array",
+           "exact_partials", "EPS"]

@@ -344,6 +344,11 @@ def reduced_costs(c: np.ndarray, alpha: np.ndarray, beta: np.ndarray
     """``c - alpha - beta`` elementwise, the larger offset subtracted first,
     and the exact size of its rounding (as
     :func:`otgan.kernels.rounding.reduced_cost`)."""
+    if len(c) >= FSUM_KERNEL_MIN:  # the same arithmetic in one pass, not a dozen
+        from ..kernels import reduced_cost_array  # numba: on first use
+        return reduced_cost_array(np.ascontiguousarray(c, dtype=np.float64),
+                                  np.ascontiguousarray(alpha, dtype=np.float64),
+                                  np.ascontiguousarray(beta, dtype=np.float64))
     rows_first = np.abs(alpha) >= np.abs(beta)
     first = np.where(rows_first, alpha, beta)
     second = np.where(rows_first, beta, alpha)
