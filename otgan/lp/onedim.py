@@ -161,6 +161,28 @@ class LineCost(PointCost):
         row_min[oy] = low
         return float(viol), float(big), row_min
 
+    def c_transform_rows(self, v: np.ndarray) -> np.ndarray:
+        """``u_i = min_j (c_ij - v_j)`` in ``O((m + n) log m)``
+        (:func:`otgan.kernels.onedim.monge_c_transform`)."""
+        from ..kernels import monge_c_transform  # numba: on first use
+        oy, ox = self.orders
+        ys, xs = self.sorted_points
+        u = np.empty(len(oy))
+        u[oy] = monge_c_transform(ys, xs, np.ascontiguousarray(v[ox], dtype=np.float64),
+                                  self.metric.code, self.metric.kernel_p)
+        return u
+
+    def c_transform_cols(self, u: np.ndarray) -> np.ndarray:
+        """``v_j = min_i (c_ij - u_i)``, as :meth:`c_transform_rows` (the
+        costs are symmetric)."""
+        from ..kernels import monge_c_transform  # numba: on first use
+        oy, ox = self.orders
+        ys, xs = self.sorted_points
+        v = np.empty(len(ox))
+        v[ox] = monge_c_transform(xs, ys, np.ascontiguousarray(u[oy], dtype=np.float64),
+                                  self.metric.code, self.metric.kernel_p)
+        return v
+
     def subset(self, rows: np.ndarray, cols: np.ndarray) -> "LineCost":
         """The geometry of ``rows x cols``, still with the structural check."""
         return LineCost(np.ascontiguousarray(self.y[rows]),
@@ -197,6 +219,9 @@ def solve_onedim(geom: PointCost, a: np.ndarray, b: np.ndarray) -> RawSolution:
     >>> raw.rows.tolist(), raw.cols.tolist(), raw.vals.tolist()
     ([1, 0, 0], [0, 0, 1], [0.5, 0.0, 0.5])
     """
+    if geom.y.shape[1] != 1:
+        raise ValueError(f"the one-dimensional solver needs points on a line (d = 1), got "
+                         f"points of dimension {geom.y.shape[1]}")
     if isinstance(geom, LineCost):
         (oy, ox), (ys, xs) = geom.orders, geom.sorted_points
     else:

@@ -223,3 +223,33 @@ def test_batch_entry_validates_its_arguments():
         solve_1d_batch(np.zeros((1, 2)), np.zeros((1, 2)), [0.2, 0.3, 0.5])
     with pytest.raises(ValueError, match="X"):
         solve_1d_batch(np.zeros((1, 2)), [[0.0, np.nan]])
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_c_transforms_from_the_structure_equal_the_pass_over_all_pairs(metric, rng):
+    y, x = rng.random((40, 1)), rng.integers(0, 5, (30, 1)) / 4.0
+    points = PointCost(y, x, metric)
+    line = LineCost.from_points(points)
+    for v in (rng.standard_normal(30), np.zeros(30)):
+        np.testing.assert_allclose(line.c_transform_rows(v), points.c_transform_rows(v),
+                                   rtol=0, atol=1e-14)
+    u = rng.standard_normal(40)
+    np.testing.assert_allclose(line.c_transform_cols(u), points.c_transform_cols(u),
+                               rtol=0, atol=1e-14)
+
+
+def test_many_zero_weights_never_pass_over_all_pairs(monkeypatch, rng):
+    """Zero-weight points get their potentials and the certificate its frame
+    from the structure too: the passes over all pairs are never called."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a pass over all pairs")
+
+    for name in ("c_transform_rows", "c_transform_cols", "certificate_check"):
+        monkeypatch.setattr(PointCost, name, refuse)
+    n = 20_000
+    a, b = rng.random(n), rng.random(n)
+    a[rng.random(n) < 0.5] = 0.0
+    b[rng.random(n) < 0.5] = 0.0
+    a, b = a / a.sum(), b / b.sum()
+    res = otgan.solve_samples(rng.random(n), rng.random(n), a, b)
+    assert res.method == "one-dimensional" and res.certificate.is_optimal
