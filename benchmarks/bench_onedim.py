@@ -17,7 +17,7 @@ Timings are the best of a few runs on one thread (``NUMBA_NUM_THREADS=1``,
 ``OMP_NUM_THREADS=1`` are set below unless given); on a shared machine they
 are noisy: compare columns of one run, not runs.
 
-    cd benchmarks && ../.venv/bin/python bench_onedim.py [--smoke]
+    cd benchmarks && ../.venv/bin/python bench_onedim.py [--quick | --smoke]
 
 Writes docs/_bench_onedim.md (not with ``--smoke``, which runs tiny sizes
 only to check that the script works).
@@ -88,9 +88,9 @@ def _case(n, m, weights, metric, rng, repeat):
                 bound=res.certificate.error_bound / res.certificate.offset_free_value)
 
 
-def solvers(smoke: bool) -> str:
+def solvers(smoke: bool, quick: bool = False) -> str:
     rng = np.random.default_rng(0)
-    sizes = (256, 512) if smoke else SIZES
+    sizes = (256, 512) if smoke else SIZES[:3] if quick else SIZES
     lines = ["| n | m | weights | metric | otgan `auto` (certified) | of which the two sorts "
              "| `ot.emd2_1d` | ratio | otgan `certify=\"full\"` | `ot.emd2` (dense) "
              "| rel. diff. vs `emd2_1d` | plan cells | proven bound / value |",
@@ -139,8 +139,9 @@ def sliced(smoke: bool) -> str:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes; writes nothing")
+    ap.add_argument("--quick", action="store_true", help="n up to 65536 only")
     args = ap.parse_args(argv)
-    table = "### solvers\n\n" + solvers(args.smoke) + "\n\n### sliced\n\n" + sliced(args.smoke)
+    table = "### solvers\n\n" + solvers(args.smoke, args.quick) + "\n\n### sliced\n\n" + sliced(args.smoke)
     print(table)
     if args.smoke:
         return
