@@ -311,6 +311,9 @@ def choose_method(a: np.ndarray | LinearProblem, b: np.ndarray | None = None,
     """The method ``"auto"`` uses for a problem: ``choose_method(problem)``, or
     ``choose_method(a, b, geom=None)`` for weights (and a geometry).
 
+    * Points on a line (a :class:`~otgan.geometry.PointCost` with ``d = 1``;
+      any weights, any ``m``, ``n``) go to ``"one-dimensional"``: the sorted
+      plan, certified from the Monge structure (:mod:`otgan.lp.onedim`).
     * Uniform ``m = n`` (zero weights aside) is an assignment problem: the
       certified ``"sparse-assignment"`` solver beats the network simplex at
       every size measured (``benchmarks/bench_fast.py``).
