@@ -234,6 +234,14 @@ def _monge_check(ys, xs, u, alpha, v, beta, code, p, rho):
         t = (s - lb[i]) + abs(e) + 2.0 * EPS * (abs(s) + abs(lb[i]))
         if t > worst:
             worst = t
+    # a potential that is not a finite number bounds nothing: no comparison
+    # above would have seen it
+    for i in range(m):
+        if not (abs(u[i]) < np.inf and abs(alpha[i]) < np.inf):
+            worst = np.inf
+    for j in range(n):
+        if not (abs(vv[j]) < np.inf and abs(ev[j]) < np.inf):
+            worst = np.inf
     # the largest cost is at an end of the line, the row minima at the
     # nearest neighbours: the computed costs are monotone in |y - x|
     big = max(_line_cost(y1[0] - x1[n - 1], code, p), _line_cost(y1[m - 1] - x1[0], code, p))

@@ -180,3 +180,12 @@ def test_exact_partials_hand_back_non_finite_values():
     with pytest.raises(OverflowError):  # what the certificate's _fsum then does
         math.fsum([1e308, 1e308, -1e308])
     assert not exact_partials(np.array([1e308, 1e308, -1e308]))[1]
+
+
+def test_structural_check_refuses_non_finite_potentials():
+    ys, xs = np.array([[0.0], [1.0]]), np.array([[0.5], [2.0]])
+    z = np.zeros(2)
+    for bad in (np.nan, np.inf, -np.inf):
+        v = np.array([0.5, bad])
+        assert monge_dual_check(ys, xs, z, z, v, z, 0, 0.0)[0] == np.inf
+        assert monge_dual_check(ys, xs, v, z, z, z, 0, 0.0)[0] == np.inf
