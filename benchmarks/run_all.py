@@ -14,7 +14,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DOCS = HERE.parent / "docs"
-SCRIPTS = ["lp", "kernels", "fast", "transport", "gan"]
+SCRIPTS = ["lp", "kernels", "fast", "transport", "onedim", "gan"]
 #: sections written by scripts that need arguments or a second checkout; they
 #: are run on their own (commands in each section) and only assembled here
 EXTRA_SECTIONS = [

@@ -14,10 +14,12 @@ from .batch import solve_ot_batch, solve_samples_batch
 from .costs import Metric
 from .errors import OTGANError, OTSolverError
 from .result import OTResult
+from .sliced import SlicedResult, sliced_wasserstein
 from .lp import Certificate, check_optimality
 
 __version__ = "0.2.0"
 
 __all__ = ["solve_ot", "solve_samples", "wasserstein", "solve_ot_batch",
-           "solve_samples_batch", "OTResult", "Certificate",
+           "solve_samples_batch", "sliced_wasserstein", "SlicedResult", "OTResult",
+           "Certificate",
            "OTSolverError", "OTGANError", "Metric", "check_optimality", "__version__"]

@@ -20,7 +20,7 @@ LAYERS = (
     ("otgan.geometry",),
     ("otgan.lp",),
     ("otgan.result",),
-    ("otgan.api", "otgan.batch"),
+    ("otgan.api", "otgan.batch", "otgan.sliced"),
     ("otgan.torch", "otgan.compat"),
     ("otgan.gan",),
     ("otgan.cli",),

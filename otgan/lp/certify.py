@@ -317,8 +317,19 @@ FIT_TRIGGER = 0.5
 CONNECTED_RATIO = 2.0 ** 10
 
 
+#: sums of at least this many terms are reduced to Shewchuk's partials in
+#: numba before ``math.fsum`` (the same correctly rounded sum, without a
+#: Python list of the terms: 2x faster at 500 terms, 5-10x at a million; a
+#: numba call costs about what ``math.fsum`` of 30 terms does)
+FSUM_KERNEL_MIN = 64
+
+
 def _fsum(x: np.ndarray) -> float:
-    return math.fsum(x.tolist()) if len(x) else 0.0
+    if len(x) < FSUM_KERNEL_MIN:
+        return math.fsum(x.tolist()) if len(x) else 0.0
+    from ..kernels import exact_partials  # numba: on first use
+    partials, ok = exact_partials(np.ascontiguousarray(x, dtype=np.float64))
+    return math.fsum(partials.tolist() if ok else x.tolist())
 
 
 def _two_diff(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -333,6 +344,11 @@ def reduced_costs(c: np.ndarray, alpha: np.ndarray, beta: np.ndarray
     """``c - alpha - beta`` elementwise, the larger offset subtracted first,
     and the exact size of its rounding (as
     :func:`otgan.kernels.rounding.reduced_cost`)."""
+    if len(c) >= FSUM_KERNEL_MIN:  # the same arithmetic in one pass, not a dozen
+        from ..kernels import reduced_cost_array  # numba: on first use
+        return reduced_cost_array(np.ascontiguousarray(c, dtype=np.float64),
+                                  np.ascontiguousarray(alpha, dtype=np.float64),
+                                  np.ascontiguousarray(beta, dtype=np.float64))
     rows_first = np.abs(alpha) >= np.abs(beta)
     first = np.where(rows_first, alpha, beta)
     second = np.where(rows_first, beta, alpha)

@@ -34,7 +34,7 @@ Examples
 >>> choose_method(np.full(4, 0.25), np.full(4, 0.25)), choose_method(np.full(4, 0.25), np.full(2, 0.5))
 ('sparse-assignment', 'network-simplex')
 >>> sorted(SOLVERS)
-['candidate-graph', 'dual-lp', 'network-simplex', 'sparse-assignment', 'sparse-transport']
+['candidate-graph', 'dual-lp', 'network-simplex', 'one-dimensional', 'sparse-assignment', 'sparse-transport']
 >>> canonical_method("emd"), SOLVERS["fast"].name
 ('network-simplex', 'candidate-graph')
 """
@@ -49,7 +49,7 @@ import numpy as np
 
 from .._validation import check_size
 from ..geometry import DenseCost, Geometry, PointCost, SparseCost
-from . import assignment, transport
+from . import assignment, onedim, transport
 from ._pot import import_pot
 from .certify import (DEFAULT_TOL, Certificate, certify, offset_frame, reduce_offsets,
                       require_optimal)
@@ -75,6 +75,9 @@ METHOD_TABLE: dict[str, tuple[tuple[str, ...], str]] = {
                               "weights, m = n or a small lcm(m, n))"),
     "sparse-transport": ((), "certified candidate-graph transportation solver (any "
                              "weights, any m, n)"),
+    "one-dimensional": (("1d",), "points on a line: the sorted (north-west corner) plan, "
+                                 "O((m + n) log(m + n)), certified from the Monge "
+                                 "structure (any weights, any m, n)"),
 }
 #: alias -> canonical name
 ALIASES: dict[str, str] = {alias: name for name, (aliases, _) in METHOD_TABLE.items()
@@ -92,6 +95,7 @@ RESULT_LABELS: dict[str, str] = {
     "fast-replicated": "sparse-assignment",      # uniform m != n as an lcm(m, n) assignment
     "fast-transport": "sparse-transport",
     "fast-transport-fallback": "sparse-transport",  # POT's network simplex took over
+    "one-dimensional": "one-dimensional",
 }
 
 
@@ -170,6 +174,12 @@ def _run_candidate_graph(problem: LinearProblem, **options) -> RawSolution:
     return _run_sparse_transport(problem, **options)
 
 
+def _run_one_dimensional(problem: LinearProblem, *, certify: str = "structure"
+                         ) -> RawSolution:
+    onedim.check_certify(certify)  # read by the certificate (SolverSpec.certify_geometry)
+    return onedim.solve_onedim(problem.geom, problem.a, problem.b)
+
+
 def _every_problem(problem: LinearProblem) -> bool:
     return True
 
@@ -198,6 +208,11 @@ class SolverSpec:
         A points-in method still builds the matrix when it has at most this
         many entries (one cost pass instead of several), unless the caller
         passes ``points_in=True``.
+    certify_geometry : callable or None
+        ``(geometry, options) -> geometry``: the geometry the problem is
+        solved and certified on, for a solver whose certificate proves dual
+        feasibility from the problem's structure instead of the pass over
+        all pairs (``one-dimensional``); ``None``: the problem's own.
     """
 
     name: str
@@ -206,6 +221,7 @@ class SolverSpec:
     supports: Callable[[LinearProblem], bool] = _every_problem
     points_in: bool = False
     densify_below: int = -1
+    certify_geometry: Callable | None = None
 
 
 class SolverRegistry(Mapping):
@@ -256,6 +272,9 @@ SOLVERS: SolverRegistry = SolverRegistry({
     "sparse-transport": SolverSpec("sparse-transport", _run_sparse_transport,
                                    CANDIDATE_OPTIONS, points_in=True,
                                    densify_below=CANDIDATE_DENSIFY_BELOW),
+    "one-dimensional": SolverSpec("one-dimensional", _run_one_dimensional,
+                                  frozenset({"certify"}), supports=onedim.supports,
+                                  points_in=True, certify_geometry=onedim.certify_geometry),
 })
 #: options every method accepts (handled here, not by the solver)
 COMMON_OPTIONS = frozenset({"points_in"})
@@ -291,6 +310,9 @@ def choose_method(a: np.ndarray | LinearProblem, b: np.ndarray | None = None,
     """The method ``"auto"`` uses for a problem: ``choose_method(problem)``, or
     ``choose_method(a, b, geom=None)`` for weights (and a geometry).
 
+    * Points on a line (a :class:`~otgan.geometry.PointCost` with ``d = 1``;
+      any weights, any ``m``, ``n``) go to ``"one-dimensional"``: the sorted
+      plan, certified from the Monge structure (:mod:`otgan.lp.onedim`).
     * Uniform ``m = n`` (zero weights aside) is an assignment problem: the
       certified ``"sparse-assignment"`` solver beats the network simplex at
       every size measured (``benchmarks/bench_fast.py``).
@@ -320,6 +342,11 @@ def choose_method(a: np.ndarray | LinearProblem, b: np.ndarray | None = None,
         problem = a
     else:
         problem = LinearProblem(geom, a, b)
+    if onedim.supports(problem):
+        # points on a line: the sorted plan, O((m + n) log(m + n)) with its
+        # certificate, beats every general solver at every size
+        # (benchmarks/bench_onedim.py)
+        return "one-dimensional"
     rows, cols = problem.support_shape
     # a single point a side is no problem to choose for: the network simplex,
     # as it always was
@@ -452,6 +479,8 @@ def solve_problem(problem: LinearProblem, method: str = "auto", tol: float = DEF
     if name == "auto" and spec.name == "sparse-transport":
         solver_options.setdefault("fallback_fraction", AUTO_FALLBACK_FRACTION)
     given_matrix = isinstance(problem.geom, DenseCost)
+    if spec.certify_geometry is not None:
+        problem = problem.with_geometry(spec.certify_geometry(problem.geom, solver_options))
     problem = prepare_problem(problem, spec, options.get("points_in"))
     geom, a, b = problem.geom, problem.a, problem.b
     # every solver sees a given matrix without its row/column offsets (an
@@ -466,6 +495,12 @@ def solve_problem(problem: LinearProblem, method: str = "auto", tol: float = DEF
     reduced_problem = problem.with_geometry(reduced)
     raw, seconds = solve_support(reduced_problem, spec, solver_options)
     cert = certify(geom, a, b, raw, tol, offsets, frame)  # against the caller's costs
+    if (not cert.is_optimal and isinstance(geom, onedim.LineCost)
+            and geom.shape[0] * geom.shape[1] <= onedim.FULL_RECHECK_MAX_PAIRS):
+        # the structural bound is proven but looser than the pass over all
+        # pairs where the costs have near-ties: that pass decides
+        geom = geom.points()
+        cert = certify(geom, a, b, raw, tol, offsets, frame)
     if not cert.is_optimal and name == "auto":
         # auto promises an exact answer, not a solver: when float64 defeats
         # one (costs over many orders of magnitude), the other one may

@@ -21,6 +21,8 @@ from otgan.geometry import DenseCost
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 #: the names callers used before the canonical names existed
 OLD_NAMES = {"emd": "network-simplex", "lp": "dual-lp", "fast": "candidate-graph"}
+#: short names of newer methods
+SHORT_NAMES = {"1d": "one-dimensional"}
 #: (alias, canonical) pairs
 PAIRS = sorted(ALIASES.items())
 
@@ -34,7 +36,8 @@ def _same(r1, r2):
 
 
 def test_the_table():
-    assert ALIASES == OLD_NAMES  # every earlier name is an alias, and only those
+    # every earlier name is an alias, and only those and the short names
+    assert ALIASES == {**OLD_NAMES, **SHORT_NAMES}
     assert set(METHOD_NAMES) == set(METHOD_TABLE) | set(ALIASES)
     assert not set(ALIASES) & set(METHOD_TABLE)  # an alias never shadows a name
     assert set(SOLVERS) == set(METHOD_TABLE) - {"auto"}
