@@ -25,6 +25,7 @@ import os
 import resource
 
 from ..errors import InsufficientMemoryError
+from .names import canonical_method
 
 #: bytes per cost-matrix entry that each method allocates beyond its input
 #: (canonical method names, :data:`otgan.lp.registry.METHOD_TABLE`; the
@@ -66,7 +67,6 @@ def required_memory(method: str, m: int, n: int, *, densify: bool) -> int:
     """Bytes that ``method`` (a name or an alias) allocates for an ``m x n``
     problem (estimate)."""
     # imported here: the registry imports this module
-    from .registry import canonical_method
     name = canonical_method(method)
     if name not in BYTES_PER_ENTRY:
         raise ValueError(f"method must name a solver, got {method!r} (which picks one per "
