@@ -104,11 +104,11 @@ def test_demo_is_the_ring_seed0_row(rt):
     path = DOCS / "results" / "ring" / "wgan-ts_seed0.json"
     if not path.exists():
         pytest.skip("ring table not collected")
-    from otgan.cli import DEMO_BATCH, DEMO_ITERS
+    from otgan.cli import DEMO_BATCH, DEMO_ITERS, DEMO_SETTINGS
     from otgan.gan.training.config import RUNTIME_FIELDS, TrainConfig
 
     demo = TrainConfig(method="wgan-ts", data="ring", iters=DEMO_ITERS, batch=DEMO_BATCH,
-                       seed=0, device="auto")
+                       seed=0, device="auto", **DEMO_SETTINGS)
     saved = TrainConfig.from_dict(json.loads(path.read_text())["config"])
     assert saved.differences(demo, ignore=RUNTIME_FIELDS) == []
     assert "trains exactly the WGAN-TS seed-0 configuration" in (DOCS / "results.md").read_text()
@@ -230,3 +230,26 @@ def test_a_collected_summary_keeps_the_flat_config(rt, tmp_path):
     saved = json.loads((out / "gan" / "seed0" / "config.json").read_text())
     assert "run" in saved and summary["config"]["data"] == "ring"
     assert summary["config"] == TrainConfig.from_dict(saved).to_dict()
+
+
+def test_a_tuned_compare_is_collected_with_its_winning_setting(rt, tmp_path):
+    # otgan compare --tune: the summaries say which setting won of how many
+    # tried, and the rows' label shows it; today's code trains the winner
+    import shlex
+
+    from otgan.cli import main
+
+    out = tmp_path / "tuned"
+    cmd = (f"otgan compare --methods gan --data ring --iters 2 --seeds 0 --tune 2 "
+           f"--tune-seed 9 --hidden 16 --depth 1 --eval-n 100 --device cpu --quiet "
+           f"--out {out}")
+    assert main(shlex.split(cmd)[1:]) == 0
+    written = rt.collect("ring", cmd, str(out), "test", results=tmp_path / "res",
+                         figures=tmp_path / "fig")
+    summary = json.loads(written[0].read_text())
+    tuned = json.loads((out / "tune.json").read_text())["gan"]
+    assert summary["tune"]["tried"] == 2 and summary["tune"]["winner"] == tuned["winner"]
+    label = rt._label(summary)
+    assert f"tuned: {tuned['setting']}, trial {tuned['winner']} / 2 tried" in label
+    # the recorded command, with the winner from the records, is what ran
+    assert rt._config_gaps(cmd, [summary]) == {}

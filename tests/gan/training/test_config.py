@@ -50,7 +50,7 @@ SECTIONED_JSON = """{
                 "lr_decay": "linear"},
   "steps": {"n_critic": 1, "n_r": 5, "ot_reg": 10.0, "scaling": "final", "gp_lambda": 10.0,
             "clip": 0.01, "gen_noise": "fresh"},
-  "addons": {"jc": false, "lens": false},
+  "addons": {"jc": false, "lens": false, "pack2": false, "pack4": false},
   "runtime": {"device": "auto", "log_every": 10, "ckpt_every": 500, "eval_n": 2500,
               "eval_every": 100}
 }"""
