@@ -183,8 +183,8 @@ class TrainConfig:
         script, ``gan_cifar.py``; their toy and MNIST scripts keep the rate
         constant), so the generator settles on the modes at the end of the
         budget; ``"none"``: constant rates. Default: the method's reference
-        (``"none"`` for WGAN-TS, WGAN-GP, WGAN, GAN, NSGAN, RFGAN; ``"linear"``
-        for ``ot`` and ``xicfg``). When a resume changes ``iters``, the decay is
+        (``"none"`` for WGAN-TS, WGAN-GP, WGAN, GAN, NSGAN, RFGAN, xICFG;
+        ``"linear"`` for ``ot``). When a resume changes ``iters``, the decay is
         re-planned from its current value to reach 0 at the new end
         (:func:`otgan.gan.training.schedule.replan`).
     gp_lambda : float
