@@ -253,3 +253,30 @@ def test_a_tuned_compare_is_collected_with_its_winning_setting(rt, tmp_path):
     assert f"tuned: {tuned['setting']}, trial {tuned['winner']} / 2 tried" in label
     # the recorded command, with the winner from the records, is what ran
     assert rt._config_gaps(cmd, [summary]) == {}
+
+
+def test_the_fair_comparison_commands_parse_and_collect_into_known_tables(rt):
+    # benchmarks/fair_compare.sh is what fair_compare.py prints; every compare
+    # line is one the CLI accepts, every collect line names a known table
+    import importlib.util
+    import shlex
+
+    from otgan.cli import build_parser
+    from otgan.gan.addons import parse_method_spec
+
+    spec = importlib.util.spec_from_file_location("fair_compare",
+                                                  ROOT / "benchmarks" / "fair_compare.py")
+    fc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fc)
+    lines = fc.commands(8)
+    script = (ROOT / "benchmarks" / "fair_compare.sh").read_text()
+    assert all(line in script for line in lines)
+    compares = [l for l in lines if " otgan compare " in l and "collect" not in l]
+    assert len(compares) == len(fc.SPECS) * len(fc.DATA)
+    for line in compares:
+        args = build_parser().parse_args(shlex.split(line)[3:])
+        assert args.tune == 8 and args.seeds == "0,1,2" and args.tune_seed not in (0, 1, 2)
+        parse_method_spec(args.methods)
+    for line in lines:
+        if "collect" in line:
+            assert shlex.split(line)[shlex.split(line).index("--table") + 1] in rt.TABLES

@@ -50,7 +50,8 @@ class WGANGP(Method):
     before the last update) and ``loss_d``."""
 
     name = "wgan-gp"
-    summary = "WGAN-GP: critic loss + gradient penalty (lambda = --gp-lambda)"
+    summary = ("WGAN-GP: critic loss + gradient penalty (lambda = --gp-lambda: 0.1 on flat "
+               "data, 10 on images)")
     # gan_toy.py (flat) and gan_mnist.py (images); see the module docstring
     defaults = MethodDefaults(optimizer="adam", lr_g=1e-4, lr_d=1e-4, beta1=0.5, beta2=0.9,
                               n_critic=5, lr_decay="none", gp_lambda=0.1, hidden=512)
