@@ -69,6 +69,12 @@ TABLES = {
                    "mode at equal iterations) trained 3x longer",
     "b256-ring": "ring, WGAN-TS, batch 256, 4 000 iterations",
     "b256-grid": "grid, WGAN-TS, batch 256, 4 000 iterations",
+    "fair-ring": "ring, every method at its reference settings with the same tuning budget "
+                 "(otgan compare --tune K) and packing rows, 3 seeds, 3 000 iterations "
+                 "(benchmarks/fair_compare.py)",
+    "fair-grid": "grid, every method at its reference settings with the same tuning budget "
+                 "(otgan compare --tune K) and packing rows, 3 seeds, 3 000 iterations "
+                 "(benchmarks/fair_compare.py)",
 }
 
 #: W1 / floor thresholds (of the 1 000-sample check logged every eval_every
@@ -134,9 +140,12 @@ def _machine() -> dict:
     return info
 
 
-def _expected_configs(command: str) -> tuple[dict, str]:
+def _expected_configs(command: str, tuned: dict | None = None) -> tuple[dict, str]:
     """``(method, seed) -> TrainConfig dict`` that ``command`` (an ``otgan
-    compare`` line) trains, built with the CLI's own parser."""
+    compare`` line) trains, built with the CLI's own parser. With ``--tune``
+    the seeds train at the setting that won the tuning, which only the run
+    records know: ``tuned`` maps a spec to its winning axes (``{}``: the
+    reference; a spec missing from it is taken at the reference)."""
     from otgan.cli import _config_kwargs, _parse_seeds, build_parser
     from otgan.gan.addons import ADDONS, parse_method_spec
     from otgan.gan.training.config import TrainConfig
@@ -157,6 +166,10 @@ def _expected_configs(command: str) -> tuple[dict, str]:
         for seed in _parse_seeds(args.seeds):
             cfg = TrainConfig(**{**kw, **{a: True for a in addons}, "method": method,
                                  "seed": seed})
+            if args.tune and tuned and tuned.get(spec):
+                from otgan.gan.training.tune import apply_setting
+
+                cfg = apply_setting(cfg, tuned[spec])
             out[(spec, seed)] = cfg
     return out, args.out
 
@@ -168,14 +181,17 @@ def collect(table: str, command: str, run_root: str, code: str, results: Path = 
 
     if table not in TABLES:
         raise SystemExit(f"unknown table {table!r}; known: {', '.join(TABLES)}")
-    expected, out_dir = _expected_configs(command)
-    if os.path.normpath(out_dir) != os.path.normpath(run_root):
-        raise SystemExit(f"{run_root} is not the --out of the command ({out_dir})")
     cmp_path = os.path.join(run_root, "compare.json")
     if not os.path.isfile(cmp_path):
         raise SystemExit(f"{cmp_path} missing: the compare command has not finished")
     with open(cmp_path) as fh:
         compare = json.load(fh)
+    # the settings that won a tuning (otgan compare --tune), from its records
+    tuned = {spec: rs[0]["tune"]["axes"] for spec, rs in compare.items()
+             if rs and "tune" in rs[0]}
+    expected, out_dir = _expected_configs(command, tuned)
+    if os.path.normpath(out_dir) != os.path.normpath(run_root):
+        raise SystemExit(f"{run_root} is not the --out of the command ({out_dir})")
     machine = _machine()
     written = []
     dest = results / table
@@ -192,16 +208,19 @@ def collect(table: str, command: str, run_root: str, code: str, results: Path = 
         diff = saved.differences(cfg)
         if diff:
             raise SystemExit(f"{run_dir}: config differs from the command: {'; '.join(diff)}")
-        walls = [r["wall_s"] for r in compare.get(method, []) if r.get("w1") == ev["w1"]
-                 and r.get("iter") == ev["iter"]]
-        if len(walls) != 1:
+        recs = [r for r in compare.get(method, []) if r.get("w1") == ev["w1"]
+                and r.get("iter") == ev["iter"]]
+        if len(recs) != 1:
             raise SystemExit(f"{run_dir}: no unique entry in {cmp_path} matches eval.json")
+        walls = [recs[0]["wall_s"]]
         summary = {"table": table, "method": method, "seed": seed, "command": command,
                    "run_dir": run_dir, "wall_s": round(walls[0], 3), "config": config,
                    "eval": ev, "track": _track(os.path.join(run_dir, "metrics.jsonl")),
                    "machine": machine, "code": code,
                    "collected_utc": datetime.datetime.now(datetime.timezone.utc)
                    .strftime("%Y-%m-%d %H:%M")}
+        if "tune" in recs[0]:  # which setting won, how many were tried
+            summary["tune"] = recs[0]["tune"]
         path = dest / f"{method}_seed{seed}.json"
         path.write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
         written.append(path)
@@ -343,7 +362,11 @@ def _label(s) -> str:
         from otgan.gan.methods.xicfg import xicfg_defaults
 
         per = f" × T {c.get('xicfg_t') or xicfg_defaults(c['data'])['xicfg_t']}"
-    return f"{s['method']} (batch {c['batch']}, {c['iters']} it.{per})"
+    tuned = ""
+    if "tune" in s:  # otgan compare --tune: the setting that won, of how many tried
+        t = s["tune"]
+        tuned = f"; tuned: {t['setting']}, trial {t['winner']} / {t['tried']} tried"
+    return f"{s['method']} (batch {c['batch']}, {c['iters']} it.{per}{tuned})"
 
 
 def _row(cells) -> str:
@@ -389,7 +412,8 @@ def _config_gaps(command: str, rows) -> dict:
     would train a different configuration than the recorded runs."""
     from otgan.gan.training.config import RUNTIME_FIELDS, TrainConfig
 
-    expected, _ = _expected_configs(command)
+    tuned = {s["method"]: s["tune"]["axes"] for s in rows if "tune" in s}
+    expected, _ = _expected_configs(command, tuned)
     gaps: dict = {}
     for s in rows:
         cfg = expected.get((s["method"], s["seed"]))
@@ -1081,6 +1105,10 @@ def render_block(name: str, summ: dict, docs: Path = DOCS) -> str:
     if name in ("ring", "grid"):
         return block_summary(summ, [name])
     if name in ("ring-seeds", "grid-seeds"):
+        return block_seeds(summ, [name[:-6]])
+    if name in ("fair-ring", "fair-grid"):
+        return block_summary(summ, [name])
+    if name in ("fair-ring-seeds", "fair-grid-seeds"):
         return block_seeds(summ, [name[:-6]])
     if name == "b256":
         return block_summary(summ, ["b256-ring", "b256-grid"], with_data=True)

@@ -104,11 +104,11 @@ def test_demo_is_the_ring_seed0_row(rt):
     path = DOCS / "results" / "ring" / "wgan-ts_seed0.json"
     if not path.exists():
         pytest.skip("ring table not collected")
-    from otgan.cli import DEMO_BATCH, DEMO_ITERS
+    from otgan.cli import DEMO_BATCH, DEMO_ITERS, DEMO_SETTINGS
     from otgan.gan.training.config import RUNTIME_FIELDS, TrainConfig
 
     demo = TrainConfig(method="wgan-ts", data="ring", iters=DEMO_ITERS, batch=DEMO_BATCH,
-                       seed=0, device="auto")
+                       seed=0, device="auto", **DEMO_SETTINGS)
     saved = TrainConfig.from_dict(json.loads(path.read_text())["config"])
     assert saved.differences(demo, ignore=RUNTIME_FIELDS) == []
     assert "trains exactly the WGAN-TS seed-0 configuration" in (DOCS / "results.md").read_text()
@@ -230,3 +230,53 @@ def test_a_collected_summary_keeps_the_flat_config(rt, tmp_path):
     saved = json.loads((out / "gan" / "seed0" / "config.json").read_text())
     assert "run" in saved and summary["config"]["data"] == "ring"
     assert summary["config"] == TrainConfig.from_dict(saved).to_dict()
+
+
+def test_a_tuned_compare_is_collected_with_its_winning_setting(rt, tmp_path):
+    # otgan compare --tune: the summaries say which setting won of how many
+    # tried, and the rows' label shows it; today's code trains the winner
+    import shlex
+
+    from otgan.cli import main
+
+    out = tmp_path / "tuned"
+    cmd = (f"otgan compare --methods gan --data ring --iters 2 --seeds 0 --tune 2 "
+           f"--tune-seed 9 --hidden 16 --depth 1 --eval-n 100 --device cpu --quiet "
+           f"--out {out}")
+    assert main(shlex.split(cmd)[1:]) == 0
+    written = rt.collect("ring", cmd, str(out), "test", results=tmp_path / "res",
+                         figures=tmp_path / "fig")
+    summary = json.loads(written[0].read_text())
+    tuned = json.loads((out / "tune.json").read_text())["gan"]
+    assert summary["tune"]["tried"] == 2 and summary["tune"]["winner"] == tuned["winner"]
+    label = rt._label(summary)
+    assert f"tuned: {tuned['setting']}, trial {tuned['winner']} / 2 tried" in label
+    # the recorded command, with the winner from the records, is what ran
+    assert rt._config_gaps(cmd, [summary]) == {}
+
+
+def test_the_fair_comparison_commands_parse_and_collect_into_known_tables(rt):
+    # benchmarks/fair_compare.sh is what fair_compare.py prints; every compare
+    # line is one the CLI accepts, every collect line names a known table
+    import importlib.util
+    import shlex
+
+    from otgan.cli import build_parser
+    from otgan.gan.addons import parse_method_spec
+
+    spec = importlib.util.spec_from_file_location("fair_compare",
+                                                  ROOT / "benchmarks" / "fair_compare.py")
+    fc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fc)
+    lines = fc.commands(8)
+    script = (ROOT / "benchmarks" / "fair_compare.sh").read_text()
+    assert all(line in script for line in lines)
+    compares = [l for l in lines if " otgan compare " in l and "collect" not in l]
+    assert len(compares) == len(fc.SPECS) * len(fc.DATA)
+    for line in compares:
+        args = build_parser().parse_args(shlex.split(line)[3:])
+        assert args.tune == 8 and args.seeds == "0,1,2" and args.tune_seed not in (0, 1, 2)
+        parse_method_spec(args.methods)
+    for line in lines:
+        if "collect" in line:
+            assert shlex.split(line)[shlex.split(line).index("--table") + 1] in rt.TABLES

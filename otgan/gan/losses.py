@@ -148,14 +148,20 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
                      fake: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     r"""WGAN-GP penalty :math:`\mathbb E[(\|\nabla_{\hat x} D(\hat x)\|_2 - 1)^2]`,
     :math:`\hat x = \epsilon y + (1 - \epsilon) x` (multiply by :math:`\lambda`
-    outside). ``eps`` has shape ``(N,)`` with values in ``[0, 1]``."""
+    outside). ``eps`` has shape ``(N,)`` with values in ``[0, 1]``. The norm is
+    taken per critic output: over the ``m`` rows of a pack for a critic of
+    packs of ``m`` consecutive samples (:mod:`otgan.gan.addons.packing`)."""
     if real.shape != fake.shape:
         raise ValueError(f"real and fake must have the same shape for the gradient "
                          f"penalty, got {tuple(real.shape)} and {tuple(fake.shape)}")
     e = eps.reshape((-1,) + (1,) * (real.dim() - 1)).to(real.dtype)
     xh = (e * real.detach() + (1 - e) * fake.detach()).requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(xh).sum(), xh, create_graph=True)
-    return (grad.reshape(grad.shape[0], -1).norm(dim=1) - 1).pow(2).mean()
+    out = critic(xh)
+    (grad,) = torch.autograd.grad(out.sum(), xh, create_graph=True)
+    # one norm per critic output: a critic of packs of m consecutive samples
+    # (otgan.gan.addons.packing) returns N / m values, each of whose gradient
+    # spans its pack's m rows; an ordinary critic, one row per output
+    return (grad.reshape(out.shape[0], -1).norm(dim=1) - 1).pow(2).mean()
 
 
 def functional_step(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,

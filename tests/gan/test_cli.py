@@ -32,7 +32,7 @@ def test_cli_train_end_to_end_and_resume(tmp_path, capsys):
     # a different config is refused on one line, exit 2, naming the field
     assert main(_args(out, "--method", "wgan-ts", "--resume", "--lr-g", "0.5")) == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "lr_g: 0.001 -> 0.5" in err
+    assert err.count("\n") == 0 and "lr_g: 0.0001 -> 0.5" in err
     # a fresh run into the same directory would lose the finished one: refused
     assert main(_args(out, "--method", "wgan-ts")) == 2
     assert "already holds a run" in capsys.readouterr().err

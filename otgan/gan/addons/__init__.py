@@ -17,11 +17,22 @@ generator iteration; the method never sees an add-on:
   state write an entry, so a run without them writes the checkpoint it wrote
   before add-ons existed).
 
+* :meth:`AddOn.build_critic` — once, when the trainer builds the networks:
+  the critic to train instead of the method's (packing);
+* :meth:`AddOn.check_method` — at configuration time: refuse a method the
+  add-on cannot serve (with its reason).
+
 Registered add-ons (:data:`ADDONS`):
 
 * ``jc`` — Jacobian Clamping (Odena et al. 2018), :mod:`otgan.gan.addons.jacobian`;
 * ``lens`` — the tempered lens (Sajjadi et al. 2018), :mod:`otgan.gan.addons.lens`;
-  needs a critic (not for ``--method ot``).
+  needs a critic (not for ``--method ot``);
+* ``pack2``, ``pack4`` — packing (PacGAN, Lin et al. 2018),
+  :mod:`otgan.gan.addons.packing`: the critic sees packs of 2 or 4 samples;
+  needs a critic that judges samples independently of the method's own
+  per-point structure (refused for ``wgan-ts`` and ``rfgan``, see
+  :attr:`Method.pack_refusal <otgan.gan.methods.Method.pack_refusal>`; xICFG
+  runs its own iteration). At most one of them.
 
 A *method spec* ``method+addon+...`` (``gan+jc``, ``wgan-ts+jc+lens``) names a
 method with add-ons for ``otgan compare`` (:func:`parse_method_spec`,
@@ -30,7 +41,7 @@ method with add-ons for ``otgan compare`` (:func:`parse_method_spec`,
 Examples
 --------
 >>> list(ADDONS)
-['jc', 'lens']
+['jc', 'lens', 'pack2', 'pack4']
 >>> parse_method_spec("wgan-gp+lens+jc")
 ('wgan-gp', ('jc', 'lens'))
 >>> method_spec("gan", ("lens", "jc"))
@@ -47,10 +58,12 @@ from ..methods import METHODS
 # import this module (no import cycle, not even a typing-only one).
 if TYPE_CHECKING:  # pragma: no cover
     import torch
+    from torch import nn
 
     from ..methods import StepContext
 
-__all__ = ["AddOn", "ADDONS", "JacobianClamping", "TemperedLens", "parse_method_spec",
+__all__ = ["AddOn", "ADDONS", "JacobianClamping", "TemperedLens", "Packing", "PackTwo",
+           "PackFour", "parse_method_spec",
            "method_spec", "describe_addons", "enabled_addons", "LENS_LR", "LENS_BETAS"]
 
 
@@ -77,6 +90,23 @@ class AddOn:
 
     def __init__(self, trainer: Trainer):
         self.cfg = trainer.cfg
+
+    @classmethod
+    def check_method(cls, method: str) -> None:
+        """Raise ``ValueError`` if this add-on cannot apply to ``method`` (a
+        registered name); called when a configuration or a method spec is built.
+        Default: only :attr:`needs_critic` is checked."""
+        if cls.needs_critic and not METHODS[method].has_critic:
+            raise ValueError(f"the {cls.name!r} add-on needs a critic; method {method!r} "
+                             f"has none")
+
+    @classmethod
+    def build_critic(cls, critic: nn.Module, shape: tuple[int, ...],
+                     cfg: TrainConfig) -> nn.Module:
+        """The critic to train, given the method's (built by the trainer under
+        its seeded random state, after the default networks and the method's
+        :meth:`~otgan.gan.methods.Method.build_critic`). Default: ``critic``."""
+        return critic
 
     def on_real_batch(self, y: torch.Tensor) -> torch.Tensor:
         """The real batch the critic step sees (default: ``y`` itself)."""
@@ -198,8 +228,58 @@ class TemperedLens(AddOn):
         self.opt.load_state_dict(copy.deepcopy(state["opt"]))
 
 
+class Packing(AddOn):
+    r"""Packing (PacGAN): the critic judges packs of :attr:`m` samples of the
+    same source, concatenated (:class:`otgan.gan.addons.packing.PackedCritic`);
+    the generator's loss, the critic's losses and the penalties are averaged
+    over packs. The batch must be a multiple of :attr:`m`. Subclasses fix
+    :attr:`m` (``pack2``, ``pack4``); no state, no log values of its own.
+    """
+
+    options = ()
+    needs_critic = True
+    #: Samples per pack.
+    m: ClassVar[int] = 2
+
+    @classmethod
+    def check_method(cls, method: str) -> None:
+        super().check_method(method)
+        spec = METHODS[method]
+        if spec.pack_refusal:
+            raise ValueError(f"the {cls.name!r} add-on (packing) does not apply to method "
+                             f"{method!r}: {spec.pack_refusal}")
+
+    @classmethod
+    def build_critic(cls, critic: nn.Module, shape: tuple[int, ...],
+                     cfg: TrainConfig) -> nn.Module:
+        from ..nets import build_nets
+        from .packing import PackedCritic, packed_shape
+
+        # a fresh critic of the packed input (the method's default critic,
+        # built first, fixed the random state this one starts from)
+        _, inner = build_nets(packed_shape(shape, cls.m), cfg.z_dim, cfg.hidden, cfg.depth)
+        return PackedCritic(inner, cls.m, shape)
+
+
+class PackTwo(Packing):
+    """Packing with ``m = 2`` (PacGAN2)."""
+
+    name = "pack2"
+    summary = "packing (PacGAN, Lin et al. 2018): the critic sees packs of 2 samples"
+    m = 2
+
+
+class PackFour(Packing):
+    """Packing with ``m = 4`` (PacGAN4)."""
+
+    name = "pack4"
+    summary = "packing (PacGAN, Lin et al. 2018): the critic sees packs of 4 samples"
+    m = 4
+
+
 #: name -> AddOn subclass (the order of method specs and ``--help``).
-ADDONS: dict[str, type[AddOn]] = {"jc": JacobianClamping, "lens": TemperedLens}
+ADDONS: dict[str, type[AddOn]] = {"jc": JacobianClamping, "lens": TemperedLens,
+                                  "pack2": PackTwo, "pack4": PackFour}
 
 
 def enabled_addons(cfg: TrainConfig) -> tuple[str, ...]:
@@ -229,6 +309,13 @@ def parse_method_spec(spec: str) -> tuple[str, tuple[str, ...]]:
         if ADDONS[a].needs_critic and not METHODS[method].has_critic:
             raise ValueError(f"{spec!r}: add-on {a!r} needs a critic, and method {method!r} "
                              f"has none")
+        try:
+            ADDONS[a].check_method(method)
+        except ValueError as exc:
+            raise ValueError(f"{spec!r}: {exc}") from None
+    packs = [a for a in addons if issubclass(ADDONS[a], Packing)]
+    if len(packs) > 1:
+        raise ValueError(f"{spec!r}: one packing add-on at most, got {', '.join(packs)}")
     return method, tuple(a for a in ADDONS if a in addons)
 
 

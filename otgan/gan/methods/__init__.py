@@ -15,7 +15,7 @@ Examples
 """
 from __future__ import annotations
 
-from .base import GEN_NOISE, Method, MethodDefaults, StepContext, descend
+from .base import DATA_KINDS, GEN_NOISE, Method, MethodDefaults, StepContext, descend
 from .gan import GAN, NSGAN
 from .ot import ExactOT
 from .rfgan import RFGAN
@@ -25,7 +25,7 @@ from .wgan_ts import WGANTS
 from .xicfg import XICFG
 
 __all__ = ["METHODS", "register", "describe_methods", "Method", "MethodDefaults",
-           "StepContext", "GEN_NOISE", "descend"]
+           "StepContext", "GEN_NOISE", "DATA_KINDS", "descend"]
 
 #: name -> Method subclass, in the order ``--help`` lists them.
 METHODS: dict[str, type[Method]] = {}
@@ -66,8 +66,16 @@ def describe_methods() -> str:
     'wgan-ts'
     """
     width = max(len(n) for n in METHODS)
-    return "\n".join(f"{n:{width}s}  {cls.summary}\n{'':{width}s}  defaults: "
-                     f"{cls.defaults.describe(cls.has_critic)}" for n, cls in METHODS.items())
+    lines = []
+    for n, cls in METHODS.items():
+        flat, image = cls.defaults_for("flat"), cls.defaults_for("image")
+        lines.append(f"{n:{width}s}  {cls.summary}")
+        if flat == image:
+            lines.append(f"{'':{width}s}  defaults: {flat.describe(cls.has_critic)}")
+        else:
+            lines.append(f"{'':{width}s}  defaults, flat data: {flat.describe(cls.has_critic)}")
+            lines.append(f"{'':{width}s}  defaults, images: {image.describe(cls.has_critic)}")
+    return "\n".join(lines)
 
 
 register(WGANTS)

@@ -55,7 +55,7 @@ Examples
 >>> d.gen_noise, d.ot_reg
 ('fresh', 0.0)
 >>> d.describe()
-'adam lr_g 0.001 lr_d 0.001 betas (0.5, 0.999) n_critic 1 gen_noise fresh'
+'adam lr_g 0.001 lr_d 0.001 betas (0.5, 0.999) n_critic 1 gen_noise fresh lr_decay linear'
 """
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 __all__ = ["Method", "MethodDefaults", "StepContext", "OPTIMIZERS", "GEN_NOISE",
-           "FAMILIES", "descend"]
+           "FAMILIES", "LR_DECAYS", "DATA_KINDS", "descend"]
 
 #: The optimisers a method may ask for (``MethodDefaults.optimizer``).
 OPTIMIZERS = ("adam", "rmsprop")
@@ -86,6 +86,11 @@ OPTIMIZERS = ("adam", "rmsprop")
 GEN_NOISE = ("same", "fresh")
 #: What the critic returns: a real value, logits, or there is no critic.
 FAMILIES = ("critic", "logistic", None)
+#: The learning-rate plans (``TrainConfig.lr_decay``).
+LR_DECAYS = ("linear", "none")
+#: The kinds of data a method's defaults depend on: flat vectors (the 2-D
+#: toy sets) and images (:func:`otgan.gan.data.data_is_image`).
+DATA_KINDS = ("flat", "image")
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,18 @@ class MethodDefaults:
         Weight of the WGAN-TS OT regulariser (0 for the other methods).
     gen_noise : {"same", "fresh"}
         Noise of the generator step (see the module docstring).
+    lr_decay : {"linear", "none"}
+        The learning-rate plan: ``"linear"`` decays both rates to 0 over the
+        run, ``"none"`` keeps them constant.
+    gp_lambda : float
+        WGAN-GP's penalty weight λ (unused by the other methods;
+        10 there, the value every configuration held before it depended on
+        the method).
+    clip : float
+        WGAN's clipping bound (unused by the other methods; 0.01 there).
+    hidden : int or None
+        Network width; ``None``: the package's rule for the kind of data
+        (256 for flat data, 128 for images).
     """
 
     optimizer: str
@@ -121,13 +138,22 @@ class MethodDefaults:
     n_critic: int
     ot_reg: float = 0.0
     gen_noise: str = "fresh"
+    lr_decay: str = "linear"
+    gp_lambda: float = 10.0
+    clip: float = 0.01
+    hidden: int | None = None
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.gen_noise not in GEN_NOISE:
             raise ValueError(f"gen_noise must be one of {GEN_NOISE}, got {self.gen_noise!r}")
-        for name in ("lr_g", "lr_d", "beta1", "beta2", "ot_reg"):
+        if self.lr_decay not in LR_DECAYS:
+            raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
+        if self.hidden is not None and (isinstance(self.hidden, bool) or
+                                        not isinstance(self.hidden, int) or self.hidden < 1):
+            raise ValueError(f"hidden must be None or an integer >= 1, got {self.hidden!r}")
+        for name in ("lr_g", "lr_d", "beta1", "beta2", "ot_reg", "gp_lambda", "clip"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
                 raise ValueError(f"{name} must be a finite number, got {v!r}")
@@ -137,20 +163,24 @@ class MethodDefaults:
 
     def config_fields(self) -> dict[str, Any]:
         """The defaults of :class:`~otgan.gan.training.config.TrainConfig` fields (all but
-        ``optimizer``)."""
+        ``optimizer``; ``hidden`` only when set)."""
         d = asdict(self)
         del d["optimizer"]
+        if d["hidden"] is None:
+            del d["hidden"]
         return d
 
     def describe(self, critic: bool = True) -> str:
         """One line for ``--help`` (without a ``critic``, only the generator's
         settings)."""
         betas = "" if self.optimizer == "rmsprop" else f" betas ({self.beta1:g}, {self.beta2:g})"
+        width = "" if self.hidden is None else f" hidden {self.hidden}"
         if not critic:
-            return f"{self.optimizer} lr_g {self.lr_g:g}{betas}"
+            return f"{self.optimizer} lr_g {self.lr_g:g}{betas} lr_decay {self.lr_decay}{width}"
         s = (f"{self.optimizer} lr_g {self.lr_g:g} lr_d {self.lr_d:g}{betas} "
              f"n_critic {self.n_critic} gen_noise {self.gen_noise}")
-        return s + (f" ot_reg {self.ot_reg:g}" if self.ot_reg else "")
+        return s + (f" ot_reg {self.ot_reg:g}" if self.ot_reg else "") + \
+            f" lr_decay {self.lr_decay}{width}"
 
 
 class StepContext:
@@ -248,7 +278,15 @@ class Method(abc.ABC):
 
     name: ClassVar[str]
     summary: ClassVar[str] = ""
+    #: The reference settings for flat data (the 2-D toy sets), each cited
+    #: in the method's module docstring.
     defaults: ClassVar[MethodDefaults]
+    #: The reference settings for images; ``None``: the same as :attr:`defaults`.
+    image_defaults: ClassVar[MethodDefaults | None] = None
+    #: Why the packing add-ons (``pack2``, ``pack4``) cannot apply to this
+    #: method's critic (``None``: they can, if it has a critic and does not
+    #: own its iteration).
+    pack_refusal: ClassVar[str | None] = None
     has_critic: ClassVar[bool] = True
     family: ClassVar[str | None] = "critic"
     #: Whether the trainer calls :meth:`run_iteration` for a whole iteration.
@@ -275,6 +313,25 @@ class Method(abc.ABC):
     def prepare(self, trainer: Trainer) -> None:
         """Called once when the trainer is built (e.g. to load JIT kernels, so
         that their compilation is not timed as training). Default: nothing."""
+
+    @classmethod
+    def defaults_for(cls, kind: str) -> MethodDefaults:
+        """The reference settings for data of ``kind`` (:data:`DATA_KINDS`:
+        ``"flat"`` or ``"image"``), which the ``None`` fields of a
+        configuration take when it is built.
+
+        Examples
+        --------
+        >>> from otgan.gan.methods import METHODS
+        >>> gp = METHODS["wgan-gp"]
+        >>> gp.defaults_for("flat").gp_lambda, gp.defaults_for("image").gp_lambda
+        (0.1, 10.0)
+        """
+        if kind not in DATA_KINDS:
+            raise ValueError(f"kind must be one of {DATA_KINDS}, got {kind!r}")
+        if kind == "image" and cls.image_defaults is not None:
+            return cls.image_defaults
+        return cls.defaults
 
     @classmethod
     def option_defaults(cls, data: str) -> dict[str, Any]:
@@ -363,10 +420,20 @@ class Method(abc.ABC):
                             f"commas or surrounding spaces, got {name!r}")
         if not isinstance(getattr(cls, "defaults", None), MethodDefaults):
             raise TypeError(f"{cls.__name__}.defaults must be a MethodDefaults")
+        if cls.image_defaults is not None:
+            if not isinstance(cls.image_defaults, MethodDefaults):
+                raise TypeError(f"{cls.__name__}.image_defaults must be None or a "
+                                f"MethodDefaults")
+            if cls.image_defaults.optimizer != cls.defaults.optimizer:
+                raise TypeError(f"{cls.__name__}: the optimiser is the method's, the same "
+                                f"for every kind of data")
         if cls.family not in FAMILIES:
             raise TypeError(f"{cls.__name__}.family must be one of {FAMILIES}")
         if cls.has_critic and cls.critic_step is Method.critic_step:
             raise TypeError(f"{cls.__name__} has a critic but does not define critic_step")
+        if not cls.has_critic and cls.defaults_for("image").gen_noise != "fresh":
+            raise TypeError(f"{cls.__name__} has no critic: its gen_noise default must "
+                            f"be 'fresh'")
         if not cls.has_critic and cls.defaults.gen_noise != "fresh":
             raise TypeError(f"{cls.__name__} has no critic: its gen_noise default must "
                             f"be 'fresh'")

@@ -6,11 +6,23 @@ generator minimises :math:`\mathbb E\log(1 - \sigma(D(G(z))))` (``gan``,
 minimax) or :math:`-\mathbb E\log\sigma(D(G(z)))` (``nsgan``,
 non-saturating), on fresh noise.
 
+Reference settings: DCGAN (Radford, Metz & Chintala 2016, §4 "Details of
+adversarial training": Adam, learning rate 0.0002, :math:`\beta_1` = 0.5;
+Adam's default :math:`\beta_2` = 0.999), one discriminator step per
+generator step (Goodfellow et al. 2014, Algorithm 1, used ``k = 1``), a
+constant rate — the values of the WGAN-GP authors' logistic baseline too
+(``gan_mnist.py``, ``MODE = 'dcgan'``: ``AdamOptimizer(learning_rate=2e-4,
+beta1=0.5)``, ``disc_iters = 1``). No 2-D toy setting of its own is published
+with these papers: flat data take the same values.
+
 Examples
 --------
 >>> from otgan.gan.methods import METHODS
 >>> METHODS["nsgan"].family, METHODS["gan"].defaults == METHODS["nsgan"].defaults
 ('logistic', True)
+>>> d = METHODS["gan"].defaults
+>>> d.lr_g, (d.beta1, d.beta2), d.n_critic, d.lr_decay
+(0.0002, (0.5, 0.999), 1, 'none')
 """
 from __future__ import annotations
 
@@ -32,7 +44,7 @@ class GAN(Method):
     name = "gan"
     summary = "GAN, minimax generator loss (logistic discriminator)"
     defaults = MethodDefaults(optimizer="adam", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999,
-                              n_critic=1)
+                              n_critic=1, lr_decay="none")
     family = "logistic"
 
     def critic_step(self, ctx: StepContext) -> dict[str, Any]:

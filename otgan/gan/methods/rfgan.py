@@ -15,7 +15,8 @@ and the sigmoid,
     D(x) = w^\top [h_2(x); h_1(x)] + b, \qquad P(\text{real}\mid x) = \sigma(D(x)).
 
 Everything else is the non-saturating GAN (:class:`~otgan.gan.methods.gan.NSGAN`,
-its defaults): the discriminator minimises
+its defaults — the DCGAN settings, Adam 2e-4, :math:`\beta_1` 0.5, constant;
+the paper builds RFGAN on DCGAN): the discriminator minimises
 :math:`-\mathbb E\log\sigma(D(y)) - \mathbb E\log(1-\sigma(D(x)))`, the
 generator :math:`-\mathbb E\log\sigma(D(G(z)))`, its gradient flowing through
 :math:`h_2` and through the frozen :math:`E`. Logs, besides ``critic`` and
@@ -64,6 +65,9 @@ class RFGAN(NSGAN):
     summary = ("RFGAN: NSGAN whose discriminator also sees a frozen encoder's features "
                "(autoencoder fitted on the real data first; --ae-steps, --ae-code)")
     options = ("ae_steps", "ae_code")
+    pack_refusal = ("its discriminator concatenates the frozen encoder's code of one point "
+                    "with its own features of that point; packing it would need an encoder "
+                    "of packs (not built)")
 
     @classmethod
     def option_defaults(cls, data: str) -> dict[str, Any]:

@@ -4,12 +4,21 @@ Each critic step minimises :math:`\overline{D(x)} - \overline{D(y)}`, then
 clips every critic parameter to ``[-clip, clip]``; the generator minimises
 :math:`-\overline{D(G(z))}` on fresh noise (the paper's Algorithm 1, line 9).
 
+Reference settings: the paper's Algorithm 1 ("All experiments in the paper
+used the default values α = 0.00005, c = 0.01, m = 64, n_critic = 5"), RMSProp,
+a constant rate — the same values in the WGAN-GP authors' comparison scripts
+(``gan_toy.py`` and ``gan_mnist.py`` in ``igul222/improved_wgan_training``,
+``MODE = 'wgan'``: ``RMSPropOptimizer(learning_rate=5e-5)``, clip bounds
+``[-.01, .01]``, ``CRITIC_ITERS = 5``). For flat data the width is
+``gan_toy.py``'s ``DIM = 512`` (the paper's MLP critics, §4, also have 512
+units); for images the package's conv critic.
+
 Examples
 --------
 >>> from otgan.gan.methods import METHODS
 >>> d = METHODS["wgan"].defaults
->>> d.optimizer, d.lr_g, d.n_critic
-('rmsprop', 5e-05, 5)
+>>> d.optimizer, d.lr_g, d.n_critic, d.clip, d.lr_decay, d.hidden
+('rmsprop', 5e-05, 5, 0.01, 'none', 512)
 """
 from __future__ import annotations
 
@@ -32,7 +41,9 @@ class WGAN(Method):
     summary = "WGAN: critic loss, RMSProp, weight clipping to [-clip, clip]"
     # the paper's defaults (alpha = 5e-5, n_critic = 5); RMSProp ignores the betas
     defaults = MethodDefaults(optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5, beta1=0.0, beta2=0.0,
-                              n_critic=5)
+                              n_critic=5, lr_decay="none", clip=0.01, hidden=512)
+    image_defaults = MethodDefaults(optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5, beta1=0.0,
+                                    beta2=0.0, n_critic=5, lr_decay="none", clip=0.01)
     family = "critic"
 
     def critic_step(self, ctx: StepContext) -> dict[str, Any]:

@@ -23,7 +23,7 @@ steps start from it. With :math:`T = 1`, one approximator step and
 GAN generator's (the memo's Eq. 11–12): GAN is xICFG with :math:`T = 1` and a
 coarse approximation.
 
-**One generator iteration** (``iters``, the linear learning-rate decay, the
+**One generator iteration** (``iters``, the learning-rate plan, the
 logs, ``eval_every``, the checkpoints) is one outer loop of Algorithm 3,
 rotated so that between iterations the model is always the composed
 generator :math:`G = \tilde G` followed by the :math:`T` stored steps
@@ -77,7 +77,13 @@ code, ``riejohnson/cfg-gan-pt``; measurements in docs/gan.md):
 * ``xicfg_epochs``: 10, the reference's;
 * RMSProp with :math:`\alpha` = 0.95 (the reference's; torch's ``eps``) and
   ``lr_g = lr_d`` = 1e-4, the reference's rate for fully connected
-  approximators (2.5e-4 measured worse on ``ring``).
+  approximators (2.5e-4 measured worse on ``ring``);
+* ``lr_decay``: none — the reference keeps its rates fixed (apart from the
+  approximator fit's cuts above); this package decayed them linearly before
+  issue #25.
+
+The same values for both kinds of data but ``T`` and :math:`\eta` above
+(:meth:`XICFG.defaults_for` gives one :class:`MethodDefaults`).
 
 ``n_critic``, ``gen_noise``, the betas and the WGAN-TS options are unused; the
 add-ons are refused (they hook into the generic iteration).
@@ -198,7 +204,7 @@ class XICFG(Method):
     # RMSProp ignores the betas; n_critic is unused (the D steps per functional
     # step are xicfg_u)
     defaults = MethodDefaults(optimizer="rmsprop", lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.0,
-                              n_critic=1)
+                              n_critic=1, lr_decay="none")
     family = "logistic"
     owns_iteration = True
     options = ("xicfg_t", "xicfg_u", "xicfg_eta", "xicfg_pool", "xicfg_epochs")

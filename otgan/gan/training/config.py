@@ -19,7 +19,10 @@ Examples
 >>> cfg.method, cfg.batch > 0, cfg.n_critic >= 1
 ('wgan-ts', True, True)
 >>> cfg.section("optimiser")
-{'lr_g': 0.001, 'lr_d': 0.001, 'beta1': 0.5, 'beta2': 0.999, 'lr_decay': 'linear'}
+{'lr_g': 0.0001, 'lr_d': 0.0001, 'beta1': 0.5, 'beta2': 0.999, 'lr_decay': 'none'}
+>>> TrainConfig(method="wgan-gp", data="ring").gp_lambda, TrainConfig(
+...     method="wgan-gp", data="digits").gp_lambda
+(0.1, 10.0)
 >>> list(cfg.to_dict(sectioned=True))
 ['run', 'cost', 'networks', 'optimiser', 'steps', 'addons', 'runtime']
 >>> TrainConfig.from_dict(cfg.to_dict(sectioned=True)) == cfg
@@ -36,7 +39,7 @@ from typing import TYPE_CHECKING
 
 from ...costs import METRICS
 from ..addons import ADDONS
-from ..methods import GEN_NOISE, METHODS
+from ..methods import DATA_KINDS, GEN_NOISE, METHODS
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Collection
@@ -46,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
 SCALING_MODES = ("final", "power", "none")
 
 __all__ = ["TrainConfig", "METHODS", "RUNTIME_FIELDS", "LEGACY_GEN_NOISE", "SECTIONS",
-           "omitted_at_default"]
+           "LEGACY_FIXED_DEFAULTS", "omitted_at_default", "kind_network_defaults"]
 
 #: ``METHODS`` is the registry of :mod:`otgan.gan.methods` (name -> Method;
 #: iterating gives the names): every registered method is a valid ``method``.
@@ -106,19 +109,44 @@ def omitted_at_default() -> frozenset[str]:
 #: every method then drew fresh noise for the generator step.
 LEGACY_GEN_NOISE = "fresh"
 
+#: What a *flat* saved configuration (every checkpoint, the ``config.json`` of
+#: runs older than the sections) that lacks one of these fields held for it
+#: when it was saved: the fixed defaults before they depended on the method
+#: and the kind of data (issue #25). A missing ``hidden`` takes
+#: :func:`kind_network_defaults`, the rule of that time.
+LEGACY_FIXED_DEFAULTS = MappingProxyType({"gen_noise": LEGACY_GEN_NOISE, "lr_decay": "linear",
+                                          "gp_lambda": 10.0, "clip": 0.01})
+
+
+def kind_network_defaults(kind: str) -> dict[str, int]:
+    """The network sizes a configuration takes for data of ``kind`` when
+    neither it nor the method sets them: ``z_dim`` 2 and ``hidden`` 256 for
+    flat data, 32 and 128 for images.
+
+    Examples
+    --------
+    >>> kind_network_defaults("flat"), kind_network_defaults("image")
+    ({'z_dim': 2, 'hidden': 256}, {'z_dim': 32, 'hidden': 128})
+    """
+    if kind not in DATA_KINDS:
+        raise ValueError(f"kind must be one of {DATA_KINDS}, got {kind!r}")
+    return {"z_dim": 32, "hidden": 128} if kind == "image" else {"z_dim": 2, "hidden": 256}
+
 
 @dataclass(frozen=True)
 class TrainConfig:
     r"""Everything that defines a training run.
 
-    ``None`` fields take the method's default (its
-    :class:`~otgan.gan.methods.MethodDefaults`) when the config is built (so
-    the saved JSON is always explicit). The fields are listed by section
+    ``None`` fields take the method's reference settings for the kind of data
+    (:meth:`Method.defaults_for <otgan.gan.methods.Method.defaults_for>`: flat
+    data or images, :func:`otgan.gan.data.data_is_image`; each value cited in
+    the method's module) when the config is built, so the saved JSON is always
+    explicit and a change of the defaults only affects new runs. The fields are listed by section
     (:data:`SECTIONS`, :meth:`section`): ``run`` (``method`` ... ``seed``),
     ``cost`` (``metric``, ``p``), ``networks`` (``z_dim``, ``hidden``,
     ``depth``), ``optimiser`` (``lr_g`` ... ``lr_decay``), ``steps``
     (``n_critic`` ... ``gen_noise``), ``method_options`` (``ae_*``,
-    ``xicfg_*``), ``addons`` (``jc`` ... ``lens_k``) and ``runtime``
+    ``xicfg_*``), ``addons`` (``jc`` ... ``pack4``) and ``runtime``
     (``device`` ... ``eval_every``).
 
     Parameters
@@ -136,8 +164,9 @@ class TrainConfig:
         Seeds network initialisation, data sampling and noise.
     metric, p : ground cost of the LP (WGAN-TS) and of the exact-W metrics.
     z_dim, hidden, depth : network sizes (``z_dim`` defaults to 2 for flat data,
-        32 for images; ``hidden`` to 256 resp. 128; image data is what
-        :attr:`otgan.gan.data.Dataset.is_image` says).
+        32 for images; ``hidden`` to the method's reference width where it has
+        one — WGAN-GP and WGAN on flat data: 512 — else 256 resp. 128; image
+        data is what :attr:`otgan.gan.data.Dataset.is_image` says).
     lr_g, lr_d, beta1, beta2 : optimiser settings (Adam; RMSProp for WGAN).
     n_critic : int
         WGAN-TS: LPs per generator step (:math:`n_c`); others: critic steps.
@@ -145,20 +174,24 @@ class TrainConfig:
         WGAN-TS regression steps per LP.
     ot_reg : float
         Weight :math:`\lambda` of the WGAN-TS OT regulariser (0 = off;
-        default 10 for WGAN-TS, as in the authors' code and as measured best
-        in ``docs/results.md``).
+        default 10 for WGAN-TS, the authors' ``--LAMBDA``).
     scaling : {"final", "power", "none"}
         WGAN-TS weight scaling (see :func:`otgan.torch.scale_critic`).
     lr_decay : {"linear", "none"}
         ``"linear"``: both learning rates decay linearly from their initial
-        value towards 0 over ``iters`` (as in the WGAN-GP reference code), so
-        the generator settles on the modes at the end of the budget. When a
-        resume changes ``iters``, the decay is re-planned from its current
-        value to reach 0 at the new end (:func:`otgan.gan.training.schedule.replan`).
+        value towards 0 over ``iters`` (as in the WGAN-GP authors' CIFAR-10
+        script, ``gan_cifar.py``; their toy and MNIST scripts keep the rate
+        constant), so the generator settles on the modes at the end of the
+        budget; ``"none"``: constant rates. Default: the method's reference
+        (``"none"`` for WGAN-TS, WGAN-GP, WGAN, GAN, NSGAN, RFGAN, xICFG;
+        ``"linear"`` for ``ot``). When a resume changes ``iters``, the decay is
+        re-planned from its current value to reach 0 at the new end
+        (:func:`otgan.gan.training.schedule.replan`).
     gp_lambda : float
-        WGAN-GP penalty weight.
+        WGAN-GP penalty weight (default 0.1 for flat data, the authors' toy
+        script; 10 for images; 10 for the methods that do not use it).
     clip : float
-        WGAN weight-clipping bound.
+        WGAN weight-clipping bound (default 0.01).
     gen_noise : {"same", "fresh"}
         Noise of the generator step: ``"same"`` reuses the :math:`z_j` of the
         last critic batch, on which WGAN-TS has just enforced the batch
@@ -181,6 +214,12 @@ class TrainConfig:
         reaches 0; ``None`` with ``lens`` takes half the run,
         :func:`otgan.gan.addons.lens.default_lens_k` (``iters // 2``). Refused
         without ``lens``.
+    pack2, pack4 : bool
+        Packing add-ons (:class:`otgan.gan.addons.Packing`, PacGAN): the
+        critic sees packs of 2 resp. 4 samples; at most one, ``batch`` a
+        multiple of the pack size; refused for the methods without a critic,
+        for ``wgan-ts`` and ``rfgan`` (:attr:`Method.pack_refusal
+        <otgan.gan.methods.Method.pack_refusal>`) and ``xicfg``.
     ae_steps : int
         RFGAN (``method="rfgan"``): Adam steps of the autoencoder fitted on the
         real training data before the GAN (:mod:`otgan.gan.methods.autoencoder`);
@@ -231,14 +270,14 @@ class TrainConfig:
     lr_d: float | None = _field(None, "optimiser")
     beta1: float | None = _field(None, "optimiser")
     beta2: float | None = _field(None, "optimiser")
-    lr_decay: str = _field("linear", "optimiser")
+    lr_decay: str | None = _field(None, "optimiser")
     # steps: the knobs the methods share (each reads those it uses)
     n_critic: int | None = _field(None, "steps")
     n_r: int = _field(5, "steps")
     ot_reg: float | None = _field(None, "steps")
     scaling: str = _field("final", "steps")
-    gp_lambda: float = _field(10.0, "steps")
-    clip: float = _field(0.01, "steps")
+    gp_lambda: float | None = _field(None, "steps")
+    clip: float | None = _field(None, "steps")
     gen_noise: str | None = _field(None, "steps")
     # method_options: the fields that one method declares (Method.options)
     ae_steps: int | None = _field(None, "method_options")
@@ -255,6 +294,8 @@ class TrainConfig:
     jc_max: float | None = _field(None, "addons")
     lens: bool = _field(False, "addons")
     lens_k: int | None = _field(None, "addons")
+    pack2: bool = _field(False, "addons")
+    pack4: bool = _field(False, "addons")
     # runtime: does not change the trajectory (RUNTIME_FIELDS)
     device: str = _field("auto", "runtime")
     log_every: int = _field(10, "runtime")
@@ -292,7 +333,8 @@ class TrainConfig:
         choice("device", DEVICES)
         choice("metric", METRICS)
         choice("scaling", SCALING_MODES)
-        choice("lr_decay", LR_DECAYS)
+        if self.lr_decay is not None:
+            choice("lr_decay", LR_DECAYS)
         if self.metric == "lp":
             real("p", 1.0, lo_open=False)
         elif self.p is not None:
@@ -319,12 +361,23 @@ class TrainConfig:
         real("beta1", 0.0, 1.0, lo_open=False, allow_none=True)
         real("beta2", 0.0, 1.0, lo_open=False, allow_none=True)
         real("ot_reg", 0.0, lo_open=False, allow_none=True)
-        real("gp_lambda", 0.0, lo_open=False)
-        real("clip", 0.0)
+        real("gp_lambda", 0.0, lo_open=False, allow_none=True)
+        real("clip", 0.0, allow_none=True)
         if self.gen_noise is not None:
             choice("gen_noise", GEN_NOISE)
         spec = METHODS[self.method]
-        for name, default in spec.defaults.config_fields().items():
+        kind = None
+        flat = spec.defaults_for("flat")
+        unset = [n for n in (*flat.config_fields(), "hidden") if getattr(self, n) is None]
+        # the kind of data matters when the method's settings differ by kind
+        # or a network size is unset (asking imports torch: the one image rule)
+        if (unset and flat != spec.defaults_for("image")) or self.z_dim is None \
+                or self.hidden is None:
+            from ..data import data_is_image
+
+            kind = "image" if data_is_image(self.data) else "flat"
+        # the method's reference settings for this kind of data
+        for name, default in spec.defaults_for(kind or "flat").config_fields().items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, default)
         if not spec.has_critic and self.gen_noise != "fresh":
@@ -333,11 +386,7 @@ class TrainConfig:
         self._check_addons(spec, real, integer)
         self._check_method_options(spec)
         if self.z_dim is None or self.hidden is None:
-            from ..data import data_is_image  # the one image rule (imports torch)
-
-            image = data_is_image(self.data)
-            for name, default in (("z_dim", 32 if image else 2),
-                                  ("hidden", 128 if image else 256)):
+            for name, default in kind_network_defaults(kind).items():
                 if getattr(self, name) is None:
                     object.__setattr__(self, name, default)
         if self.p is not None:
@@ -364,12 +413,19 @@ class TrainConfig:
             if not on and given:
                 raise ValueError(f"{', '.join(given)} set but the {name!r} add-on is off "
                                  f"(pass {name}=True / --{name})")
-            if on and addon.needs_critic and not spec.has_critic:
-                raise ValueError(f"the {name!r} add-on needs a critic; method "
-                                 f"{self.method!r} has none")
+            if on:
+                addon.check_method(self.method)  # needs a critic, packing's refusals
             if on and spec.owns_iteration:
                 raise ValueError(f"the {name!r} add-on hooks into the generic iteration; "
                                  f"method {self.method!r} runs its own")
+        packs = [n for n in self.addons if getattr(ADDONS[n], "m", None)]
+        if len(packs) > 1:
+            raise ValueError(f"one packing add-on at most, got {', '.join(packs)} "
+                             f"(pack2=True and pack4=True)")
+        if packs and self.batch % ADDONS[packs[0]].m:
+            raise ValueError(f"batch must be a multiple of the pack size "
+                             f"{ADDONS[packs[0]].m} with the {packs[0]!r} add-on, "
+                             f"got batch={self.batch}")
         if self.jc:
             if None in (self.jc_eps, self.jc_min, self.jc_max):
                 from ..data import data_shape
@@ -505,7 +561,11 @@ class TrainConfig:
         A flat dict without ``gen_noise`` was saved before that field existed,
         when every method drew fresh noise for the generator step: it gets
         ``gen_noise="fresh"`` (:data:`LEGACY_GEN_NOISE`), so an old run
-        resumes on its own trajectory.
+        resumes on its own trajectory. Likewise a missing ``lr_decay``,
+        ``gp_lambda``, ``clip`` or ``hidden`` takes the fixed value of the
+        time before the defaults depended on the method and the data
+        (:data:`LEGACY_FIXED_DEFAULTS`; every flat config this package wrote
+        holds them, so this only concerns hand-written ones).
 
         Sectioned (``{section: {field: value}}``): each field must be in its
         own section (:meth:`section_of`); a missing one takes its default
@@ -546,9 +606,13 @@ class TrainConfig:
             hint = (f" (section(s) {', '.join(sections)} mixed with flat fields: a saved "
                     f"config is either flat or in sections)" if sections else "")
             raise ValueError(f"unknown config field(s): {', '.join(unknown)}{hint}")
-        if "gen_noise" not in d:
-            d = dict(d, gen_noise=LEGACY_GEN_NOISE)
-        return cls(**d)
+        missing = {k: v for k, v in LEGACY_FIXED_DEFAULTS.items() if k not in d}
+        if "hidden" not in d:
+            from ..data import data_is_image  # the one image rule (imports torch)
+
+            kind = "image" if data_is_image(d.get("data", cls.data)) else "flat"
+            missing["hidden"] = kind_network_defaults(kind)["hidden"]
+        return cls(**{**d, **missing})
 
     def differences(self, other: "TrainConfig",
                     ignore: Collection[str] | None = None) -> list[str]:

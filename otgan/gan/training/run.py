@@ -53,8 +53,8 @@ from .rundir import (RunLock, check_out_dir, make_out_dir, replace_atomic, temp_
                      write_text_atomic)
 from .trainer import Trainer, resolve_device
 
-__all__ = ["train_run", "compare", "format_compare_table", "read_run_config",
-           "check_run_state", "LIBRARY_NAMES"]
+__all__ = ["train_run", "compare", "format_compare_table", "format_tune_table",
+           "read_run_config", "check_run_state", "LIBRARY_NAMES"]
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "ckpt.pt"
@@ -483,7 +483,8 @@ def _compare_worker(cfg_dict: dict, run_dir: str, overwrite: bool) -> dict:
 
 
 def compare(methods: Sequence[str], seeds: Sequence[int], out: str, *, progress: bool = True,
-            jobs: int = 1, overwrite: bool = False, names=None, **options: Any) -> str:
+            jobs: int = 1, overwrite: bool = False, names=None, tune: int = 0,
+            tune_seed: int | None = None, **options: Any) -> str:
     """Train every method for every seed on the same budget; write ``out/compare.md``
     and ``out/compare.json``; return the markdown table.
 
@@ -503,6 +504,18 @@ def compare(methods: Sequence[str], seeds: Sequence[int], out: str, *, progress:
     the first run trains; ``out`` is locked for the whole comparison and each
     run directory by its run. ``names``: how messages name ``methods``,
     ``seeds``, ``overwrite`` and ``out`` (:data:`LIBRARY_NAMES`).
+
+    ``tune = K >= 1`` gives every method the same tuning budget
+    (:mod:`otgan.gan.training.tune`): ``K`` settings around its reference,
+    each trained on ``tune_seed`` (default
+    :data:`~otgan.gan.training.tune.DEFAULT_TUNE_SEED`, which must not be
+    one of ``seeds``) in ``out/<spec>/tune/trial<k>``; the one with the
+    smallest W1 / floor wins (the earliest trial on a tie), and ``seeds`` are
+    trained at it. ``out/tune.json`` records, per spec, every trial's
+    setting and score, the winner and how many were tried (rewritten
+    atomically after the tuning phase); ``compare.md`` lists "setting won /
+    K tried" under the table, and every record of ``compare.json`` holds its
+    ``"tune"`` entry.
     """
     n = _names(names)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
@@ -536,7 +549,18 @@ def compare(methods: Sequence[str], seeds: Sequence[int], out: str, *, progress:
         if options.get(o) is not None and not any(o in METHODS[m].options for _, m, _ in specs):
             users = ", ".join(n for n, cls in METHODS.items() if o in cls.options)
             raise ValueError(f"{o} given but no method compared uses it (only {users})")
-    runs = []
+    if isinstance(tune, bool) or not isinstance(tune, int) or tune < 0:
+        raise ValueError(f"tune must be an integer >= 0 (0: no tuning), got {tune!r}")
+    if tune_seed is None:
+        from .tune import DEFAULT_TUNE_SEED
+
+        tune_seed = DEFAULT_TUNE_SEED
+    if isinstance(tune_seed, bool) or not isinstance(tune_seed, int) or tune_seed < 0:
+        raise ValueError(f"tune_seed must be an integer >= 0, got {tune_seed!r}")
+    if tune and tune_seed in seeds:
+        raise ValueError(f"the tuning seed {tune_seed} is one of {n['seeds']}: the tuning "
+                         f"runs must be held out from the runs reported")
+    runs, trials, bases = [], [], {}
     for spec, method, addons in specs:
         own = {o: options[o] for a in addons for o in ADDONS[a].options
                if options.get(o) is not None}
@@ -546,6 +570,17 @@ def compare(methods: Sequence[str], seeds: Sequence[int], out: str, *, progress:
             cfg = TrainConfig(**{**shared, **own, **{a: True for a in addons},
                                  "method": method, "seed": seed})
             runs.append((spec, cfg, os.path.join(out, spec, f"seed{seed}")))
+        if tune:
+            from .tune import apply_setting, draw_settings
+
+            base = TrainConfig(**{**shared, **own, **{a: True for a in addons},
+                                  "method": method, "seed": tune_seed})
+            fixed = tuple(k for k, v in options.items() if v is not None)
+            settings = draw_settings(base, tune, tune_seed, fixed=fixed, spec=spec)
+            bases[spec] = (base, settings, fixed)
+            for k, setting in enumerate(settings):
+                trials.append((f"{spec}/trial{k}", apply_setting(base, setting),
+                               os.path.join(out, spec, "tune", f"trial{k}")))
     if not runs:
         raise ValueError("compare needs at least one method and one seed")
     # Validate every run before training the first, and before creating anything:
@@ -554,21 +589,85 @@ def compare(methods: Sequence[str], seeds: Sequence[int], out: str, *, progress:
 
     resolve_device(runs[0][1].device)
     load_dataset(runs[0][1].data)
-    for _, cfg, run_dir in runs:
+    for _, cfg, run_dir in trials + runs:
         check_out_dir(run_dir)
         _check_run_state(cfg, run_dir, resume=False, overwrite=overwrite, names=names,
                          can_resume=False)
     make_out_dir(out)
     with RunLock(out):
+        tuned = None
+        if tune:
+            scores = _compare_locked(trials, [t for t, _, _ in trials], progress, jobs,
+                                     overwrite)
+            tuned = _tune_record(bases, scores, tune, tune_seed)
+            write_text_atomic(os.path.join(out, "tune.json"),
+                              json.dumps(tuned, indent=2) + "\n")
+            # the reported seeds at each spec's winning setting
+            from .tune import apply_setting
+
+            runs = [(spec, apply_setting(cfg, bases[spec][1][tuned[spec]["winner"]]), d)
+                    for spec, cfg, d in runs]
         results = _compare_locked(runs, [s for s, _, _ in specs], progress, jobs, overwrite)
+        if tuned is not None:
+            for spec, rs in results.items():
+                for r in rs:
+                    t = tuned[spec]
+                    r["tune"] = {k: t[k] for k in
+                                 ("winner", "tried", "setting", "space_size", "tune_seed")}
+                    r["tune"]["axes"] = t["trials"][t["winner"]]["setting"]
         cfg = runs[0][1]
         table = format_compare_table(results, cfg.data)
         write_text_atomic(os.path.join(out, "compare.json"),
                           json.dumps(results, indent=2) + "\n")
         header = (f"# compare on {cfg.data}: {cfg.iters} generator iterations, "
                   f"batch {cfg.batch}, seeds {','.join(map(str, seeds))}\n\n")
-        write_text_atomic(os.path.join(out, "compare.md"), header + table)
-    return table
+        footer = "" if tuned is None else "\n" + format_tune_table(tuned)
+        write_text_atomic(os.path.join(out, "compare.md"), header + table + footer)
+    return table + footer
+
+
+def _tune_record(bases: dict, scores: dict, tune: int, tune_seed: int) -> dict:
+    """``tune.json``: per spec, every trial's setting and score and the winner
+    (smallest W1 / floor; the earliest trial on a tie)."""
+    from .tune import describe_setting, space_size
+
+    record = {}
+    for spec, (base, settings, fixed) in bases.items():
+        rows = []
+        for k, setting in enumerate(settings):
+            (m,) = scores[f"{spec}/trial{k}"]
+            rows.append({"trial": k, "setting": setting,
+                         "changes": describe_setting(base, setting),
+                         "w1_over_floor": m.get("w1_over_floor"),
+                         "modes": m.get("modes"), "pct_hq": m.get("pct_hq")})
+        ok = [r for r in rows if r["w1_over_floor"] is not None]
+        if not ok:
+            raise RunError(f"tuning {spec!r}: no trial was evaluated (no W1 / floor)")
+        best = min(ok, key=lambda r: (r["w1_over_floor"], r["trial"]))
+        record[spec] = {"winner": best["trial"], "tried": tune, "tune_seed": tune_seed,
+                        "setting": best["changes"], "space_size": space_size(base, fixed),
+                        "trials": rows}
+    return record
+
+
+def format_tune_table(tuned: dict) -> str:
+    """Markdown: per spec, the setting that won, "trial k / K tried" and its
+    W1 / floor on the tuning seed.
+
+    Examples
+    --------
+    >>> print(format_tune_table({"gan": {"winner": 1, "tried": 3, "tune_seed": 1000,
+    ...     "setting": "lr_g 0.0006", "space_size": 24,
+    ...     "trials": [{"w1_over_floor": 3.0}, {"w1_over_floor": 2.0}, {}]}}).splitlines()[2])
+    | gan | lr_g 0.0006 | trial 1 / 3 tried | 2.00 | 1000 |
+    """
+    rows = ["| method | setting won | tuning | W1 / floor (tuning seed) | tuning seed |",
+            "|---|---|---|---|---|"]
+    for spec, t in tuned.items():
+        score = t["trials"][t["winner"]].get("w1_over_floor")
+        rows.append(f"| {spec} | {t['setting']} | trial {t['winner']} / {t['tried']} tried | "
+                    f"{'–' if score is None else f'{score:.2f}'} | {t['tune_seed']} |")
+    return "\n".join(rows) + "\n"
 
 
 def _refuse_repeated_specs(given: list[str], specs: list[str], name: str) -> None:

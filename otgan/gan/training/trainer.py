@@ -123,7 +123,12 @@ class Trainer:
                 raise DistributedError(f"method={c.method!r} does not train under "
                                        f"torch.distributed yet (world size "
                                        f"{group.world_size}); run it in one process")
-            group.local_size(c.batch)  # the global batch must split evenly
+            local = group.local_size(c.batch)  # the global batch must split evenly
+            m = max((getattr(ADDONS[n], "m", 1) for n in c.addons), default=1)
+            if local % m:
+                raise DistributedError(f"the packed critic needs each process's shard to be "
+                                       f"a multiple of {m}; batch {c.batch} over "
+                                       f"{group.world_size} processes gives {local}")
         self.method = METHODS[c.method](c)
         self.device = resolve_device(c.device)
         self.data = dataset if dataset is not None else load_dataset(c.data)
@@ -133,6 +138,8 @@ class Trainer:
             G, D = build_nets(self.data.shape, c.z_dim, c.hidden, c.depth)
             if self.method.has_critic:
                 D = self.method.build_critic(D, self.data.shape)
+                for name in c.addons:  # e.g. packing: a critic of packs
+                    D = ADDONS[name].build_critic(D, self.data.shape, c)
         self.G = G.to(self.device)
         self.D = D.to(self.device) if self.method.has_critic else None
         betas = (c.beta1, c.beta2)

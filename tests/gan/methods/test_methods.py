@@ -144,8 +144,12 @@ def test_help_lists_every_registered_method_with_its_defaults(capsys):
         text = capsys.readouterr().out
         for name, cls in METHODS.items():
             assert f"  {name}" in text and cls.summary in text, (command, name)
-        assert "defaults: adam lr_g 0.001 lr_d 0.001 betas (0.5, 0.999) n_critic 1 " \
-               "gen_noise same ot_reg 10" in text
+        assert "defaults: adam lr_g 0.0001 lr_d 0.0001 betas (0.5, 0.999) n_critic 1 " \
+               "gen_noise same ot_reg 10 lr_decay none" in text
+        # a method whose reference settings differ by kind of data lists both
+        assert "defaults, flat data: adam lr_g 0.0001 lr_d 0.0001 betas (0.5, 0.9) " \
+               "n_critic 5 gen_noise fresh lr_decay none hidden 512" in text
+        assert "defaults, images: adam lr_g 0.0001" in text
         assert "--gen-noise" in text or command == "compare"
 
 

@@ -1,6 +1,7 @@
 """TrainConfig in sections (issue #23): each method and add-on declares its own
 fields, the sections partition the fields, config.json is written in
 sections, and the flat configurations saved before still load."""
+import dataclasses
 import json
 
 import pytest
@@ -50,7 +51,7 @@ SECTIONED_JSON = """{
                 "lr_decay": "linear"},
   "steps": {"n_critic": 1, "n_r": 5, "ot_reg": 10.0, "scaling": "final", "gp_lambda": 10.0,
             "clip": 0.01, "gen_noise": "fresh"},
-  "addons": {"jc": false, "lens": false},
+  "addons": {"jc": false, "lens": false, "pack2": false, "pack4": false},
   "runtime": {"device": "auto", "log_every": 10, "ckpt_every": 500, "eval_n": 2500,
               "eval_every": 100}
 }"""
@@ -170,3 +171,42 @@ def test_the_config_json_shown_in_the_docs_is_what_is_written():
     part = doc[doc.index("### The configuration in sections"):]
     shown = json.loads(re.search(r"```json\n(.*?)```", part, re.S).group(1))
     assert shown == TrainConfig(method="rfgan").to_dict(sectioned=True)
+
+
+def test_defaults_depend_on_the_kind_of_data_and_saved_configs_keep_theirs():
+    # issue #25: each method's reference settings per kind of data
+    gp_flat, gp_img = TrainConfig(method="wgan-gp", data="ring"), TrainConfig(
+        method="wgan-gp", data="digits")
+    assert (gp_flat.gp_lambda, gp_flat.hidden, gp_flat.lr_decay) == (0.1, 512, "none")
+    assert (gp_img.gp_lambda, gp_img.hidden, gp_img.lr_decay) == (10.0, 128, "none")
+    # explicit values win over the reference
+    assert TrainConfig(method="wgan-gp", gp_lambda=10.0, hidden=256).gp_lambda == 10.0
+    # a saved config is explicit: it loads as it was, whatever today's defaults
+    old = json.loads(OLD_FLAT_JSON)
+    cfg = TrainConfig.from_dict(old)
+    assert (cfg.lr_g, cfg.lr_decay, cfg.gp_lambda) == (0.001, "linear", 10.0)
+    # a hand-written flat dict without them takes the fixed values of before
+    legacy = TrainConfig.from_dict({"method": "wgan-gp", "data": "ring"})
+    assert (legacy.lr_decay, legacy.gp_lambda, legacy.clip, legacy.hidden) == (
+        "linear", 10.0, 0.01, 256)
+    # the sectioned layout is newer: a missing field takes today's default
+    assert TrainConfig.from_dict({"run": {"method": "wgan-gp"}}).gp_lambda == 0.1
+
+
+def test_method_defaults_for_a_kind_are_checked():
+    gp = METHODS["wgan-gp"]
+    with pytest.raises(ValueError, match="kind must be one of \\('flat', 'image'\\), got '3d'"):
+        gp.defaults_for("3d")
+    assert METHODS["gan"].defaults_for("image") is METHODS["gan"].defaults
+    with pytest.raises(ValueError, match="lr_decay must be one of"):
+        dataclasses.replace(gp.defaults, lr_decay="cosine")
+    with pytest.raises(ValueError, match="hidden must be None or an integer >= 1, got 0"):
+        dataclasses.replace(gp.defaults, hidden=0)
+
+    class Mixed(WGANGP):
+        name = "mixed-optimisers"
+        image_defaults = dataclasses.replace(WGANGP.defaults, optimizer="rmsprop")
+
+    with pytest.raises(TypeError, match="the optimiser is the method's"):
+        register(Mixed)
+    assert "mixed-optimisers" not in METHODS

@@ -89,8 +89,10 @@ def test_wgan_ts_lowers_exact_w1_substantially(tmp_path):
     pts = rng.normal(loc=(2.0, -1.0), scale=0.3, size=(2000, 2)).astype(np.float32)
     path = str(tmp_path / "blob.npy")
     np.save(path, pts)
+    # the rate this test was written for (the setting measured best on 2-D
+    # data); the authors' 1e-4, now the default, moves too little in 150 steps
     cfg = TrainConfig(method="wgan-ts", data=path, device="cpu", iters=150, hidden=32, depth=2,
-                      batch=32, eval_n=400)
+                      batch=32, eval_n=400, lr_g=1e-3, lr_d=1e-3, lr_decay="linear")
     tr = Trainer(cfg)
     w_before = tr.evaluate()["w1"]
     for _ in range(cfg.iters):
@@ -229,12 +231,13 @@ def test_version_1_checkpoint_loads_with_a_warning(tmp_path):
 
 # ---------------------------------------------------------------- changing the budget
 def test_budget_change_replans_the_linear_decay(tmp_path):
-    cfg = TrainConfig(method="gan", device="cpu", iters=10, **TINY)
+    cfg = TrainConfig(method="gan", device="cpu", iters=10, lr_decay="linear", **TINY)
     tr = Trainer(cfg)
     for _ in range(6):
         tr.step()
     state = tr.state_dict()
-    longer = Trainer(TrainConfig(method="gan", device="cpu", iters=20, **TINY))
+    longer = Trainer(TrainConfig(method="gan", device="cpu", iters=20, lr_decay="linear",
+                                 **TINY))
     longer.load_state_dict(state)
     # the line through the last factor used, f(5) = 1 - 5/10, reaching 0 at 20
     assert longer.lr_plan == {"anchor_iter": 5, "anchor_factor": 0.5, "end": 20}
@@ -243,16 +246,17 @@ def test_budget_change_replans_the_linear_decay(tmp_path):
     longer.step()
     assert longer.opt_g.param_groups[0]["lr"] == pytest.approx(cfg.lr_g * 0.5 * 14 / 15)
     # a second change starts from the re-planned line
-    again = Trainer(TrainConfig(method="gan", device="cpu", iters=30, **TINY))
+    again = Trainer(TrainConfig(method="gan", device="cpu", iters=30, lr_decay="linear", **TINY))
     again.load_state_dict(longer.state_dict())
     assert again.lr_plan["anchor_iter"] == 6
     assert again.lr_plan["anchor_factor"] == pytest.approx(0.5 * 14 / 15)
     # nothing done yet: the plain schedule over the new budget
-    fresh = Trainer(TrainConfig(method="gan", device="cpu", iters=7, **TINY))
+    fresh = Trainer(TrainConfig(method="gan", device="cpu", iters=7, lr_decay="linear", **TINY))
     fresh.load_state_dict(Trainer(cfg).state_dict())
     assert fresh.lr_plan is None and fresh.lr_factor(0) == 1.0
     with pytest.raises(CheckpointError, match="iters=5 is smaller than the 6 generator"):
-        Trainer(TrainConfig(method="gan", device="cpu", iters=5, **TINY)).load_state_dict(state)
+        Trainer(TrainConfig(method="gan", device="cpu", iters=5, lr_decay="linear",
+                            **TINY)).load_state_dict(state)
 
 
 def test_extended_run_resumes_bit_identically(tmp_path, monkeypatch):
