@@ -33,8 +33,9 @@ Examples
 >>> import numpy as np
 >>> choose_method(np.full(4, 0.25), np.full(4, 0.25)), choose_method(np.full(4, 0.25), np.full(2, 0.5))
 ('sparse-assignment', 'network-simplex')
->>> sorted(SOLVERS)
-['candidate-graph', 'dual-lp', 'network-simplex', 'sparse-assignment', 'sparse-transport']
+>>> sorted(SOLVERS)  # doctest: +NORMALIZE_WHITESPACE
+['candidate-graph', 'dual-lp', 'multiscale', 'network-simplex', 'sparse-assignment',
+ 'sparse-transport']
 >>> canonical_method("emd"), SOLVERS["fast"].name
 ('network-simplex', 'candidate-graph')
 """
@@ -49,7 +50,7 @@ import numpy as np
 
 from .._validation import check_size
 from ..geometry import DenseCost, Geometry, PointCost, SparseCost
-from . import assignment, transport
+from . import assignment, multiscale, transport
 from ._pot import import_pot
 from .certify import (DEFAULT_TOL, Certificate, certify, offset_frame, reduce_offsets,
                       require_optimal)
@@ -58,6 +59,7 @@ from .dual_lp import solve_lp
 from .memory import CHECK_ABOVE_BYTES, check_memory, required_memory
 from .problem import LinearProblem
 from .raw import RawSolution
+from .sparse_graph import ASSIGNMENT_DENSE_N_MAX
 
 # ------------------------------------------------------------------ names
 
@@ -75,6 +77,8 @@ METHOD_TABLE: dict[str, tuple[tuple[str, ...], str]] = {
                               "weights, m = n or a small lcm(m, n))"),
     "sparse-transport": ((), "certified candidate-graph transportation solver (any "
                              "weights, any m, n)"),
+    "multiscale": ((), "certified coarse-to-fine solver for points in d <= 4 (grid "
+                       "hierarchy, refined coarse support, checked over all pairs)"),
 }
 #: alias -> canonical name
 ALIASES: dict[str, str] = {alias: name for name, (aliases, _) in METHOD_TABLE.items()
@@ -92,6 +96,8 @@ RESULT_LABELS: dict[str, str] = {
     "fast-replicated": "sparse-assignment",      # uniform m != n as an lcm(m, n) assignment
     "fast-transport": "sparse-transport",
     "fast-transport-fallback": "sparse-transport",  # POT's network simplex took over
+    "multiscale": "multiscale",
+    "multiscale-fallback": "multiscale",            # POT's network simplex took over
 }
 
 
@@ -169,6 +175,14 @@ def _run_candidate_graph(problem: LinearProblem, **options) -> RawSolution:
     if problem.is_assignment:
         return _run_sparse_assignment(problem, **options)
     return _run_sparse_transport(problem, **options)
+
+
+def _run_multiscale(problem: LinearProblem, **options) -> RawSolution:
+    return multiscale.solve_multiscale(problem.geom, problem.a, problem.b, **options)
+
+
+def _multiscale_supports(problem: LinearProblem) -> bool:
+    return multiscale.supports(problem.geom)
 
 
 def _every_problem(problem: LinearProblem) -> bool:
@@ -257,6 +271,10 @@ SOLVERS: SolverRegistry = SolverRegistry({
     "sparse-transport": SolverSpec("sparse-transport", _run_sparse_transport,
                                    CANDIDATE_OPTIONS, points_in=True,
                                    densify_below=CANDIDATE_DENSIFY_BELOW),
+    # points only (a matrix goes to the network simplex), never densified
+    "multiscale": SolverSpec("multiscale", _run_multiscale,
+                             frozenset({"coarse_max", "dilation", "max_rounds", "k"}),
+                             supports=_multiscale_supports, points_in=True),
 })
 #: options every method accepts (handled here, not by the solver)
 COMMON_OPTIONS = frozenset({"points_in"})
@@ -285,6 +303,11 @@ AUTO_TRANSPORT_MAX_FLAT_DIM = 2
 #: columns fail the first check over all pairs: the same low-dimensional
 #: problems, given as a cost matrix
 AUTO_FALLBACK_FRACTION = 0.5
+#: points in 2 to :data:`otgan.lp.multiscale.MULTISCALE_MAX_DIM` dimensions
+#: with at least this many on the larger side (zero weights dropped) go to
+#: the multiscale solver; below it to the network simplex
+#: (``benchmarks/bench_multiscale.py``, cut-off)
+AUTO_MULTISCALE_MIN = 1024
 
 
 def choose_method(a: np.ndarray | LinearProblem, b: np.ndarray | None = None,
@@ -292,6 +315,12 @@ def choose_method(a: np.ndarray | LinearProblem, b: np.ndarray | None = None,
     """The method ``"auto"`` uses for a problem: ``choose_method(problem)``, or
     ``choose_method(a, b, geom=None)`` for weights (and a geometry).
 
+    * Points in 2 to :data:`otgan.lp.multiscale.MULTISCALE_MAX_DIM`
+      dimensions go to ``"multiscale"`` from :data:`AUTO_MULTISCALE_MIN`
+      points on the larger side, below it to ``"network-simplex"``, whatever
+      their weights (``benchmarks/bench_multiscale.py``) -- except uniform
+      ``m = n`` up to :data:`otgan.lp.sparse_graph.ASSIGNMENT_DENSE_N_MAX`,
+      which the dense assignment solver takes (``"sparse-assignment"``).
     * Uniform ``m = n`` (zero weights aside) is an assignment problem: the
       certified ``"sparse-assignment"`` solver beats the network simplex at
       every size measured (``benchmarks/bench_fast.py``).
@@ -322,6 +351,17 @@ def choose_method(a: np.ndarray | LinearProblem, b: np.ndarray | None = None,
     else:
         problem = LinearProblem(geom, a, b)
     rows, cols = problem.support_shape
+    geom = problem.geom
+    if isinstance(geom, PointCost) and 2 <= geom.y.shape[1] <= multiscale.MULTISCALE_MAX_DIM:
+        # low-dimensional points: the candidate graphs miss the long-range
+        # matches (docs/fast_solver.md); the grid hierarchy finds them. Below
+        # the cut-off the network simplex, except the small assignments that
+        # the dense assignment solver takes at once (no rounds, no POT import)
+        if max(rows, cols) >= AUTO_MULTISCALE_MIN:
+            return "multiscale"
+        if problem.is_assignment and 2 <= rows <= ASSIGNMENT_DENSE_N_MAX:
+            return "sparse-assignment"
+        return "network-simplex"
     # a single point a side is no problem to choose for: the network simplex,
     # as it always was
     if problem.is_assignment and rows >= 2:
@@ -555,6 +595,6 @@ def extend_support(geom: Geometry, sub: RawSolution, rows_pos: np.ndarray,
 __all__ = ["METHOD_TABLE", "ALIASES", "METHOD_NAMES", "RESULT_LABELS", "canonical_method",
            "check_method", "solver_of", "SolverSpec", "SolverRegistry", "SOLVERS",
            "CANDIDATE_OPTIONS", "COMMON_OPTIONS", "choose_method", "AUTO_TRANSPORT_MIN",
-           "AUTO_TRANSPORT_MAX_FLAT_DIM", "AUTO_FALLBACK_FRACTION", "select_solver", "resolve",
-           "solve_support", "solve_raw", "prepare_problem", "prepare_geometry",
+           "AUTO_TRANSPORT_MAX_FLAT_DIM", "AUTO_FALLBACK_FRACTION", "AUTO_MULTISCALE_MIN",
+           "select_solver", "resolve", "solve_support", "solve_raw", "prepare_problem", "prepare_geometry",
            "solve_problem", "solve_certified", "extend_support"]
