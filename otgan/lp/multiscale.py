@@ -78,7 +78,7 @@ DEFAULT_MAX_ROUNDS = 40
 STALL_ROUNDS = 4
 #: a level is skipped unless one side has this many times more clusters
 #: than the level above it
-LEVEL_GROWTH = 2.0
+LEVEL_GROWTH = 4.0
 #: grid levels have at most this fraction of one side's points as clusters
 #: (a level nearly as fine as the points costs as much as the points' own
 #: level and saves it little); the points themselves come next
@@ -89,6 +89,8 @@ MAX_DEPTH = 20
 #: VIOLATOR_DOUBLINGS times)
 VIOLATORS = 8
 VIOLATOR_DOUBLINGS = 3
+#: rows per box of the check's bounds (:class:`otgan.kernels.multiscale.CheckCells`)
+CHECK_CELL = 16
 #: the floor of the check's tolerance, in units in the last place of the
 #: largest candidate cost
 EPS_ULPS = 8
@@ -173,7 +175,7 @@ def build_levels(y: np.ndarray, a: np.ndarray, x: np.ndarray, b: np.ndarray,
             continue
         if sy > FINE_FRACTION * m and sx > FINE_FRACTION * n:
             break  # as fine as the points, nearly: the points come next
-        if sy >= LEVEL_GROWTH * len(ly[-1].mass) or sx >= LEVEL_GROWTH * len(lx[-1].mass):
+        if sy * sx >= LEVEL_GROWTH * len(ly[-1].mass) * len(lx[-1].mass):
             ly.append(cy)
             lx.append(cx)
     if ly and len(ly[-1].mass) == m and len(lx[-1].mass) == n:
@@ -261,16 +263,16 @@ def check_multiscale_options(coarse_max, dilation, max_rounds, k=None
     return coarse_max, int(dilation), max_rounds, int(k)
 
 
-def _checker(g: PointCost, kmax: int):
+def _checker(g: PointCost, cells, kmax: int):
     # the check of every round: the c-transform over all pairs and each
-    # column's most violated pairs, in one pass (doubled per round, so that
-    # a column that needs many new pairs gets them in a few rounds)
-    from ..kernels import multiscale as km  # numba: compiled on first use
+    # column's most violated pairs, in one pass that skips the boxes of rows
+    # that cannot hold either (doubled per round, so that a column that
+    # needs many new pairs gets them in a few rounds)
     cols_all = np.arange(g.shape[1], dtype=np.int64)
 
     def check(u, v, eps, rnd):
         kv = min(g.shape[0], kmax << min(rnd - 1, VIOLATOR_DOUBLINGS))
-        vt, _, idx = km.check_columns(g.y, g.x, g.metric, u, v, eps, kv)
+        vt, _, idx = cells.check(g.x, u, v, eps, kv)
         hit = idx >= 0
         return vt, idx[hit], np.broadcast_to(cols_all[:, None], idx.shape)[hit]
     return check
@@ -362,23 +364,34 @@ def solve_multiscale(geom: PointCost, a: np.ndarray, b: np.ndarray, *,
             ptr_y, ch_y, par_y = _children(py, cy)
             ptr_x, ch_x, par_x = _children(px, cx)
             rows, cols = km.refine_pairs(crow, ccol, ptr_y, ch_y, ptr_x, ch_x, BLOCK_MAX)
+        uf = vf = None
+        if raw is not None:
+            # the coarse potentials at the fine points (each its cluster's)
+            uf, vf = raw.u[par_y], raw.v[par_x]
+        cells = km.CheckCells(g.y, g.metric, CHECK_CELL)
         if k and raw is not None:
             # each row's and column's k pairs of least reduced cost under the
-            # coarse potentials (one pass): the pairs near the coarse plan's
-            # support that its dual prices as nearly tight
+            # coarse potentials: the pairs near the coarse plan's support
+            # that its dual prices as nearly tight (the pruned check with no
+            # threshold; the metrics are symmetric, so the rows' lists are
+            # the check of the x's boxes against the y's)
             sy, sx = len(cy.mass), len(cx.mass)
-            _, ri, _, ci = g.topk(min(k, sx), min(k, sy), off_r=raw.u[par_y],
-                                  off_c=raw.v[par_x])
+            inf_x, inf_y = np.full(sx, np.inf), np.full(sy, np.inf)
+            _, _, ci = cells.check(g.x, uf, inf_x, 0.0, min(k, sy))
+            _, _, ri = km.CheckCells(g.x, g.metric, CHECK_CELL).check(g.y, vf, inf_y, 0.0,
+                                                                       min(k, sx))
             rows = np.concatenate([rows, np.repeat(np.arange(sy, dtype=np.int64), ri.shape[1]),
                                    ci.ravel()])
             cols = np.concatenate([cols, ri.ravel(),
                                    np.repeat(np.arange(sx, dtype=np.int64), ci.shape[1])])
+            keep = (rows >= 0) & (cols >= 0)
+            rows, cols = rows[keep], cols[keep]
         costs = g.pair_costs(rows, cols)
         ma, mb = (a, b) if cy.keys is None else (cy.mass,
                                                  cx.mass * (cy.mass.sum() / cx.mass.sum()))
         start = None
         if raw is not None:
-            guide = costs - raw.u[par_y[rows]] - raw.v[par_x[cols]]
+            guide = costs - uf[rows] - vf[cols]
             start = _start_plan(g, rows, cols, costs, guide, ma, mb,
                                 MASS_EPS * float(ma.sum()))
         # the check's tolerance follows the costs' spread, not their size:
@@ -392,7 +405,7 @@ def solve_multiscale(geom: PointCost, a: np.ndarray, b: np.ndarray, *,
         raw = solve_transport_graph(g, ma, mb, rows, cols, costs, None, max_rounds=max_rounds,
                                     near_tight=False, stall_rounds=STALL_ROUNDS,
                                     label="multiscale", eps=eps, start=start,
-                                    check=_checker(g, VIOLATORS))
+                                    check=_checker(g, cells, VIOLATORS))
         total_rounds += raw.n_iter or 0
     return RawSolution(raw.rows, raw.cols, raw.vals, raw.u, raw.v, total_rounds, raw.method)
 
