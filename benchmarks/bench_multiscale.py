@@ -212,10 +212,10 @@ def main(argv=None):
         parts.append("### cutoff\n\n" + section_cutoff(sizes, args.repeat))
     if "large" in args.only:
         cases = ([(2, "ring vs Gaussian", 2048, "l1", "uniform")] if args.smoke else
-                 [(2, "ring vs Gaussian", 16384, "sqeuclidean", "uniform"),
-                  (3, "cube vs shifted Gaussian", 16384, "l2", "dirichlet"),
+                 [(2, "ring vs Gaussian", 16384, "sqeuclidean", "dirichlet"),
+                  (3, "cube vs shifted Gaussian", 16384, "l2", "uniform"),
                   (2, "ring vs Gaussian", 65536, "l1", "uniform"),
-                  (2, "squares shifted", 65536, "sqeuclidean", "dirichlet")])
+                  (2, "squares shifted", 65536, "l1", "uniform")])
         parts.append("### large\n\n" + section_large(cases))
     if args.smoke:
         return

@@ -60,7 +60,7 @@ import numpy as np
 from ..geometry import Geometry, PointCost
 from .raw import RawSolution
 from .sparse_graph import check_positive_int
-from .transport import COST_EPS, MASS_EPS, solve_transport_graph
+from .transport import COST_EPS, MASS_EPS, solve_transport_graph, start_plan
 
 #: points in more dimensions than this are not clustered on grids (a grid
 #: level multiplies the clusters by up to 2^d, and the neighbourhood of a cell
@@ -200,16 +200,16 @@ def _start_plan(g, rows, cols, costs, guide, a, b, thr):
     # A feasible plan whose support is a forest: greedy on the candidate
     # pairs in the order of ``guide`` (the fine costs less the coarse
     # potentials of the pairs' parents: the pairs the coarse optimum pays
-    # for come first), the north-west corner rule for what is left. Every
+    # for come first), then the transportation solver's rules for the mass
+    # left (greedy on the left-over block or its nearest lists, the
+    # north-west corner rule last: start_plan). The north-west corner alone
+    # placed 4 % of the mass on far pairs in index order, and the simplex
+    # took 20.3 s instead of 15.4 s on weighted 16 384-point clouds. Every
     # step exhausts a row or a column, so the support is a forest.
-    from ..kernels import transport as kt  # numba: compiled on first use
-    left_a, left_b = a.copy(), b.copy()
-    flow = kt.greedy_plan(left_a, left_b, rows, cols, guide)
-    nr, nc, nf = kt.northwest_corner(left_a, left_b, thr)
-    used = flow > 0
-    return (np.concatenate([rows[used], nr]), np.concatenate([cols[used], nc]),
-            np.concatenate([costs[used], g.pair_costs(nr, nc)]),
-            np.concatenate([flow[used], nf]))
+    new_r, new_c, new_costs, new_f, cand = start_plan(g, a, b, rows, cols, guide, thr)
+    used = cand > 0
+    return (np.concatenate([rows[used], new_r]), np.concatenate([cols[used], new_c]),
+            np.concatenate([costs[used], new_costs]), np.concatenate([cand[used], new_f]))
 
 
 def _dilate(rows: np.ndarray, cols: np.ndarray, ly: Level, lx: Level, d: int
