@@ -58,6 +58,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..geometry import Geometry, PointCost
+from .emd import solve_emd
 from .raw import RawSolution
 from .sparse_graph import check_positive_int
 from .transport import COST_EPS, MASS_EPS, solve_transport_graph, start_plan
@@ -74,11 +75,18 @@ DEFAULT_DILATION = 0
 DEFAULT_K = 4
 #: sparse solves per level before the dense fallback of that level
 DEFAULT_MAX_ROUNDS = 40
-#: rounds without fewer violated columns or a smaller gap before the fallback
-STALL_ROUNDS = 4
-#: a level is skipped unless one side has this many times more clusters
-#: than the level above it
-LEVEL_GROWTH = 4.0
+#: rounds without fewer violated columns or a smaller gap before the fallback.
+#: Larger than the candidate-graph solver's 2: with L1 costs between shifted
+#: uniform squares (16 384 points) the violated columns grew for 8 rounds
+#: (11 161 to 15 893, the gap flat) and then all vanished at once; 4 sent
+#: the 65 536-point case to a dense fallback that cannot fit
+STALL_ROUNDS = 10
+#: a depth is skipped unless it has this many times more cluster pairs than
+#: the level above it. 2 rather than 4: on the 8-Gaussians ring at 32 768
+#: points the ring's side stayed at 12 points a cluster on the last grid
+#: level with 4 (the other side's depths passed the limit first) and the
+#: solve took 14.0 s, 7.8 s with 2; the 4 096-point cases were within 3 %
+LEVEL_GROWTH = 2.0
 #: grid levels have at most this fraction of one side's points as clusters
 #: (a level nearly as fine as the points costs as much as the points' own
 #: level and saves it little); the points themselves come next
@@ -86,9 +94,13 @@ FINE_FRACTION = 0.35
 #: deepest grid (bits per coordinate); a key holds depth * d <= 62 bits
 MAX_DEPTH = 20
 #: violated pairs per column that a check adds (doubled per round, at most
-#: VIOLATOR_DOUBLINGS times)
+#: VIOLATOR_DOUBLINGS times). Doubled once only: on the degenerate L1 case
+#: above three doublings grew the graph from 0.28 to 3.1 million pairs in 5
+#: rounds for 3 000 pivots a round (memory that the 65 536-point case cannot
+#: spare); none took the ring at 32 768 points 21 rounds (10.1 s against
+#: 7.8 s with one)
 VIOLATORS = 8
-VIOLATOR_DOUBLINGS = 3
+VIOLATOR_DOUBLINGS = 1
 #: rows per box of the check's bounds (:class:`otgan.kernels.multiscale.CheckCells`)
 CHECK_CELL = 16
 #: the floor of the check's tolerance, in units in the last place of the
@@ -139,10 +151,10 @@ def build_levels(y: np.ndarray, a: np.ndarray, x: np.ndarray, b: np.ndarray,
     points last.
 
     A depth becomes a level when it is the deepest with at most
-    ``coarse_max`` clusters a side (the coarsest) or, below it, when one
-    side has :data:`LEVEL_GROWTH` times more clusters than on the last
-    level, as long as one side has at most :data:`FINE_FRACTION` of its
-    points as clusters.
+    ``coarse_max`` clusters a side (the coarsest) or, below it, when it has
+    :data:`LEVEL_GROWTH` times more cluster pairs than the last level, as
+    long as one side has at most :data:`FINE_FRACTION` of its points as
+    clusters.
 
     Examples
     --------
@@ -266,8 +278,7 @@ def check_multiscale_options(coarse_max, dilation, max_rounds, k=None
 def _checker(g: PointCost, cells, kmax: int):
     # the check of every round: the c-transform over all pairs and each
     # column's most violated pairs, in one pass that skips the boxes of rows
-    # that cannot hold either (doubled per round, so that a column that
-    # needs many new pairs gets them in a few rounds)
+    # that cannot hold either
     cols_all = np.arange(g.shape[1], dtype=np.int64)
 
     def check(u, v, eps, rnd):
@@ -352,7 +363,20 @@ def solve_multiscale(geom: PointCost, a: np.ndarray, b: np.ndarray, *,
     for lev in range(len(ly)):
         cy, cx = ly[lev], lx[lev]
         g = geom if cy.keys is None else PointCost(cy.centre, cx.centre, geom.metric)
-        if raw is None:  # the coarsest level: all pairs
+        if raw is None and cy.keys is not None:
+            # the coarsest clusters, on all pairs: POT's network simplex on
+            # their (at most coarse_max^2) matrix, 1.7 ms where the sparse
+            # simplex on the complete graph took 18 ms at 256 x 256. Its
+            # potentials only guide the next level; when the points
+            # themselves are the coarsest level (below), the answer must be
+            # certified, and POT's potentials carry rounding of the costs'
+            # size, not their spread (two clouds far apart fail)
+            plan, u0, v0 = solve_emd(g.dense(), cy.mass,
+                                     cx.mass * (cy.mass.sum() / cx.mass.sum()))
+            raw = RawSolution.from_dense(plan, u0, v0, "multiscale", 1)
+            total_rounds += 1
+            continue
+        if raw is None:  # the points are the coarsest level: all pairs
             sy, sx = len(cy.mass), len(cx.mass)
             rows = np.repeat(np.arange(sy, dtype=np.int64), sx)
             cols = np.tile(np.arange(sx, dtype=np.int64), sy)

@@ -419,7 +419,7 @@ def solve_support(problem: LinearProblem, spec: SolverSpec,
     to the certificate's tolerance); the certificate uses the caller's ``b``.
     """
     _require_geometry(problem)
-    if spec.name == "network-simplex":
+    if spec.name in ("network-simplex", "multiscale"):
         import_pot()  # first use: import time is start-up, not solve time
     t0 = time.perf_counter()
     solver_problem = problem.balanced()

@@ -432,7 +432,8 @@ def solve_transport_graph(geom: Geometry, a: np.ndarray, b: np.ndarray, rows: np
     dense problem instead). ``eps`` is the tolerance of the check (default
     :data:`COST_EPS` times the largest cost). ``check(u, v, eps, round)``,
     if given, replaces the later checks: it returns the c-transform ``v'``
-    over all pairs and the violated pairs to add, ``(v', rows, cols)``.
+    over all pairs and the violated pairs to add, ``(v', rows, cols)``, each
+    pair once and each with ``c_ij - u_i < v_j - eps``.
 
     Examples
     --------
@@ -528,7 +529,13 @@ def solve_transport_graph(geom: Geometry, a: np.ndarray, b: np.ndarray, rows: np
                                    f"violated columns after {rnd} rounds)", rnd)
         prev_bad, prev_gap = len(bad), gap
         state.repair(bad, vt)
-        new_r, new_c = _new_pairs(np.sort(state.keys()), new_r, new_c, n)
+        if check is None:
+            new_r, new_c = _new_pairs(np.sort(state.keys()), new_r, new_c, n)
+        # else the caller's check returned each violated pair once, and a
+        # violated pair (reduced cost below -eps) is never an edge of the
+        # graph (each prices at -eps / 10 or more after the solve): the sort
+        # and search over all the graph's keys (5 s of 68 s on 65 536
+        # points) are skipped
         state.add(new_r, new_c, geom.pair_costs(new_r, new_c))
 
 
