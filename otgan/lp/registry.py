@@ -303,11 +303,17 @@ AUTO_TRANSPORT_MAX_FLAT_DIM = 2
 #: columns fail the first check over all pairs: the same low-dimensional
 #: problems, given as a cost matrix
 AUTO_FALLBACK_FRACTION = 0.5
-#: points in 2 to :data:`otgan.lp.multiscale.MULTISCALE_MAX_DIM` dimensions
-#: with at least this many on the larger side (zero weights dropped) go to
-#: the multiscale solver; below it to the network simplex
-#: (``benchmarks/bench_multiscale.py``, cut-off)
+#: points in 2 dimensions with at least this many on the larger side (zero
+#: weights dropped) go to the multiscale solver; below it to the network
+#: simplex. Measured (``benchmarks/bench_multiscale.py``, cutoff and grid;
+#: one thread, shared machine): POT ahead at 512 points (multiscale at
+#: 0.69-1.04x POT's speed), level at 768 (0.91-1.27x), multiscale ahead
+#: from 1 024 (1.24-1.81x; the grid's 12 cells at 1 024: 1.0-1.7x)
 AUTO_MULTISCALE_MIN = 1024
+#: the same cut-off for points in 3 and 4 dimensions: there the grid's 12
+#: cells at 1 024 points ran at 0.7-1.4x POT's speed (3-D weighted L2 and
+#: m != n the slowest), the cutoff table's 2 048 at 1.1-2.1x
+AUTO_MULTISCALE_MIN_3D = 2048
 
 
 def choose_method(a: np.ndarray | LinearProblem, b: np.ndarray | None = None,
@@ -317,7 +323,8 @@ def choose_method(a: np.ndarray | LinearProblem, b: np.ndarray | None = None,
 
     * Points in 2 to :data:`otgan.lp.multiscale.MULTISCALE_MAX_DIM`
       dimensions go to ``"multiscale"`` from :data:`AUTO_MULTISCALE_MIN`
-      points on the larger side, below it to ``"network-simplex"``, whatever
+      points on the larger side in 2-D, :data:`AUTO_MULTISCALE_MIN_3D` in 3-D
+      and 4-D, below it to ``"network-simplex"``, whatever
       their weights (``benchmarks/bench_multiscale.py``) -- except uniform
       ``m = n`` up to :data:`otgan.lp.sparse_graph.ASSIGNMENT_DENSE_N_MAX`,
       which the dense assignment solver takes (``"sparse-assignment"``).
@@ -357,7 +364,8 @@ def choose_method(a: np.ndarray | LinearProblem, b: np.ndarray | None = None,
         # matches (docs/fast_solver.md); the grid hierarchy finds them. Below
         # the cut-off the network simplex, except the small assignments that
         # the dense assignment solver takes at once (no rounds, no POT import)
-        if max(rows, cols) >= AUTO_MULTISCALE_MIN:
+        cut = AUTO_MULTISCALE_MIN if geom.y.shape[1] == 2 else AUTO_MULTISCALE_MIN_3D
+        if max(rows, cols) >= cut:
             return "multiscale"
         if problem.is_assignment and 2 <= rows <= ASSIGNMENT_DENSE_N_MAX:
             return "sparse-assignment"
@@ -596,5 +604,6 @@ __all__ = ["METHOD_TABLE", "ALIASES", "METHOD_NAMES", "RESULT_LABELS", "canonica
            "check_method", "solver_of", "SolverSpec", "SolverRegistry", "SOLVERS",
            "CANDIDATE_OPTIONS", "COMMON_OPTIONS", "choose_method", "AUTO_TRANSPORT_MIN",
            "AUTO_TRANSPORT_MAX_FLAT_DIM", "AUTO_FALLBACK_FRACTION", "AUTO_MULTISCALE_MIN",
+           "AUTO_MULTISCALE_MIN_3D",
            "select_solver", "resolve", "solve_support", "solve_raw", "prepare_problem", "prepare_geometry",
            "solve_problem", "solve_certified", "extend_support"]

@@ -14,7 +14,8 @@ from otgan.kernels.multiscale import cell_keys, check_columns, neighbour_cells, 
 from otgan.lp import choose_method
 from otgan.lp.multiscale import (MULTISCALE_MAX_DIM, build_levels, check_multiscale_options,
                                  solve_multiscale)
-from otgan.lp.registry import AUTO_MULTISCALE_MIN, SOLVERS, select_solver
+from otgan.lp.registry import (AUTO_MULTISCALE_MIN, AUTO_MULTISCALE_MIN_3D, SOLVERS,
+                               select_solver)
 from otgan.lp.problem import LinearProblem
 
 #: examples of the hypothesis test; a thorough run raises it, e.g.
@@ -197,11 +198,11 @@ def test_kernels():
 
 def test_registry_and_auto():
     rng = np.random.default_rng(1)
-    big = AUTO_MULTISCALE_MIN
     for d in (2, 3, 4):
+        big = AUTO_MULTISCALE_MIN if d == 2 else AUTO_MULTISCALE_MIN_3D
         g = PointCost(rng.random((big, d)), rng.random((big // 2, d)))
         assert choose_method(LinearProblem(g)) == "multiscale"
-        small = PointCost(rng.random((big // 4, d)), rng.random((10, d)))
+        small = PointCost(rng.random((big - 1, d)), rng.random((10, d)))
         assert choose_method(LinearProblem(small)) == "network-simplex"
     # small uniform assignments keep the dense assignment solver
     sq = PointCost(rng.random((100, 2)), rng.random((100, 2)))
