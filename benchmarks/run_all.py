@@ -24,6 +24,8 @@ EXTRA_SECTIONS = [
     ("_bench_ab.md", "bench_ab.py", "This checkout against an earlier commit (regression check)"),
     ("_bench_distributed.md", "bench_distributed.py",
      "Distributed training: the global LP and scaling"),
+    ("_bench_multiscale.md", "bench_multiscale.py",
+     "Multiscale exact OT for 2-D/3-D points (issue #24)"),
 ]
 
 

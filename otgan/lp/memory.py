@@ -31,7 +31,8 @@ from .names import canonical_method
 #: (canonical method names, :data:`otgan.lp.registry.METHOD_TABLE`; the
 #: candidate-graph solvers allocate ``O((m + n) k)``, nothing per entry)
 BYTES_PER_ENTRY = {"network-simplex": 8 + 33, "dual-lp": 0, "candidate-graph": 0,
-                   "sparse-assignment": 0, "sparse-transport": 0, "one-dimensional": 0}
+                   "sparse-assignment": 0, "sparse-transport": 0, "one-dimensional": 0,
+                   "multiscale": 0}
 #: bytes per entry of a cost matrix built from points
 DENSE_BYTES = 8
 #: needs below this are not checked: reading the system's memory state costs

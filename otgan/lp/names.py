@@ -27,6 +27,8 @@ METHOD_TABLE: dict[str, tuple[tuple[str, ...], str]] = {
     "one-dimensional": (("1d",), "points on a line: the sorted (north-west corner) plan, "
                                  "O((m + n) log(m + n)), certified from the Monge "
                                  "structure (any weights, any m, n)"),
+    "multiscale": ((), "certified coarse-to-fine solver for points in d <= 4 (grid "
+                       "hierarchy, refined coarse support, checked over all pairs)"),
 }
 #: alias -> canonical name
 ALIASES: dict[str, str] = {alias: name for name, (aliases, _) in METHOD_TABLE.items()
@@ -45,6 +47,8 @@ RESULT_LABELS: dict[str, str] = {
     "fast-transport": "sparse-transport",
     "fast-transport-fallback": "sparse-transport",  # POT's network simplex took over
     "one-dimensional": "one-dimensional",
+    "multiscale": "multiscale",
+    "multiscale-fallback": "multiscale",            # POT's network simplex took over
 }
 
 

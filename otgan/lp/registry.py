@@ -33,8 +33,9 @@ Examples
 >>> import numpy as np
 >>> choose_method(np.full(4, 0.25), np.full(4, 0.25)), choose_method(np.full(4, 0.25), np.full(2, 0.5))
 ('sparse-assignment', 'network-simplex')
->>> sorted(SOLVERS)
-['candidate-graph', 'dual-lp', 'network-simplex', 'one-dimensional', 'sparse-assignment', 'sparse-transport']
+>>> sorted(SOLVERS)  # doctest: +NORMALIZE_WHITESPACE
+['candidate-graph', 'dual-lp', 'multiscale', 'network-simplex', 'one-dimensional',
+ 'sparse-assignment', 'sparse-transport']
 >>> canonical_method("emd"), SOLVERS["fast"].name
 ('network-simplex', 'candidate-graph')
 """
@@ -49,7 +50,7 @@ import numpy as np
 
 from .._validation import check_size
 from ..geometry import DenseCost, Geometry, PointCost, SparseCost
-from . import assignment, onedim, transport
+from . import assignment, multiscale, onedim, transport
 from ._pot import import_pot
 from .certify import (DEFAULT_TOL, Certificate, certify, offset_frame, reduce_offsets,
                       require_optimal)
@@ -62,6 +63,7 @@ from .names import (ALIASES, METHOD_NAMES, METHOD_TABLE, RESULT_LABELS, canonica
                     check_method, solver_of)
 from .problem import LinearProblem
 from .raw import RawSolution
+from .sparse_graph import ASSIGNMENT_DENSE_N_MAX
 
 # ------------------------------------------------------------------ solvers
 
@@ -106,6 +108,14 @@ def _run_one_dimensional(problem: LinearProblem, *, certify: str = "structure"
                          ) -> RawSolution:
     onedim.check_certify(certify)  # read by the certificate (SolverSpec.certify_geometry)
     return onedim.solve_onedim(problem.geom, problem.a, problem.b)
+
+
+def _run_multiscale(problem: LinearProblem, **options) -> RawSolution:
+    return multiscale.solve_multiscale(problem.geom, problem.a, problem.b, **options)
+
+
+def _multiscale_supports(problem: LinearProblem) -> bool:
+    return multiscale.supports(problem.geom)
 
 
 def _every_problem(problem: LinearProblem) -> bool:
@@ -203,6 +213,10 @@ SOLVERS: SolverRegistry = SolverRegistry({
     "one-dimensional": SolverSpec("one-dimensional", _run_one_dimensional,
                                   frozenset({"certify"}), supports=onedim.supports,
                                   points_in=True, certify_geometry=onedim.certify_geometry),
+    # points only (a matrix goes to the network simplex), never densified
+    "multiscale": SolverSpec("multiscale", _run_multiscale,
+                             frozenset({"coarse_max", "dilation", "max_rounds", "k"}),
+                             supports=_multiscale_supports, points_in=True),
 })
 #: options every method accepts (handled here, not by the solver)
 COMMON_OPTIONS = frozenset({"points_in"})
@@ -231,6 +245,17 @@ AUTO_TRANSPORT_MAX_FLAT_DIM = 2
 #: columns fail the first check over all pairs: the same low-dimensional
 #: problems, given as a cost matrix
 AUTO_FALLBACK_FRACTION = 0.5
+#: points in 2 dimensions with at least this many on the larger side (zero
+#: weights dropped) go to the multiscale solver; below it to the network
+#: simplex. Measured (``benchmarks/bench_multiscale.py``, cutoff and grid;
+#: one thread, shared machine): POT ahead at 512 points (multiscale at
+#: 0.69-1.04x POT's speed), level at 768 (0.91-1.27x), multiscale ahead
+#: from 1 024 (1.24-1.81x; the grid's 12 cells at 1 024: 1.0-1.7x)
+AUTO_MULTISCALE_MIN = 1024
+#: the same cut-off for points in 3 and 4 dimensions: there the grid's 12
+#: cells at 1 024 points ran at 0.7-1.4x POT's speed (3-D weighted L2 and
+#: m != n the slowest), the cutoff table's 2 048 at 1.1-2.1x
+AUTO_MULTISCALE_MIN_3D = 2048
 
 
 def choose_method(a: np.ndarray | LinearProblem, b: np.ndarray | None = None,
@@ -241,6 +266,13 @@ def choose_method(a: np.ndarray | LinearProblem, b: np.ndarray | None = None,
     * Points on a line (a :class:`~otgan.geometry.PointCost` with ``d = 1``;
       any weights, any ``m``, ``n``) go to ``"one-dimensional"``: the sorted
       plan, certified from the Monge structure (:mod:`otgan.lp.onedim`).
+    * Points in 2 to :data:`otgan.lp.multiscale.MULTISCALE_MAX_DIM`
+      dimensions go to ``"multiscale"`` from :data:`AUTO_MULTISCALE_MIN`
+      points on the larger side in 2-D, :data:`AUTO_MULTISCALE_MIN_3D` in 3-D
+      and 4-D, below it to ``"network-simplex"``, whatever
+      their weights (``benchmarks/bench_multiscale.py``) -- except uniform
+      ``m = n`` up to :data:`otgan.lp.sparse_graph.ASSIGNMENT_DENSE_N_MAX`,
+      which the dense assignment solver takes (``"sparse-assignment"``).
     * Uniform ``m = n`` (zero weights aside) is an assignment problem: the
       certified ``"sparse-assignment"`` solver beats the network simplex at
       every size measured (``benchmarks/bench_fast.py``).
@@ -276,6 +308,18 @@ def choose_method(a: np.ndarray | LinearProblem, b: np.ndarray | None = None,
         # (benchmarks/bench_onedim.py)
         return "one-dimensional"
     rows, cols = problem.support_shape
+    geom = problem.geom
+    if isinstance(geom, PointCost) and 2 <= geom.y.shape[1] <= multiscale.MULTISCALE_MAX_DIM:
+        # low-dimensional points: the candidate graphs miss the long-range
+        # matches (docs/fast_solver.md); the grid hierarchy finds them. Below
+        # the cut-off the network simplex, except the small assignments that
+        # the dense assignment solver takes at once (no rounds, no POT import)
+        cut = AUTO_MULTISCALE_MIN if geom.y.shape[1] == 2 else AUTO_MULTISCALE_MIN_3D
+        if max(rows, cols) >= cut:
+            return "multiscale"
+        if problem.is_assignment and 2 <= rows <= ASSIGNMENT_DENSE_N_MAX:
+            return "sparse-assignment"
+        return "network-simplex"
     # a single point a side is no problem to choose for: the network simplex,
     # as it always was
     if problem.is_assignment and rows >= 2:
@@ -333,7 +377,7 @@ def solve_support(problem: LinearProblem, spec: SolverSpec,
     to the certificate's tolerance); the certificate uses the caller's ``b``.
     """
     _require_geometry(problem)
-    if spec.name == "network-simplex":
+    if spec.name in ("network-simplex", "multiscale"):
         import_pot()  # first use: import time is start-up, not solve time
     t0 = time.perf_counter()
     solver_problem = problem.balanced()
@@ -517,6 +561,7 @@ def extend_support(geom: Geometry, sub: RawSolution, rows_pos: np.ndarray,
 __all__ = ["METHOD_TABLE", "ALIASES", "METHOD_NAMES", "RESULT_LABELS", "canonical_method",
            "check_method", "solver_of", "SolverSpec", "SolverRegistry", "SOLVERS",
            "CANDIDATE_OPTIONS", "COMMON_OPTIONS", "choose_method", "AUTO_TRANSPORT_MIN",
-           "AUTO_TRANSPORT_MAX_FLAT_DIM", "AUTO_FALLBACK_FRACTION", "select_solver", "resolve",
-           "solve_support", "solve_raw", "prepare_problem", "prepare_geometry",
+           "AUTO_TRANSPORT_MAX_FLAT_DIM", "AUTO_FALLBACK_FRACTION", "AUTO_MULTISCALE_MIN",
+           "AUTO_MULTISCALE_MIN_3D",
+           "select_solver", "resolve", "solve_support", "solve_raw", "prepare_problem", "prepare_geometry",
            "solve_problem", "solve_certified", "extend_support"]

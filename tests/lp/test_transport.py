@@ -380,8 +380,10 @@ def test_column_violators_reads_in_chunks(monkeypatch, rng):
 
 
 def test_auto_rules(rng):
-    # uniform m = n: assignment; small: network simplex; points in <= 2-D:
-    # network simplex; otherwise the transportation solver
+    # uniform m = n: assignment; small: network simplex; points in 2-4
+    # dimensions: network simplex below the multiscale cut-off (the
+    # multiscale rules: tests/lp/test_multiscale.py); otherwise the
+    # transportation solver
     u = np.full(300, 1 / 300)
     w = rng.dirichlet(np.ones(300))
     assert choose_method(u, u) == "sparse-assignment"
@@ -390,8 +392,10 @@ def test_auto_rules(rng):
     assert choose_method(w, u, PointCost(rng.random((300, 2)),
                                          rng.random((300, 2)))) == "network-simplex"
     assert choose_method(w, u, PointCost(rng.random((300, 3)),
-                                         rng.random((300, 3)))) == "sparse-transport"
-    res = otgan.solve_samples(rng.random((300, 4)), rng.random((260, 4)), w)
+                                         rng.random((300, 3)))) == "network-simplex"
+    assert choose_method(w, u, PointCost(rng.random((300, 5)),
+                                         rng.random((300, 5)))) == "sparse-transport"
+    res = otgan.solve_samples(rng.random((300, 5)), rng.random((260, 5)), w)
     assert res.method.startswith("fast-transport") and res.certificate.is_optimal
 
 
