@@ -139,12 +139,18 @@ def problems(draw):
     row_off = draw(st.sampled_from([0.0, 2.0 ** 10, 2.0 ** 27, 2.0 ** 40]))
     col_off = draw(st.sampled_from([0.0, 2.0 ** 20, 2.0 ** 43]))
     n_huge = draw(st.integers(0, max(1, m * n // 3)))
-    if row_off >= 2.0 ** 40 and col_off >= 2.0 ** 43 and draw(st.integers(3, 300)) < 12:
-        # OPEN: test_huge_entries_below_the_constants_open (huge entries
-        # smaller than the constants' spread, answer differences of a few
-        # ulps of the entries)
-        n_huge = 0
     huge_exp = draw(st.integers(3, 300))
+    if row_off >= 2.0 ** 27 and col_off >= 2.0 ** 43:
+        # OPEN (issue #22): test_huge_entries_below_the_constants_open and
+        # test_huge_entries_above_the_constants_open -- a few huge entries
+        # (1e9 ... 1e19 seen) with constants of 2^27 .. 2^40 on the rows and
+        # 2^43 on the columns: the frame's value keeps part of the constants
+        # (up to 1e11 against answers of 0.5), and plans up to 5 % above the
+        # optimum are certified. The exclusion once drew an exponent of its
+        # own instead of reading this one and let the case through about
+        # once in 200 examples; 3 000-example runs then found it at every
+        # size of the huge entries.
+        n_huge = 0
     return M, a, b, kappa, row_off, col_off, n_huge, huge_exp, seed
 
 
@@ -313,6 +319,39 @@ def test_huge_entries_below_the_constants_open():
     assert not P[huge].any()
     try:
         res = otgan.solve_ot(full, method="lp")
+    except REFUSALS:
+        return
+    plan = np.asarray(res.plan)
+    assert float(np.sum(plan * np.where(huge, 0.0, free))) == pytest.approx(ref, rel=1e-9)
+
+
+@pytest.mark.xfail(strict=True, reason="open (issue #22): five entries of 1e14 with constants "
+                   "of 2^40 on rows and 2^43 on columns: the minima's value is 2.7e11 against "
+                   "an answer of 0.62, and auto's plan, 1 % above the optimum, is certified")
+def test_huge_entries_above_the_constants_open():
+    # found by the sweep at 3 000 examples once its exclusion read the right
+    # exponent (test_sweep_never_certifies_a_wrong_answer's generator, seed
+    # 4294967294)
+    M = np.array([[0.3940378635310432, 0.5091775542448518, 0.258680149668964,
+                   0.4009642066498553, 0.779470846628181],
+                  [0.9596317844504542, 0.27961491535747873, 0.0417484259522547,
+                   0.7540916404527583, 0.32678497832635456],
+                  [0.9649220445984283, 0.8319017067022503, 0.7178124079830108,
+                   0.36515933977754156, 0.8067208531763901]])
+    a = np.array([0.3752275189528776, 0.43610578640085446, 0.18866669464626795])
+    b = np.array([0.023351321937408746, 0.326099725738234, 0.11849261910187243,
+                  0.19705456098466892, 0.33500177223781596])
+    rng = np.random.default_rng(4294967295)
+    huge = np.zeros(M.shape, dtype=bool)
+    huge.flat[rng.choice(M.size, size=5, replace=False)] = True
+    offset = (rng.integers(0, 8, 3)[:, None] * 2.0 ** 40
+              + rng.integers(0, 8, 5)[None, :] * 2.0 ** 43)
+    full = np.where(huge, 1e14, M) + offset
+    free = full - offset
+    ref, P = _pot_value(np.where(huge, 1e3, free), a, b)
+    assert not P[huge].any()
+    try:
+        res = otgan.solve_ot(full, a, b)
     except REFUSALS:
         return
     plan = np.asarray(res.plan)
