@@ -109,6 +109,44 @@ def table(rows) -> str:
     return "\n".join(lines)
 
 
+def by_cell_group(rows) -> str:
+    """min / median / max speed-up per (d, n), and the methods ``auto`` ran."""
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["d"], r["n"]), []).append(r)
+    lines = ["| d | n | min | median | max | auto ran |", "|---|---|---|---|---|---|"]
+    for (d, n), rs in sorted(groups.items()):
+        sp = [r["speedup"] for r in rs]
+        ran = ", ".join(sorted({r["method"] for r in rs}))
+        lines.append(f"| {d} | {n} | {min(sp):.2f}x | {statistics.median(sp):.2f}x | "
+                     f"{max(sp):.2f}x | {ran} |")
+    return "\n".join(lines)
+
+
+def verdicts(s: dict) -> str:
+    every = "met" if s["cells_below_0.9"] == 0 else f"MISSED in {s['cells_below_0.9']} cells"
+    target = "met" if s["cells_below_1"] == 0 else f"missed in {s['cells_below_1']} cells"
+    median = "met" if s["median_speedup"] >= 5 else "MISSED"
+    return (f"Targets (issue #24): `auto` >= 0.9x POT in every cell: **{every}**; >= 1x: "
+            f"{target}; median cell >= 5x: **{median}** ({s['median_speedup']:.2f}x).")
+
+
+def write_docs(record: dict) -> None:
+    rows, s, command = record["cells"], record["summary"], record["command"]
+    notes = (f"Command: `{command}`. Cells: {s['cells']}; median speed-up "
+             f"{s['median_speedup']:.2f}x; worst {s['min_speedup']:.2f}x "
+             f"({s['worst_cell']}); cells below 0.9x: {s['cells_below_0.9']}, below 1x: "
+             f"{s['cells_below_1']}; largest relative difference from POT "
+             f"{s['max_rel_diff']:.1e}. Run summary: docs/results/auto_grid.json "
+             f"(`bench_auto_grid.py --from-json` rewrites this section from it).\n\n"
+             + verdicts(s) + "\n\n### By dimension and size\n\n" + by_cell_group(rows)
+             + "\n\n### Every cell\n\n" + table(rows))
+    write_table("auto_grid", "`auto` against POT on the grid of issue #24",
+                f"The run itself: {record['measured']}"
+                + (f"; {record['conditions']}" if record.get("conditions") else "") + ".",
+                notes)
+
+
 def summary(rows) -> dict:
     speedups = [r["speedup"] for r in rows]
     worst = min(rows, key=lambda r: r["speedup"])
@@ -129,7 +167,14 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="n in {256, 512} only")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, writes nothing")
+    ap.add_argument("--conditions", default="",
+                    help="what else ran on the machine (recorded with the run)")
+    ap.add_argument("--from-json", action="store_true",
+                    help="rewrite docs/_bench_auto_grid.md from docs/results/auto_grid.json")
     args = ap.parse_args(argv)
+    if args.from_json:
+        write_docs(json.loads((DOCS / "results" / "auto_grid.json").read_text()))
+        return
     ns = [256, 512] if args.quick else args.ns
     if args.smoke:
         ns, args.repeat = [64], 1
@@ -150,20 +195,16 @@ def main(argv=None):
     command = ("cd benchmarks && OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 "
                "../.venv/bin/python bench_auto_grid.py"
                + (" --quick" if args.quick else "")
+               + (f" --repeat {args.repeat}" if args.repeat != 3 else "")
                + (f" --dims {' '.join(map(str, args.dims))}" if args.dims != list(DIMS) else "")
                + (f" --ns {' '.join(map(str, args.ns))}"
                   if args.ns != list(NS) and not args.quick else ""))
-    record = {"command": command, "machine": machine(),
+    record = {"command": command, "machine": machine(), "conditions": args.conditions,
               "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "summary": s, "cells": rows}
     (DOCS / "results").mkdir(exist_ok=True)
     write_atomic(DOCS / "results" / "auto_grid.json", json.dumps(record, indent=1) + "\n")
-    notes = (f"Command: `{command}`. Cells: {s['cells']}; median speed-up "
-             f"{s['median_speedup']:.2f}x; worst {s['min_speedup']:.2f}x "
-             f"({s['worst_cell']}); cells below 0.9x: {s['cells_below_0.9']}, below 1x: "
-             f"{s['cells_below_1']}; largest relative difference from POT "
-             f"{s['max_rel_diff']:.1e}. Run summary: docs/results/auto_grid.json.")
-    write_table("auto_grid", "`auto` against POT on the grid of issue #24", table(rows), notes)
+    write_docs(record)
 
 
 if __name__ == "__main__":

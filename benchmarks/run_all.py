@@ -24,9 +24,12 @@ EXTRA_SECTIONS = [
     ("_bench_ab.md", "bench_ab.py", "This checkout against an earlier commit (regression check)"),
     ("_bench_distributed.md", "bench_distributed.py",
      "Distributed training: the global LP and scaling"),
-    ("_bench_multiscale.md", "bench_multiscale.py",
-     "Multiscale exact OT for 2-D/3-D points (issue #24)"),
+    ("_bench_multiscale.md", "bench_multiscale.py", None),
+    ("_bench_auto_grid.md", "bench_auto_grid.py", None),
+    ("_bench_gan_step_cpu.md", "bench_gan_step.py", None),
 ]
+#: (a title of None: the section's file carries its own, as
+#: ``_common.write_table`` writes it)
 
 
 def assemble() -> Path:
@@ -42,7 +45,8 @@ def assemble() -> Path:
     for file, script, title in EXTRA_SECTIONS:
         section = DOCS / file
         if section.exists():
-            parts.append(f"\n<!-- from benchmarks/{script} -->\n\n## {title}\n")
+            parts.append(f"\n<!-- from benchmarks/{script} -->\n"
+                         + (f"\n## {title}\n" if title else ""))
             parts.append(section.read_text())
     out = DOCS / "benchmarks.md"
     tmp = out.with_suffix(".md.tmp")
