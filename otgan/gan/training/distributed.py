@@ -55,16 +55,7 @@ Design (docs/distributed.md):
 In one process (:data:`SINGLE_PROCESS`) every operation is the identity and
 the trainer runs exactly the code path it ran before this module existed.
 
-Examples
---------
->>> import torch
->>> SINGLE_PROCESS.world_size, SINGLE_PROCESS.is_main
-(1, True)
->>> t = torch.arange(6.0)
->>> SINGLE_PROCESS.shard(t) is t, SINGLE_PROCESS.gather(t) is t
-(True, True)
->>> ShardGroup(rank=1, world_size=2).local_size(64)
-32
+(Examples of the group itself: :mod:`otgan.gan.parallel`, its home.)
 """
 from __future__ import annotations
 
