@@ -32,8 +32,9 @@ _WHERE = {
 }
 
 
-#: the certificate's separable fit leaves out the pairs whose reduced cost
-#: exceeds this many times the median (the huge entries no plan uses); shared
+#: the certificate's separable fit leaves out the reduced costs above the
+#: first jump of this many times from one value to the next, above what the
+#: plan uses (the huge entries no plan uses); shared
 #: by :func:`otgan.kernels.certificate.separable_fit`'s callers (the certificate
 #: and the batched kernel)
 FIT_OUTLIER_RATIO = 2.0 ** 10

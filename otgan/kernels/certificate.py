@@ -212,12 +212,13 @@ def feasible_rows(C, alpha, beta, a, w):
 
 
 @nb.njit(cache=True)
-def separable_fit(C, alpha, beta, a, w, outlier_ratio):
+def separable_fit(C, alpha, beta, a, w, outlier_ratio, need):
     r"""A least-squares separable fit :math:`f_i + g_j` of the reduced costs
     :math:`\tilde c_{ij} = c_{ij} - \alpha_i - \beta_j` of the weights'
-    support, on the pairs whose reduced cost is at most ``outlier_ratio``
-    times the lower median of the positive ones (the huge entries no plan
-    uses are left out). In a frame that is a dual (every
+    support, on the pairs whose reduced cost is at most ``need`` (the
+    largest on the plan's support) or reached from it upwards through
+    values none of which is more than ``outlier_ratio`` times the one
+    before it (the huge entries no plan uses are left out). In a frame that is a dual (every
     :math:`\tilde c \ge 0`, such as :func:`connected_frame`'s), the mask
     does not depend on the plan or the potentials, and a constant added to a
     row or a column moves the fit with it. Gauss-Seidel on the normal
@@ -229,7 +230,8 @@ def separable_fit(C, alpha, beta, a, w, outlier_ratio):
     --------
     >>> import numpy as np
     >>> C = np.add.outer([0.0, 5.0], [0.0, 7.0]) + np.array([[0.0, 1.0], [1.0, 0.0]])
-    >>> f, g, kept = separable_fit(C, np.zeros(2), np.zeros(2), np.ones(2), np.ones(2), 1024.0)
+    >>> f, g, kept = separable_fit(C, np.zeros(2), np.zeros(2), np.ones(2), np.ones(2), 1024.0,
+    ...                           1.0)
     >>> np.round(C - f[:, None] - g[None, :], 6).tolist()
     [[-0.5, 0.5], [0.5, -0.5]]
     """
@@ -258,10 +260,20 @@ def separable_fit(C, alpha, beta, a, w, outlier_ratio):
             if R[i, j] > 0.0:  # False for NaN
                 positive[t] = R[i, j]
                 t += 1
-    # the lower median: with few positive reduced costs (a small matrix, a
-    # huge entry among them) the mean of the middle two is half a huge one
-    k = (npos - 1) // 2
-    cut = outlier_ratio * np.partition(positive, k)[k]
+    # the pairs kept: every reduced cost up to the plan's largest (``need``),
+    # then upwards in order for as long as no value jumps ``outlier_ratio``
+    # times above the one before it. A few huge entries or many sit above
+    # such a jump and are left out; a median cannot tell them apart once
+    # they are half the positive values (five of eight in a 3 x 5 matrix)
+    positive.sort()
+    cut = max(need, 0.0)
+    for t in range(npos):
+        r = positive[t]
+        if r <= cut:
+            continue
+        if cut > 0.0 and r > outlier_ratio * cut:
+            break
+        cut = r
     # pairs outside the mask become NaN too; the counts are fixed
     kept = 0
     row_count = np.zeros(m, dtype=np.int64)
@@ -446,7 +458,12 @@ def _certify_dense_batch_nb(Cs, P, U, V, A, Bw, tol, rounding, outlier_ratio):
             d, e = connected_frame(C, alpha, beta, a, w)
             alpha_c = feasible_rows(C, alpha + d, beta + e, a, w)
             beta_c = beta + e
-            f, g, kept = separable_fit(C, alpha_c, beta_c, a, w, outlier_ratio)
+            need = 0.0
+            for i in range(m):
+                for j in range(n):
+                    if Pk[i, j] > 0.0:
+                        need = max(need, reduced_cost(C[i, j], alpha_c[i], beta_c[j])[0])
+            f, g, kept = separable_fit(C, alpha_c, beta_c, a, w, outlier_ratio, need)
             ms, ns = 0, 0
             for i in range(m):
                 if a[i] > 0.0:

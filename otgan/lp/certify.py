@@ -441,8 +441,9 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
         # the shifted frame is a dual up to the rounding of the shifts;
         # lowered to an exact one, its rounding no longer blurs the answer
         alpha_c = feasible_rows(M, alpha + d, beta_c, a, b)
-        f, g, kept = separable_fit(M, alpha_c, beta_c, a, b, FIT_OUTLIER_RATIO)
         reduced_c = reduced_costs(costs, alpha_c[rows], beta_c[cols])[0]
+        need = float(reduced_c[vals > 0].max()) if np.any(vals > 0) else 0.0
+        f, g, kept = separable_fit(M, alpha_c, beta_c, a, b, FIT_OUTLIER_RATIO, need)
         fit = _fsum(np.abs(vals) * np.abs(reduced_c - f[rows] - g[cols]))
         m_s, n_s = int((a > 0).sum()), int((b > 0).sum())
         if kept - (m_s + n_s - 1) < 1:
