@@ -218,11 +218,14 @@ def separable_fit(C, alpha, beta, a, w, outlier_ratio, need):
     support, on the pairs whose reduced cost is at most ``need`` (the
     largest on the plan's support) or reached from it upwards through
     values none of which is more than ``outlier_ratio`` times the one
-    before it (the huge entries no plan uses are left out). In a frame that is a dual (every
-    :math:`\tilde c \ge 0`, such as :func:`connected_frame`'s), the mask
-    does not depend on the plan or the potentials, and a constant added to a
-    row or a column moves the fit with it. Gauss-Seidel on the normal
-    equations from zero, at most 20 sweeps (fewer once they settle); ``(f, g, kept)``, ``kept`` the number of
+    before it (the huge entries no plan uses are left out). In a frame that
+    is a dual (every :math:`\tilde c \ge 0`, such as
+    :func:`connected_frame`'s), the mask depends on the plan only through
+    ``need`` (a plan on a huge entry keeps them all, and its error bound is
+    then as large as its value), not on the potentials, and a constant added
+    to a row or a column moves the fit with it. Gauss-Seidel on the normal
+    equations from zero, at most 20 sweeps (fewer once they settle);
+    ``(f, g, kept)``, ``kept`` the number of
     pairs fitted (zeros and 0 when nothing is positive). A fit with few more
     pairs than unknowns is exact on them and measures nothing.
 
@@ -326,48 +329,6 @@ def separable_fit(C, alpha, beta, a, w, outlier_ratio, need):
                 g[j] = new
         if change <= settled:
             break
-    return f, g, kept
-    positive = np.empty(npos)
-    t = 0
-    for i in range(m):
-        for j in range(n):
-            if a[i] > 0.0 and w[j] > 0.0:
-                r = reduced_cost(C[i, j], alpha[i], beta[j])[0]
-                if r > 0.0:
-                    positive[t] = r
-                    t += 1
-    positive.sort()
-    # the lower median: with few positive reduced costs (a small matrix, a
-    # huge entry among them) the mean of the middle two is half a huge one
-    cut = outlier_ratio * positive[(npos - 1) // 2]
-    for i in range(m):
-        for j in range(n):
-            if (a[i] > 0.0 and w[j] > 0.0
-                    and reduced_cost(C[i, j], alpha[i], beta[j])[0] <= cut):
-                kept += 1
-    for _ in range(20):
-        for i in range(m):
-            if not a[i] > 0.0:
-                continue
-            s, c = 0.0, 0
-            for j in range(n):
-                if w[j] > 0.0:
-                    r = reduced_cost(C[i, j], alpha[i], beta[j])[0]
-                    if r <= cut:
-                        s += r - g[j]
-                        c += 1
-            f[i] = s / c if c > 0 else 0.0
-        for j in range(n):
-            if not w[j] > 0.0:
-                continue
-            s, c = 0.0, 0
-            for i in range(m):
-                if a[i] > 0.0:
-                    r = reduced_cost(C[i, j], alpha[i], beta[j])[0]
-                    if r <= cut:
-                        s += r - f[i]
-                        c += 1
-            g[j] = s / c if c > 0 else 0.0
     return f, g, kept
 
 
