@@ -26,6 +26,7 @@ _WHERE = {
     "c_transform_cols_sparse": "sparse", "pair_costs_sparse": "sparse",
     "support_potentials": "sparse", "connected_frame": "certificate",
     "feasible_rows": "certificate", "separable_fit": "certificate",
+    "dual_frame_fit": "certificate", "potential_slacks": "certificate",
     "staircase": "onedim", "monge_dual_check": "onedim", "monge_c_transform": "onedim", "sorted_batch_values": "onedim",
     "cost_rounding_1d": "onedim", "exact_partials": "rounding",
     "reduced_cost_array": "rounding",
@@ -97,6 +98,7 @@ __all__ = [
     "cost_upper_bound", "raise_cost_overflow", "limit_threads", "FIT_OUTLIER_RATIO",
     "dual_check_sparse", "certificate_check_sparse", "c_transform_rows_sparse", "c_transform_cols_sparse",
     "pair_costs_sparse", "support_potentials", "connected_frame", "feasible_rows", "separable_fit",
+    "dual_frame_fit", "potential_slacks",
     "staircase", "monge_dual_check", "monge_c_transform", "sorted_batch_values", "cost_rounding_1d",
     "exact_partials", "reduced_cost_array",
 ]

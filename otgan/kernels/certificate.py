@@ -226,7 +226,7 @@ def separable_fit(C, alpha, beta, a, w, outlier_ratio, need):
     to a row or a column moves the fit with it. Gauss-Seidel on the normal
     equations from zero, at most 20 sweeps (fewer once they settle);
     ``(f, g, kept)``, ``kept`` the number of
-    pairs fitted (zeros and 0 when nothing is positive). A fit with few more
+    pairs fitted (zeros and 0 when every reduced cost is 0). A fit with few more
     pairs than unknowns is exact on them and measures nothing.
 
     Examples
@@ -245,6 +245,7 @@ def separable_fit(C, alpha, beta, a, w, outlier_ratio, need):
     # reads them instead of redoing the TwoSum subtractions
     R = np.empty((m, n))
     npos = 0
+    nonzero = 0
     for i in range(m):
         for j in range(n):
             if a[i] > 0.0 and w[j] > 0.0:
@@ -252,9 +253,11 @@ def separable_fit(C, alpha, beta, a, w, outlier_ratio, need):
                 R[i, j] = r
                 if r > 0.0:
                     npos += 1
+                if r != 0.0:
+                    nonzero += 1
             else:
                 R[i, j] = np.nan
-    if npos == 0:
+    if nonzero == 0:
         return f, g, 0
     positive = np.empty(npos)
     t = 0
@@ -330,6 +333,146 @@ def separable_fit(C, alpha, beta, a, w, outlier_ratio, need):
         if change <= settled:
             break
     return f, g, kept
+
+
+#: a slack within this many times its rounding bound counts as a tie
+TIE_ROUNDINGS = 64.0
+
+
+@nb.njit(cache=True)
+def potential_slacks(C, alpha, beta, u, v):
+    r"""The slacks :math:`s_{ij} = ((c_{ij} - \alpha_i) - \beta_j) - u_i - v_j`
+    of potentials ``u``, ``v`` given relative to the frame ``alpha``,
+    ``beta``, set to 0 where they are within :data:`TIE_ROUNDINGS` times
+    their own rounding bound of it (costs computed from points carry a few
+    ulps of their own: an exact tie can come out that far from 0)
+    (the certificate's dual-frame fit, :func:`otgan.lp.certify.certify`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> C = np.array([[1e13 + 1.0, 1e13 + 3.0], [2e13 + 4.0, 2e13 + 2.0]])
+    >>> potential_slacks(C, np.array([1e13, 2e13]), np.zeros(2), np.array([0.0, 1.0]),
+    ...                  np.array([1.0, 1.0])).tolist()
+    [[0.0, 2.0], [2.0, 0.0]]
+    """
+    m, n = C.shape
+    S = np.empty((m, n))
+    for i in range(m):
+        for j in range(n):
+            red, err = reduced_cost(C[i, j], alpha[i], beta[j])
+            s = (red - u[i]) - v[j]
+            if abs(s) <= TIE_ROUNDINGS * (err + 2.0 * EPS * (abs(red) + abs(u[i]) + abs(v[j]))):
+                s = 0.0
+            S[i, j] = s
+    return S
+
+
+@nb.njit(cache=True)
+def _slack_cut(size, need, outlier_ratio, keep_first):
+    # the mask's bound on the sorted slack sizes: everything up to the
+    # plan's own (``need``), then upwards until a value jumps
+    # ``outlier_ratio`` times above the one before it; with ``keep_first``
+    # the first value above ``need`` is kept whatever its size
+    cut = need
+    first = keep_first
+    for k in range(size.shape[0]):
+        r = size[k]
+        if r <= cut:
+            continue
+        if not first and cut > 0.0 and r > outlier_ratio * cut:
+            break
+        cut = r
+        first = False
+    return cut
+
+
+@nb.njit(cache=True)
+def dual_frame_fit(C, alpha, beta, u, v, a, w, P, outlier_ratio, frame_need, given):
+    r""":func:`separable_fit` of :func:`potential_slacks` measured on the dense
+    plan ``P``: :math:`\sum_{ij} |P_{ij}|\,|s_{ij} - f_i - g_j|`, ``inf``
+    when the fit keeps no pair beyond a spanning tree of the weights'
+    support. Near-optimal potentials absorb every constant of the rows and
+    columns, whatever a frame made of them, so the huge entries no plan
+    uses stand above a jump here even where the minima's frame turned some
+    into constants. The mask is :func:`separable_fit`'s on the slacks'
+    sizes (a violated pair is as far from tight as a slack one), taken
+    twice: the plan's largest slack can be the potentials' noise (then the
+    first value above it, and above what float64 potentials of these
+    magnitudes resolve, belongs in the mask whatever its size) or a real
+    excess (then it does not); the smaller of the two fits is returned,
+    which can only make the certificate stricter. It is used only where the plan's
+    largest reduced cost in the frame, ``frame_need``, stands more than
+    ``outlier_ratio`` times above the mask: where the frame took huge
+    entries for constants. A mask that keeps fewer than half of
+    the support's pairs stopped at near-ties, not below huge entries (which
+    the sweeps have make up at most a third), and is not used."""
+    m, n = C.shape
+    S = potential_slacks(C, alpha, beta, u, v)
+    need = 0.0
+    size = np.empty(m * n)
+    t = 0
+    tree = -1
+    for i in range(m):
+        if a[i] > 0.0:
+            tree += 1
+    for j in range(n):
+        if w[j] > 0.0:
+            tree += 1
+    pairs = 0
+    for i in range(m):
+        for j in range(n):
+            if a[i] > 0.0 and w[j] > 0.0:
+                pairs += 1
+                if P[i, j] > 0.0:
+                    need = max(need, abs(S[i, j]))
+                if S[i, j] != 0.0:
+                    size[t] = abs(S[i, j])
+                    t += 1
+    size = np.sort(size[:t])
+    # what one slack of float64 potentials of these magnitudes (or of the
+    # solver's, ``given``: max |u| + max |v| as it returned them) can
+    # resolve: slacks below it are noise, and never end a mask
+    umax = 0.0
+    for i in range(m):
+        if a[i] > 0.0:
+            umax = max(umax, abs(u[i]))
+    vmax = 0.0
+    for j in range(n):
+        if w[j] > 0.0:
+            vmax = max(vmax, abs(v[j]))
+    noise = 2.0 * EPS * max(umax + vmax, given)
+    best = np.inf
+    for keep_first in (True, False):
+        if not keep_first and not need > noise:
+            # the plan's largest slack is within the rounding of one slack
+            # of such potentials: a mask that stops right above it holds
+            # ties and noise only
+            continue
+        cut = _slack_cut(size, max(need, noise) if keep_first else need, outlier_ratio,
+                         keep_first)
+        if not frame_need > outlier_ratio * cut:
+            # the plan's reduced costs in the frame are not far above the
+            # mask: no huge entry hid in the frame's plan, nothing to correct
+            continue
+        R = S.copy()
+        for i in range(m):
+            for j in range(n):
+                if abs(R[i, j]) > cut:
+                    R[i, j] = np.nan
+        f, g, kept = separable_fit(R, np.zeros(m), np.zeros(n), a, w, outlier_ratio, np.inf)
+        if kept - tree < 1 or 2 * kept < pairs:
+            # no pair beyond a spanning tree, or a mask that leaves out most
+            # pairs: it stopped at near-ties (values at the rounding level
+            # of the costs), not below huge entries, and measures nothing
+            continue
+        fit = 0.0
+        for i in range(m):
+            for j in range(n):
+                if P[i, j] != 0.0:
+                    fit += abs(P[i, j]) * abs(S[i, j] - f[i] - g[j])
+        best = min(best, fit)
+    return best
 
 
 @nb.njit(parallel=True, cache=True)
@@ -445,6 +588,11 @@ def _certify_dense_batch_nb(Cs, P, U, V, A, Bw, tol, rounding, outlier_ratio):
             connected = max(cs + cc, 0.0)
             if kept - (ms + ns - 1) >= 1:  # an overdetermined fit
                 scale = min(free, fit)
+            if need > 0.0:
+                # the same fit in the potentials' own frame (certify's)
+                given = np.abs(U[k]).max() + np.abs(V[k]).max()
+                scale = min(scale, dual_frame_fit(C, alpha_c, beta_c, ut - (alpha_c - alpha),
+                                                  vt - e, a, w, Pk, outlier_ratio, need, given))
             if free > 1024.0 * connected and connected > 4.0 * EPS * frame_res:
                 # the minima's rounding floors are too coarse then: the full
                 # certificate (which the batched paths fall back to) takes
@@ -513,5 +661,5 @@ def certify_dense_batch(Cs: np.ndarray, P: np.ndarray, U: np.ndarray, V: np.ndar
                                    float(tol), float(rounding), FIT_OUTLIER_RATIO)
 
 
-__all__ = ["certify_dense_batch", "connected_frame", "feasible_rows", "separable_fit",
-           "QUANTITIES"]
+__all__ = ["certify_dense_batch", "connected_frame", "dual_frame_fit", "feasible_rows",
+           "potential_slacks", "separable_fit", "QUANTITIES"]

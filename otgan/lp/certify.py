@@ -434,7 +434,8 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
         # whose tight pairs span the support, removes them; the separable
         # fit in it, on the pairs no huge entry blurs, measures the answer
         # whatever the constants, and caps the scale (never loosens it)
-        from ..kernels import connected_frame, feasible_rows, separable_fit  # numba: first use
+        from ..kernels import (connected_frame, dual_frame_fit, feasible_rows,  # numba: first use
+                               separable_fit)
         M = np.ascontiguousarray(geom.M, dtype=np.float64)
         d, e = connected_frame(M, alpha, beta, a, b)
         beta_c = beta + e
@@ -450,6 +451,16 @@ def certify(geom: Geometry, a: np.ndarray, b: np.ndarray, raw: RawSolution,
             # a fit with few more pairs than unknowns is exact on them (a
             # spanning tree: zero on the plan) and measures nothing
             fit = np.inf
+        if need > 0.0:
+            # the same fit in the potentials' own frame: near-optimal
+            # potentials absorb every constant, whatever the frames made of
+            # huge entries no larger than the constants (the minima's turn
+            # them into constants, and the plan's support then looks huge)
+            plan = np.zeros((m, n))
+            plan[rows, cols] = vals
+            fit = min(fit, dual_frame_fit(M, alpha_c, beta_c, ut - (alpha_c - alpha), vt - e,
+                                          a, b, plan, FIT_OUTLIER_RATIO, need,
+                                          float(np.max(np.abs(u)) + np.max(np.abs(v)))))
         # (in the connected frame itself the plan's value can vanish with a
         # frame that is an optimal dual: the fit alone measures the answer)
         scale = min(scale, fit) if connect else min(fit, scale_cap, offset_free
