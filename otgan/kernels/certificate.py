@@ -406,24 +406,18 @@ def dual_frame_fit(C, alpha, beta, u, v, a, w, P, outlier_ratio, frame_need, giv
     ``outlier_ratio`` times above the mask: where the frame took huge
     entries for constants. A mask that keeps fewer than half of
     the support's pairs stopped at near-ties, not below huge entries (which
-    the sweeps have make up at most a third), and is not used."""
+    make up at most a third of the sweeps' pairs), and is not used."""
     m, n = C.shape
     S = potential_slacks(C, alpha, beta, u, v)
     need = 0.0
     size = np.empty(m * n)
     t = 0
-    tree = -1
-    for i in range(m):
-        if a[i] > 0.0:
-            tree += 1
-    for j in range(n):
-        if w[j] > 0.0:
-            tree += 1
-    pairs = 0
+    ms, ns = (a > 0.0).sum(), (w > 0.0).sum()
+    tree = ms + ns - 1  # pairs of a spanning tree of the weights' support
+    pairs = ms * ns
     for i in range(m):
         for j in range(n):
             if a[i] > 0.0 and w[j] > 0.0:
-                pairs += 1
                 if P[i, j] > 0.0:
                     need = max(need, abs(S[i, j]))
                 if S[i, j] != 0.0:
@@ -568,13 +562,7 @@ def _certify_dense_batch_nb(Cs, P, U, V, A, Bw, tol, rounding, outlier_ratio):
                     if Pk[i, j] > 0.0:
                         need = max(need, reduced_cost(C[i, j], alpha_c[i], beta_c[j])[0])
             f, g, kept = separable_fit(C, alpha_c, beta_c, a, w, outlier_ratio, need)
-            ms, ns = 0, 0
-            for i in range(m):
-                if a[i] > 0.0:
-                    ms += 1
-            for j in range(n):
-                if w[j] > 0.0:
-                    ns += 1
+            ms, ns = (a > 0.0).sum(), (w > 0.0).sum()
             cs, cc = 0.0, 0.0
             fit = 0.0
             frame_res = 0.0
